@@ -1,0 +1,106 @@
+"""Plain data passed between the stages: findings and the validated return of one file.
+
+No behaviour beyond derived counts lives here; reading, validation and loading are elsewhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+ACTIVITY_COLUMNS = (
+    "source_row",
+    "activity_date",
+    "title",
+    "activity_type_code",
+    "modality_code",
+    "theme_code",
+    "half_days",
+    "participants",
+    "department",
+    "partners",
+    "comment",
+    "public_codes",
+)
+"""Columns of ``ReturnResult.activities``: one row per activity that passed validation.
+
+``activity_date`` is a ``datetime.date``; ``half_days`` an int; ``participants`` an int or None;
+``public_codes`` a tuple of public codes (possibly empty); text fields are str or None.
+"""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One validation finding (contract §4), as stored in ``validation_failure``."""
+
+    file_name: str
+    sheet: str | None
+    row_number: int | None
+    cell: str | None
+    column_label: str | None
+    field: str | None
+    value: str | None
+    rule: str
+    severity: str
+    message: str
+
+    @property
+    def location(self) -> str:
+        """Where a person finds it: ``Activités!D14``, the sheet, or the file."""
+        if self.sheet and self.cell:
+            return f"{self.sheet}!{self.cell}"
+        if self.sheet and self.row_number:
+            return f"{self.sheet}, ligne {self.row_number}"
+        return self.sheet or self.file_name
+
+
+@dataclass
+class ReturnResult:
+    """A return (one file) after reading and validation, ready to load.
+
+    ``status`` is ``loaded``, ``loaded_with_errors`` or ``rejected`` (contract §5): the status the
+    submission will have once loaded. A rejected return carries no activities.
+    """
+
+    path: Path
+    file_sha256: str
+    year: int
+    centre_code: str | None
+    template_version: str | None
+    rows_read: int
+    activities: pd.DataFrame
+    findings: list[Finding] = field(default_factory=list)
+    rejected: bool = False
+
+    @property
+    def file_name(self) -> str:
+        return self.path.name
+
+    @property
+    def n_errors(self) -> int:
+        return sum(f.severity == "error" for f in self.findings)
+
+    @property
+    def n_warnings(self) -> int:
+        return sum(f.severity == "warning" for f in self.findings)
+
+    @property
+    def rows_loaded(self) -> int:
+        return 0 if self.rejected else len(self.activities)
+
+    @property
+    def rows_rejected(self) -> int:
+        return self.rows_read - self.rows_loaded
+
+    @property
+    def status(self) -> str:
+        if self.rejected:
+            return "rejected"
+        return "loaded_with_errors" if self.n_errors else "loaded"
+
+
+def empty_activities() -> pd.DataFrame:
+    """An activities frame with no rows and the expected columns."""
+    return pd.DataFrame({name: pd.Series(dtype=object) for name in ACTIVITY_COLUMNS})
