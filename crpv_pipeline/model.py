@@ -66,7 +66,7 @@ class ReturnResult:
 
     path: Path
     file_sha256: str
-    year: int
+    year: int | None
     centre_code: str | None
     template_version: str | None
     rows_read: int

@@ -172,10 +172,17 @@ class Nomenclature:
 
     def message(self, rule: str, **context: object) -> str:
         """The French message of ``rule`` filled with ``context``."""
-        return self.rules[rule].message.format(**context)
+        return self.rules[rule].message.format_map(_Blank(context))
 
     def severity(self, rule: str) -> str:
         return self.rules[rule].severity
+
+
+class _Blank(dict):
+    """Format context in which a placeholder with no value renders empty."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
 
 
 def _split(text: str | None) -> tuple[str, ...]:
@@ -223,7 +230,9 @@ def load_nomenclature(directory: Path | None = None) -> Nomenclature:
         identification=ReferenceList(
             "identification",
             (
-                Entry(r["field"], r["label"], True, _split(r["synonyms"]), {"required": r["required"]})
+                Entry(
+                    r["field"], r["label"], True, _split(r["synonyms"]), {"required": r["required"]}
+                )
                 for r in tables["identification.csv"]
             ),
         ),
@@ -237,7 +246,10 @@ def load_nomenclature(directory: Path | None = None) -> Nomenclature:
             )
             for r in tables["columns.csv"]
         ),
-        rules={r["rule"]: Rule(r["rule"], r["level"], r["severity"], r["message"]) for r in tables["rules.csv"]},
+        rules={
+            r["rule"]: Rule(r["rule"], r["level"], r["severity"], r["message"])
+            for r in tables["rules.csv"]
+        },
         version=digest.hexdigest()[:12],
     )
 

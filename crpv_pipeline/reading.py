@@ -1,0 +1,290 @@
+"""Reading a centre's return: find the sheets, the header row and the cells (contract §1).
+
+This module turns a workbook into raw values that keep their place in the sheet (Excel row
+number, column letter, label as written). It decides nothing about whether a value is valid:
+that is ``validation``'s job. It reads with python-calamine, which handles ``.xlsx``, ``.xlsm``
+(macros are never run), ``.xls`` and ``.ods``, and it never writes anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import python_calamine
+
+from crpv_pipeline.refdata import Nomenclature, normalize_label
+
+SUPPORTED_SUFFIXES = (".xlsx", ".xlsm", ".ods", ".xls")
+HEADER_SEARCH_ROWS = 30
+ACTIVITY_SHEET = "Activités"
+IDENTIFICATION_SHEET = "Identification"
+_FILE_NAME_ID = re.compile(r"^(?P<centre>[A-Za-z][A-Za-z0-9]*)_(?P<year>\d{4})$")
+
+
+class ReturnFileError(Exception):
+    """A file-level problem (contract §4): the whole file is rejected.
+
+    ``rule`` is a rule id of ``rules.csv``; ``context`` fills its French message; ``sheet``,
+    ``row`` and ``column`` (0-based index) locate it when it has a place in the workbook.
+    """
+
+    def __init__(
+        self,
+        rule: str,
+        *,
+        sheet: str | None = None,
+        row: int | None = None,
+        column: int | None = None,
+        column_label: str | None = None,
+        value: object = None,
+        **context: object,
+    ):
+        super().__init__(rule)
+        self.rule = rule
+        self.sheet = sheet
+        self.row = row
+        self.column = column
+        self.column_label = column_label
+        self.value = value
+        self.context = context
+        self.identification: dict[str, tuple[Any, str, int]] | None = None
+        """Identification values read before the problem was found, if any."""
+
+
+@dataclass
+class RawReturn:
+    """The raw content of a return: identification values and activity rows as written."""
+
+    path: Path
+    sheet: str
+    header_row: int
+    """Excel row number (1-based) of the header row."""
+    columns: dict[str, tuple[int, str]]
+    """field → (0-based column index, label as written in the file)."""
+    extra_columns: list[str]
+    rows: pd.DataFrame
+    """One row per non-blank data row, indexed by Excel row number, one object column per field
+    found in the header; cells hold the value as read (str stripped, float, date…) or None."""
+    identification: dict[str, tuple[Any, str, int]] = field(default_factory=dict)
+    """field → (value, sheet name, 1-based row) for the Identification sheet's values."""
+    identification_sheet: str | None = None
+
+
+def column_letter(index: int) -> str:
+    """Spreadsheet column letters of a 0-based column index (0 → A, 27 → AB)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def clean_cell(value: Any) -> Any:
+    """A cell value as the pipeline sees it: blank text is None, text is stripped."""
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    if isinstance(value, float) and value != value:  # NaN
+        return None
+    return value
+
+
+def _is_blank(row: Sequence[Any]) -> bool:
+    return all(v is None or (isinstance(v, str) and not v.strip()) for v in row)
+
+
+def _open(path: Path) -> python_calamine.CalamineWorkbook:
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise ReturnFileError("unsupported_format", value=path.suffix or path.name)
+    try:
+        return python_calamine.CalamineWorkbook.from_path(str(path))
+    except Exception as err:  # calamine raises several exception types for broken files
+        raise ReturnFileError("unreadable_file", detail=_short(err)) from err
+
+
+def _short(err: BaseException) -> str:
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return text[:200]
+
+
+def _sheet_rows(workbook: python_calamine.CalamineWorkbook, name: str) -> list[list[Any]]:
+    try:
+        sheet = workbook.get_sheet_by_name(name)
+        return sheet.to_python(skip_empty_area=False)
+    except Exception as err:
+        raise ReturnFileError("unreadable_file", sheet=name, detail=_short(err)) from err
+
+
+def _find_sheet(names: Sequence[str], wanted: str) -> str | None:
+    key = normalize_label(wanted)
+    for name in names:
+        if normalize_label(name) == key:
+            return name
+    return None
+
+
+def _match_header(row: Sequence[Any], nomenclature: Nomenclature) -> dict[str, tuple[int, str]]:
+    columns = nomenclature.column_list
+    found: dict[str, tuple[int, str]] = {}
+    for index, cell in enumerate(row):
+        if isinstance(cell, str) and cell.strip():
+            entry = columns.match(cell)
+            if entry is not None and entry.code not in found:
+                found[entry.code] = (index, cell.strip())
+    return found
+
+
+def _header(
+    rows: list[list[Any]], nomenclature: Nomenclature
+) -> tuple[int, dict[str, tuple[int, str]]] | None:
+    """The first row (0-based) among the first 30 that holds every required column label."""
+    required = {c.field for c in nomenclature.columns if c.required}
+    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        found = _match_header(row, nomenclature)
+        if required <= found.keys():
+            return index, found
+    return None
+
+
+def _missing_columns_error(sheet: str, rows: list[list[Any]], nomenclature: Nomenclature):
+    """The most helpful file-level error when no complete header row exists in ``sheet``."""
+    required = [c for c in nomenclature.columns if c.required]
+    best_index, best = -1, {}
+    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        found = _match_header(row, nomenclature)
+        if len(found.keys() & {c.field for c in required}) > len(best):
+            best_index, best = index, found
+    if len(best) >= 2:
+        missing = [c for c in required if c.field not in best]
+        return ReturnFileError(
+            "missing_column",
+            sheet=sheet,
+            row=best_index + 1,
+            column_label=missing[0].label,
+            value=", ".join(c.label for c in missing),
+        )
+    return ReturnFileError(
+        "no_header_row",
+        sheet=sheet,
+        value=", ".join(f"« {c.label} »" for c in required),
+    )
+
+
+def _activity_sheet(
+    workbook: python_calamine.CalamineWorkbook, nomenclature: Nomenclature
+) -> tuple[str, list[list[Any]], int, dict[str, tuple[int, str]]]:
+    names = list(workbook.sheet_names)
+    named = _find_sheet(names, ACTIVITY_SHEET)
+    if named is not None:
+        rows = _sheet_rows(workbook, named)
+        header = _header(rows, nomenclature)
+        if header is None:
+            raise _missing_columns_error(named, rows, nomenclature)
+        return named, rows, *header
+    identification = _find_sheet(names, IDENTIFICATION_SHEET)
+    for name in names:
+        if name == identification:
+            continue
+        rows = _sheet_rows(workbook, name)
+        header = _header(rows, nomenclature)
+        if header is not None:
+            return name, rows, *header
+    candidates = [n for n in names if n != identification]
+    if candidates:
+        first = candidates[0]
+        raise _missing_columns_error(first, _sheet_rows(workbook, first), nomenclature)
+    raise ReturnFileError(
+        "no_header_row",
+        value=", ".join(f"« {c.label} »" for c in nomenclature.columns if c.required),
+    )
+
+
+def _identification(
+    workbook: python_calamine.CalamineWorkbook, nomenclature: Nomenclature
+) -> tuple[str | None, dict[str, tuple[Any, str, int]]]:
+    name = _find_sheet(list(workbook.sheet_names), IDENTIFICATION_SHEET)
+    if name is None:
+        return None, {}
+    values: dict[str, tuple[Any, str, int]] = {}
+    for index, row in enumerate(_sheet_rows(workbook, name)):
+        if len(row) < 2 or not isinstance(row[0], str):
+            continue
+        entry = nomenclature.identification.match(row[0].rstrip(" :"))
+        if entry is not None and entry.code not in values:
+            values[entry.code] = (clean_cell(row[1]), name, index + 1)
+    return name, values
+
+
+def read_return(path: Path, nomenclature: Nomenclature) -> RawReturn:
+    """Read a return's Identification values and activity rows.
+
+    Raises ``ReturnFileError`` for every file-level problem of reading (format, unreadable file,
+    no header row, missing required column).
+    """
+    workbook = _open(path)
+    try:
+        ident_sheet, identification = _identification(workbook, nomenclature)
+        try:
+            sheet, rows, header_index, columns = _activity_sheet(workbook, nomenclature)
+        except ReturnFileError as err:
+            err.identification = identification
+            raise
+    finally:
+        workbook.close()
+    header = rows[header_index]
+    mapped = {index for index, _ in columns.values()}
+    extra = [
+        str(cell).strip()
+        for index, cell in enumerate(header)
+        if index not in mapped and isinstance(cell, str | int | float) and str(cell).strip()
+    ]
+    data: dict[str, list[Any]] = {name: [] for name in columns}
+    excel_rows: list[int] = []
+    for offset, row in enumerate(rows[header_index + 1 :]):
+        if _is_blank(row):
+            continue
+        excel_rows.append(header_index + 2 + offset)
+        for name, (index, _) in columns.items():
+            data[name].append(clean_cell(row[index]) if index < len(row) else None)
+    frame = pd.DataFrame(
+        data, index=pd.Index(excel_rows, name="source_row", dtype="int64"), dtype=object
+    )
+    return RawReturn(
+        path=path,
+        sheet=sheet,
+        header_row=header_index + 1,
+        columns=columns,
+        extra_columns=extra,
+        rows=frame,
+        identification=identification,
+        identification_sheet=ident_sheet,
+    )
+
+
+def identify_from_file_name(path: Path) -> tuple[str, int] | None:
+    """(centre code, year) from a file named ``<CODE>_<YEAR>.<ext>``, else None."""
+    match = _FILE_NAME_ID.match(path.stem)
+    if match is None:
+        return None
+    return match["centre"], int(match["year"])
+
+
+def discover_returns(folder: Path) -> list[Path]:
+    """The files of one year's inbox folder, lock and hidden files left out, sorted by name."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(("~$", ".")))
