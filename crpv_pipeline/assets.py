@@ -1,0 +1,277 @@
+"""Dagster assets of the yearly pipeline: one asset per stage, partitioned by year.
+
+inbox_files → validated_returns → submission, fact_activity, fact_activity_public,
+validation_failure → activity_counts, theme_shares, modality_shares, yearly_summary,
+completeness. Each asset calls the domain functions of ``pipeline``, ``warehouse`` and
+``checks`` and adds metadata for the people watching; no business rule lives here.
+"""
+
+
+from collections import Counter
+from collections.abc import Iterator, Sequence
+
+import dagster as dg
+
+from crpv_pipeline import pipeline
+from crpv_pipeline.checks import reconcile_year
+from crpv_pipeline.dictionary import load_dictionary
+from crpv_pipeline.model import ReturnResult
+from crpv_pipeline.pipeline import InboxFile
+from crpv_pipeline.refdata import default_nomenclature
+from crpv_pipeline.resources import InboxResource, WarehouseResource
+from crpv_pipeline.warehouse import DERIVED_TABLES, count_rows, derive_year, ensure_schema
+
+YEARS = dg.TimeWindowPartitionsDefinition(
+    cron_schedule="0 0 1 1 *", start="2015", fmt="%Y", end_offset=1
+)
+"""One partition per reported year, keys "2015" … the current year."""
+
+LOADED_TABLES = ("submission", "fact_activity", "fact_activity_public", "validation_failure")
+SAMPLE_FINDINGS = 25
+
+
+def _table_metadata(table: str) -> dict[str, object]:
+    entry = load_dictionary()[table]
+    return {
+        "dagster/table_name": table,
+        "dagster/column_schema": dg.TableSchema(
+            columns=[
+                dg.TableColumn(name=c.name, type=c.type, description=c.description)
+                for c in entry.columns
+            ]
+        ),
+    }
+
+
+def _table_spec(table: str, deps: Sequence[str], group: str) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        key=table,
+        deps=list(deps),
+        description=load_dictionary()[table].description,
+        group_name=group,
+        kinds={"sql", "sqlite", "postgres"},
+        metadata=_table_metadata(table),
+        partitions_def=YEARS,
+    )
+
+
+@dg.asset(
+    partitions_def=YEARS,
+    group_name="returns",
+    kinds={"excel"},
+    description="The returns found in the year's inbox folder (lock and hidden files ignored).",
+)
+def inbox_files(context: dg.AssetExecutionContext, inbox: InboxResource) -> dg.Output:
+    year = int(context.partition_key)
+    files = pipeline.inbox_files(inbox.root(), year)
+    context.log.info(f"{len(files)} returns in {inbox.root() / str(year)}")
+    return dg.Output(
+        files,
+        metadata={
+            "dagster/row_count": len(files),
+            "folder": dg.MetadataValue.path(str(inbox.root() / str(year))),
+            "files": dg.MetadataValue.md(
+                "\n".join(f"- `{f.path.name}` ({f.size:,} bytes)" for f in files) or "(none)"
+            ),
+        },
+    )
+
+
+def _findings_by_centre(results: Sequence[ReturnResult]) -> dg.TableMetadataValue:
+    records = [
+        dg.TableRecord(
+            {
+                "file": r.file_name,
+                "centre": r.centre_code or "?",
+                "status": r.status,
+                "rows_read": r.rows_read,
+                "rows_loaded": r.rows_loaded,
+                "errors": r.n_errors,
+                "warnings": r.n_warnings,
+            }
+        )
+        for r in results
+    ]
+    return dg.MetadataValue.table(
+        records,
+        schema=dg.TableSchema(
+            columns=[
+                dg.TableColumn("file", "string"),
+                dg.TableColumn("centre", "string"),
+                dg.TableColumn("status", "string"),
+                dg.TableColumn("rows_read", "int"),
+                dg.TableColumn("rows_loaded", "int"),
+                dg.TableColumn("errors", "int"),
+                dg.TableColumn("warnings", "int"),
+            ]
+        ),
+    )
+
+
+def _sample_findings(results: Sequence[ReturnResult]) -> dg.TableMetadataValue:
+    findings = [f for r in results for f in r.findings][:SAMPLE_FINDINGS]
+    return dg.MetadataValue.table(
+        [
+            dg.TableRecord(
+                {
+                    "file": f.file_name,
+                    "cell": f.location,
+                    "rule": f.rule,
+                    "severity": f.severity,
+                    "value": f.value or "",
+                    "message": f.message,
+                }
+            )
+            for f in findings
+        ],
+        schema=dg.TableSchema(
+            columns=[
+                dg.TableColumn(name, "string")
+                for name in ("file", "cell", "rule", "severity", "value", "message")
+            ]
+        ),
+    )
+
+
+@dg.asset(
+    partitions_def=YEARS,
+    group_name="returns",
+    kinds={"excel", "pandas"},
+    description=(
+        "Every return read and validated (contract §1, §4): file-level rejections, quarantined "
+        "rows and warnings, and the typed activities that passed."
+    ),
+    check_specs=[
+        dg.AssetCheckSpec(
+            "validation_findings",
+            asset="validated_returns",
+            description="Warns when the returns carry validation findings for stewards to review.",
+        )
+    ],
+)
+def validated_returns(
+    context: dg.AssetExecutionContext, inbox_files: list[InboxFile]
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    year = int(context.partition_key)
+    results = pipeline.validate_year(inbox_files, year, progress=context.log.info)
+    by_rule = Counter(f.rule for r in results for f in r.findings)
+    by_centre = _findings_by_centre(results)
+    yield dg.Output(
+        results,
+        metadata={
+            "dagster/row_count": sum(r.rows_loaded for r in results),
+            "returns": len(results),
+            "rejected_returns": sum(r.rejected for r in results),
+            "rows_read": sum(r.rows_read for r in results),
+            "rows_quarantined": sum(r.rows_rejected for r in results if not r.rejected),
+            "errors": sum(r.n_errors for r in results),
+            "warnings": sum(r.n_warnings for r in results),
+            "findings_by_centre": by_centre,
+            "sample_findings": _sample_findings(results),
+        },
+    )
+    n_findings = sum(by_rule.values())
+    yield dg.AssetCheckResult(
+        check_name="validation_findings",
+        passed=n_findings == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"{n_findings} findings for stewards to review",
+        metadata={
+            "findings_by_centre": by_centre,
+            "findings_by_rule": dg.MetadataValue.json(dict(by_rule.most_common())),
+        },
+    )
+
+
+@dg.multi_asset(
+    specs=[
+        _table_spec(
+            t,
+            ["inbox_files", "validated_returns"] if t == "submission" else ["validated_returns"],
+            "warehouse",
+        )
+        for t in LOADED_TABLES
+    ],
+    partitions_def=YEARS,
+    ins={
+        "inbox_files": dg.AssetIn("inbox_files"),
+        "validated_returns": dg.AssetIn("validated_returns"),
+    },
+    description="Load each return into the warehouse, one transaction per return.",
+)
+def warehouse_load(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    inbox_files: list[InboxFile],
+    validated_returns: list[ReturnResult],
+) -> Iterator[dg.MaterializeResult]:
+    year = int(context.partition_key)
+    engine = warehouse.engine()
+    try:
+        ensure_schema(engine, default_nomenclature())
+        outcomes = pipeline.load_year(
+            engine, inbox_files, validated_returns, context.run.run_id, progress=context.log.info
+        )
+        counts = _year_counts(engine, year)
+    finally:
+        engine.dispose()
+    actions = Counter(o.action for o in outcomes)
+    for table in LOADED_TABLES:
+        yield dg.MaterializeResult(
+            asset_key=table,
+            metadata={
+                "dagster/row_count": counts[table],
+                "loaded": actions.get("loaded", 0),
+                "rejected": actions.get("rejected", 0),
+                "unchanged": actions.get("unchanged", 0),
+            },
+        )
+
+
+def _year_counts(engine, year: int) -> dict[str, int]:
+    return {table: count_rows(engine, table, year) for table in LOADED_TABLES}
+
+
+@dg.multi_asset(
+    specs=[_table_spec(t, ["fact_activity", "submission"], "bilan") for t in DERIVED_TABLES],
+    partitions_def=YEARS,
+    check_specs=[
+        dg.AssetCheckSpec(
+            "reconciliation",
+            asset="yearly_summary",
+            blocking=True,
+            description=(
+                "Derived totals match fact_activity (half-days, activities, theme shares add up "
+                "to 100); a mismatch blocks publication."
+            ),
+        )
+    ],
+    description="Derived tables of the bilan, rebuilt for the year in one transaction.",
+)
+def derived_tables(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    year = int(context.partition_key)
+    engine = warehouse.engine()
+    try:
+        counts = derive_year(engine, year)
+        measures = reconcile_year(engine, year)
+    finally:
+        engine.dispose()
+    for table in DERIVED_TABLES:
+        yield dg.MaterializeResult(asset_key=table, metadata={"dagster/row_count": counts[table]})
+    mismatches = [m for m in measures if not m.ok]
+    yield dg.AssetCheckResult(
+        check_name="reconciliation",
+        asset_key="yearly_summary",
+        passed=not mismatches,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description="; ".join(
+            f"{m.measure}: expected {m.expected:g}, found {m.actual:g}" for m in mismatches
+        )
+        or "all derived totals match fact_activity",
+        metadata={m.measure: dg.MetadataValue.float(m.actual) for m in measures},
+    )
+
+
+ALL_ASSETS = [inbox_files, validated_returns, warehouse_load, derived_tables]

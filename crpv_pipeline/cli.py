@@ -1,0 +1,257 @@
+"""The ``crpv`` command line (contract §6): demo, run, validate.
+
+Only this module turns exceptions into ``Error: …`` lines and exit codes: 0 success, 1 invalid
+input found, 2 usage error, 3 pipeline failure. Heavy imports (Dagster, SQLAlchemy) happen
+inside the commands that need them, so ``crpv validate`` stays fast and never touches a database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from crpv_pipeline import CONTRACT_VERSION, __version__
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_FAILURE = 0, 1, 2, 3
+DEFAULT_DEMO_INBOX = "crpv_demo_inbox"
+DEMO_YEARS = (2019, 2020, 2021)
+
+
+class CliError(Exception):
+    """An expected failure, shown as ``Error: …`` with its exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILURE):
+        super().__init__(message)
+        self.code = code
+
+
+def _warehouse_url(arg: str | None) -> str:
+    from crpv_pipeline.warehouse import DEFAULT_WAREHOUSE_URL
+
+    return arg or os.environ.get("CRPV_WAREHOUSE_URL") or DEFAULT_WAREHOUSE_URL
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from crpv_pipeline.validation import validate_return
+
+    missing = [f for f in args.files if not Path(f).is_file()]
+    if missing:
+        raise CliError(f"no such file: {', '.join(missing)}", EXIT_USAGE)
+    results = []
+    for name in args.files:
+        path = Path(name)
+        year = args.year if args.year is not None else _folder_year(path)
+        results.append(validate_return(path, year))
+    out = sys.stdout
+    if args.format == "json":
+        json.dump(
+            [
+                {
+                    "file": str(r.path),
+                    "centre_code": r.centre_code,
+                    "year": r.year,
+                    "status": r.status,
+                    "rows_read": r.rows_read,
+                    "rows_loaded": r.rows_loaded,
+                    "n_errors": r.n_errors,
+                    "n_warnings": r.n_warnings,
+                    "findings": [asdict(f) for f in r.findings],
+                }
+                for r in results
+            ],
+            out,
+            ensure_ascii=False,
+            indent=2,
+        )
+        out.write("\n")
+    elif args.format == "csv":
+        writer = csv.writer(out)
+        writer.writerow(
+            [
+                "file_name",
+                "sheet",
+                "row_number",
+                "cell",
+                "column_label",
+                "field",
+                "value",
+                "rule",
+                "severity",
+                "message",
+            ]
+        )
+        for r in results:
+            for f in r.findings:
+                writer.writerow(
+                    [
+                        f.file_name,
+                        f.sheet,
+                        f.row_number,
+                        f.cell,
+                        f.column_label,
+                        f.field,
+                        f.value,
+                        f.rule,
+                        f.severity,
+                        f.message,
+                    ]
+                )
+    else:
+        for r in results:
+            out.write(
+                f"{r.path}: {r.status} — centre {r.centre_code or '?'}, année {r.year or '?'}, "
+                f"{r.rows_loaded}/{r.rows_read} lignes chargeables, "
+                f"{r.n_errors} erreur(s), {r.n_warnings} avertissement(s)\n"
+            )
+            for f in r.findings:
+                label = "erreur" if f.severity == "error" else "avertissement"
+                out.write(f"  {f.location} [{label}] {f.rule} : {f.message}\n")
+    return EXIT_INVALID if any(r.n_errors for r in results) else EXIT_OK
+
+
+def _folder_year(path: Path) -> int | None:
+    """The inbox year of a file under ``<inbox>/<year>/``, else None."""
+    parent = path.resolve().parent.name
+    return int(parent) if parent.isdigit() and len(parent) == 4 else None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from crpv_pipeline.runs import materialize_year
+    from crpv_pipeline.summary import national_summary
+
+    inbox = Path(args.inbox or os.environ.get("CRPV_INBOX") or "inbox")
+    if not (inbox / str(args.year)).is_dir():
+        raise CliError(f"no inbox folder for {args.year}: {inbox / str(args.year)}", EXIT_USAGE)
+    url = _warehouse_url(args.warehouse)
+    _run(materialize_year, args.year, inbox, url)
+    print(national_summary(url, args.year))
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from crpv_pipeline.demo import DemoInboxNotEmpty, write_demo_inbox
+    from crpv_pipeline.runs import materialize_year
+    from crpv_pipeline.summary import national_summary
+
+    inbox = Path(args.inbox or os.environ.get("CRPV_INBOX") or DEFAULT_DEMO_INBOX)
+    url = _warehouse_url(args.warehouse)
+    _say(f"Writing the synthetic demo returns into {inbox}/ …")
+    try:
+        write_demo_inbox(inbox, years=DEMO_YEARS)
+    except DemoInboxNotEmpty as err:
+        raise CliError(str(err), EXIT_USAGE) from err
+    for year in DEMO_YEARS:
+        _say(f"Running the pipeline for {year} into {url} …")
+        _run(materialize_year, year, inbox, url)
+    for year in DEMO_YEARS:
+        print(national_summary(url, year))
+        print()
+    return EXIT_OK
+
+
+def _run(materialize_year, year: int, inbox: Path, url: str) -> None:
+    from crpv_pipeline.runs import RunFailed
+
+    try:
+        materialize_year(year, inbox, url, progress=_say)
+    except RunFailed as err:
+        raise CliError(str(err)) from err
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crpv",
+        description=(
+            "CRPV pipeline: read the resource centres' yearly activity returns, validate them, "
+            "load them into the warehouse and derive the national bilan "
+            f"(contract v{CONTRACT_VERSION})."
+        ),
+        epilog=(
+            "Environment: CRPV_WAREHOUSE_URL (any SQLAlchemy URL; default "
+            "sqlite:///crpv_warehouse.sqlite), CRPV_INBOX (the inbox folder). Exit status: 0 "
+            "success, 1 invalid input found, 2 usage error, 3 pipeline failure."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser(
+        "demo",
+        help="write a synthetic demo inbox (2019–2021) and run the pipeline on it",
+        description=(
+            "Write synthetic returns for every expected centre, years 2019–2021, with a few "
+            "realistic mistakes, run the pipeline for each year and print the national summary."
+        ),
+    )
+    demo.add_argument(
+        "--inbox",
+        help=f"where to write the returns (default: $CRPV_INBOX or ./{DEFAULT_DEMO_INBOX})",
+    )
+    demo.add_argument(
+        "--warehouse",
+        metavar="URL",
+        help="warehouse URL (default: $CRPV_WAREHOUSE_URL or the embedded SQLite file)",
+    )
+    demo.set_defaults(func=cmd_demo)
+
+    run = sub.add_parser(
+        "run",
+        help="materialise one year's partition through Dagster, in process",
+        description=(
+            "Read <inbox>/<year>/, validate every return, load the warehouse and rebuild the "
+            "year's derived tables, as the Dagster assets of that year's partition."
+        ),
+    )
+    run.add_argument("--year", type=int, required=True, help="the reported year, e.g. 2021")
+    run.add_argument(
+        "--inbox", help="inbox folder holding <year>/ (default: $CRPV_INBOX or ./inbox)"
+    )
+    run.add_argument(
+        "--warehouse",
+        metavar="URL",
+        help="warehouse URL (default: $CRPV_WAREHOUSE_URL or the embedded SQLite file)",
+    )
+    run.set_defaults(func=cmd_run)
+
+    validate = sub.add_parser(
+        "validate",
+        help="dry run: read and validate returns, write nothing",
+        description=(
+            "Read and validate returns without touching any database. Exit 1 if any error is "
+            "found (a rejected file or a quarantined row), 0 otherwise."
+        ),
+    )
+    validate.add_argument("files", nargs="+", metavar="FILE", help="returns to check")
+    validate.add_argument(
+        "--year",
+        type=int,
+        help="the year the files must report (default: the <year>/ folder they are in, if any)",
+    )
+    validate.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    validate.set_defaults(func=cmd_validate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``crpv`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except CliError as err:
+        print(f"Error: {err}", file=sys.stderr)
+        return err.code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

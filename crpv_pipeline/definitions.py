@@ -1,0 +1,37 @@
+"""The Dagster code location: assets, checks and resources of the CRPV pipeline.
+
+Loaded by ``dagster dev -w workspace.yaml``. The resources read ``CRPV_INBOX`` and
+``CRPV_WAREHOUSE_URL`` when Dagster loads the definitions, and fall back to ``./inbox`` and the
+embedded SQLite warehouse ``./crpv_warehouse.sqlite`` when they are not set.
+"""
+
+
+import os
+
+import dagster as dg
+
+from crpv_pipeline.assets import ALL_ASSETS
+from crpv_pipeline.resources import DEFAULT_INBOX, InboxResource, WarehouseResource
+from crpv_pipeline.warehouse import DEFAULT_WAREHOUSE_URL
+
+
+def _setting(name: str, default: str) -> str | dg.EnvVar:
+    return dg.EnvVar(name) if os.environ.get(name) else default
+
+
+def build_definitions(inbox: str | None = None, warehouse_url: str | None = None) -> dg.Definitions:
+    """The code location's definitions, with explicit settings or those of the environment."""
+    return dg.Definitions(
+        assets=ALL_ASSETS,
+        resources={
+            "inbox": InboxResource(path=inbox or _setting("CRPV_INBOX", DEFAULT_INBOX)),
+            "warehouse": WarehouseResource(
+                url=warehouse_url or _setting("CRPV_WAREHOUSE_URL", DEFAULT_WAREHOUSE_URL)
+            ),
+        },
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions()

@@ -1,0 +1,37 @@
+"""Dagster resources: where the inbox is and which warehouse to write to.
+
+Both are plain configuration read from the environment when Dagster loads the definitions
+(never at import); the domain functions receive a path or an engine, not a resource.
+"""
+
+
+from pathlib import Path
+
+import dagster as dg
+from sqlalchemy import Engine
+
+from crpv_pipeline.warehouse import DEFAULT_WAREHOUSE_URL, create_warehouse_engine
+
+DEFAULT_INBOX = "inbox"
+
+
+class InboxResource(dg.ConfigurableResource):
+    """The inbox folder: ``<path>/<year>/<any name>.xlsx`` (``CRPV_INBOX``)."""
+
+    path: str = DEFAULT_INBOX
+
+    def root(self) -> Path:
+        return Path(self.path).expanduser()
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The SQL warehouse, as any SQLAlchemy URL (``CRPV_WAREHOUSE_URL``)."""
+
+    url: str = DEFAULT_WAREHOUSE_URL
+
+    def engine(self) -> Engine:
+        return create_warehouse_engine(self.url)
+
+    @property
+    def dialect_kind(self) -> str:
+        return "postgres" if self.url.startswith("postgres") else "sqlite"

@@ -1,0 +1,51 @@
+"""The national summary printed by ``crpv run`` and ``crpv demo``, in French.
+
+It reads the derived tables of one year and formats them the way the bilan does
+(``3 123 demi-journées``, ``14,8 %``); it computes nothing the warehouse has not derived.
+"""
+
+from __future__ import annotations
+
+from crpv_pipeline.parsing import french_number
+from crpv_pipeline.warehouse import create_warehouse_engine, read_table
+
+TOP_THEMES = 3
+
+
+def pct(value: float | None) -> str:
+    """A percentage rounded to one decimal, French style: ``14,8 %``."""
+    if value is None:
+        return "–"
+    return f"{french_number(round(float(value), 1), 1)}\u00a0%"
+
+
+def national_summary(warehouse_url: str, year: int) -> str:
+    """The year's headline figures and its largest themes, as French text."""
+    engine = create_warehouse_engine(warehouse_url)
+    try:
+        summary = read_table(engine, "yearly_summary", year)
+        themes = read_table(engine, "theme_shares", year)
+        labels = read_table(engine, "dim_theme")
+    finally:
+        engine.dispose()
+    if summary.empty:
+        return f"Bilan national {year} : aucune donnée dans l'entrepôt."
+    row = summary.iloc[0]
+    label_of = dict(zip(labels["theme_code"], labels["label"], strict=True))
+    top = themes.sort_values(["share_half_days_pct", "theme_code"], ascending=[False, True])
+    top_text = " · ".join(
+        f"{label_of[t.theme_code]} {pct(t.share_half_days_pct)}"
+        for t in top.head(TOP_THEMES).itertuples()
+        if t.half_days
+    )
+    return "\n".join(
+        [
+            f"Bilan national {year} — {int(row.centres_reporting)} centres sur "
+            f"{int(row.centres_expected)} ont transmis un bilan exploitable",
+            f"  {french_number(int(row.half_days))} demi-journées · "
+            f"{french_number(int(row.n_activities))} activités · "
+            f"{french_number(int(row.participants))} participants · "
+            f"{pct(row.share_distanciel_pct)} des demi-journées à distance",
+            f"  Thématiques principales : {top_text or '–'}",
+        ]
+    )

@@ -1,0 +1,627 @@
+"""The warehouse: engine, schema, loading of validated returns and the derived tables.
+
+Belongs here: every statement the pipeline runs against the warehouse (the DDL of
+``sql/schema``, the SELECTs of ``sql/derived``, loading through SQLAlchemy Core), the write lock
+and the transaction boundaries, on SQLite or PostgreSQL alike. Stays out: reading and validating
+workbooks, orchestration (Dagster), configuration (callers pass the URL; nothing here reads the
+environment) and table descriptions (the DDL comments, parsed by ``dictionary``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from crpv_pipeline.dictionary import (
+    SCHEMA_TABLES,
+    comment_statements,
+    index_names,
+    schema_sql,
+    sql_dir,
+    table_doc,
+)
+from crpv_pipeline.model import ReturnResult
+from crpv_pipeline.refdata import Nomenclature, default_nomenclature
+
+__all__ = [
+    "DEFAULT_WAREHOUSE_URL",
+    "DERIVED_TABLES",
+    "SCHEMA_TABLES",
+    "LoadOutcome",
+    "WarehouseError",
+    "count_rows",
+    "create_warehouse_engine",
+    "derive_year",
+    "derived_sql",
+    "ensure_schema",
+    "load_return",
+    "read_table",
+    "sql_dir",
+    "write_transaction",
+]
+
+DEFAULT_WAREHOUSE_URL = "sqlite:///crpv_warehouse.sqlite"
+"""The embedded default warehouse: a SQLite file in the current directory."""
+
+DERIVED_TABLES = (
+    "activity_counts",
+    "theme_shares",
+    "modality_shares",
+    "yearly_summary",
+    "completeness",
+)
+"""Tables rebuilt per year from ``sql/derived/<table>.sql``, in this order."""
+
+CURRENT_STATUSES = ("loaded", "loaded_with_errors")
+"""Statuses of a submission whose activities are in ``fact_activity``."""
+
+WRITE_LOCK_KEY = 0x43525056  # "CRPV"
+"""PostgreSQL advisory lock key held by every write transaction (``pg_advisory_xact_lock``)."""
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+"""How long a SQLite connection waits for another writer before failing with 'locked'."""
+
+_WRITE_OPTION = "crpv_write_transaction"
+_NO_PARAMS = {"no_parameters": True}  # run DDL text as is: no ':name' or '%' parsing
+
+_DIMENSIONS = ("dim_centre", "dim_activity_type", "dim_modality", "dim_public", "dim_theme")
+_FACT_FIELDS = (
+    "source_row",
+    "activity_date",
+    "title",
+    "activity_type_code",
+    "modality_code",
+    "theme_code",
+    "half_days",
+    "participants",
+    "department",
+    "partners",
+    "comment",
+)
+_INTEGER_FIELDS = frozenset({"source_row", "half_days", "participants"})
+_SQL_TYPES = {
+    "TEXT": sa.Text,
+    "INTEGER": sa.Integer,
+    "BIGINT": sa.BigInteger,
+    "DATE": sa.Date,
+    "TIMESTAMP": sa.DateTime,
+    "DOUBLE PRECISION": sa.Double,
+    "BOOLEAN": sa.Boolean,
+}
+
+
+class WarehouseError(RuntimeError):
+    """A warehouse operation failed; the message names the operation and the object."""
+
+
+@dataclass(frozen=True)
+class LoadOutcome:
+    """What ``load_return`` did with one return.
+
+    ``action`` is ``loaded`` (activities replaced the centre's previous ones), ``rejected``
+    (recorded, nothing loaded) or ``unchanged`` (the same file was already the latest one).
+    """
+
+    submission_id: int
+    action: str
+    status: str
+    rows_loaded: int
+    n_errors: int
+    n_warnings: int
+    superseded_ids: tuple[int, ...] = ()
+
+
+# --- engine and transactions -------------------------------------------------------------
+
+
+def create_warehouse_engine(
+    url: str, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
+) -> Engine:
+    """An engine for any SQLAlchemy URL; ``postgresql://`` uses the psycopg (3) driver.
+
+    SQLite engines enforce foreign keys, wait ``sqlite_busy_timeout_ms`` for a busy database,
+    let SQLAlchemy emit BEGIN itself (so DDL is transactional and ``write_transaction`` can
+    begin IMMEDIATE), and the folder of the database file is created if needed.
+    """
+    try:
+        parsed = sa.make_url(url)
+    except SQLAlchemyError as err:
+        scheme = url.split("://", 1)[0] if "://" in url else "no scheme"
+        raise WarehouseError(
+            f"invalid warehouse URL ({scheme}): expected for example sqlite:///crpv.sqlite"
+            " or postgresql+psycopg://user@host/database"
+        ) from err
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    shown = parsed.render_as_string(hide_password=True)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            database = parsed.database or ""
+            if database and database != ":memory:" and not database.startswith("file:"):
+                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            engine = sa.create_engine(parsed)
+            _install_sqlite_hooks(engine, int(sqlite_busy_timeout_ms))
+        else:
+            engine = sa.create_engine(parsed, pool_pre_ping=True)
+    except (SQLAlchemyError, ImportError, OSError) as err:
+        raise WarehouseError(f"cannot open the warehouse {shown}: {err}") from err
+    return engine
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    """Emit BEGIN ourselves: IMMEDIATE (write lock at once) inside ``write_transaction``."""
+    immediate = conn.get_execution_options().get(_WRITE_OPTION, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int) -> None:
+    # SQLAlchemy's documented recipe for SQLite transactions ("Enabling Non-Legacy SQLite
+    # Transactional Modes"): the sqlite3 driver stops emitting BEGIN; the "begin" event does.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms:d}")  # PRAGMA takes no binds
+        cursor.close()
+
+    event.listen(engine, "begin", _sqlite_on_begin)
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction holding the warehouse write lock; commits on success, rolls back on error.
+
+    PostgreSQL: ``pg_advisory_xact_lock`` on ``WRITE_LOCK_KEY``, released at commit/rollback.
+    SQLite: the transaction begins IMMEDIATE, taking the database's write lock at once (other
+    writers wait up to the busy timeout, readers are not blocked).
+    """
+    dialect = engine.dialect.name
+    if dialect == "sqlite" and not event.contains(engine, "begin", _sqlite_on_begin):
+        raise WarehouseError(
+            "this SQLite engine cannot take the write lock: create it with"
+            " create_warehouse_engine()"
+        )
+    with engine.connect() as conn:
+        conn.execution_options(**{_WRITE_OPTION: True})
+        with conn.begin():
+            if dialect == "postgresql":
+                conn.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(CAST(:key AS BIGINT))"),
+                    {"key": WRITE_LOCK_KEY},
+                )
+            yield conn
+
+
+def _reason(err: BaseException) -> str:
+    orig = getattr(err, "orig", None)
+    lines = str(orig if orig is not None else err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
+
+
+# --- schema and dimensions ---------------------------------------------------------------
+
+
+@cache
+def _metadata() -> sa.MetaData:
+    """Core ``Table`` objects built from the parsed DDL (used for typed inserts and reads)."""
+    metadata = sa.MetaData()
+    for name in SCHEMA_TABLES:
+        doc = table_doc(name)
+        sa.Table(
+            name,
+            metadata,
+            *(
+                sa.Column(
+                    c.name,
+                    _SQL_TYPES[c.sql_type](),
+                    primary_key=c.primary_key,
+                    nullable=c.nullable,
+                    autoincrement=False,
+                )
+                for c in doc.columns
+            ),
+        )
+    return metadata
+
+
+def _table(name: str) -> sa.Table:
+    if name not in SCHEMA_TABLES:
+        raise WarehouseError(f"{name!r} is not a warehouse table ({', '.join(SCHEMA_TABLES)})")
+    return _metadata().tables[name]
+
+
+def ensure_schema(engine: Engine, nomenclature: Nomenclature | None = None) -> None:
+    """Create missing tables and indexes, describe them (PostgreSQL) and upsert the dimensions.
+
+    Idempotent and in one write transaction. Dimension rows are inserted or updated from the
+    nomenclature (the packaged one by default), never deleted: facts refer to them.
+    """
+    if nomenclature is None:
+        nomenclature = default_nomenclature()
+    step = "reading sql/schema"
+    try:
+        statements = [(name, schema_sql(name)) for name in SCHEMA_TABLES + index_names()]
+        with write_transaction(engine) as conn:
+            for name, ddl in statements:
+                step = f"creating {name}"
+                conn.exec_driver_sql(ddl, execution_options=_NO_PARAMS)
+            if conn.dialect.name == "postgresql":
+                step = "commenting the tables"
+                for statement in comment_statements():
+                    conn.exec_driver_sql(statement, execution_options=_NO_PARAMS)
+            for name, rows in _dimension_rows(nomenclature).items():
+                step = f"updating {name}"
+                conn.execute(_upsert_statement(name), rows)
+    except (SQLAlchemyError, OSError) as err:
+        raise WarehouseError(f"warehouse schema: {step} failed: {_reason(err)}") from err
+
+
+def _year(text: str | None) -> int | None:
+    return int(text) if text and text.strip() else None
+
+
+def _dimension_rows(nomenclature: Nomenclature) -> dict[str, list[dict]]:
+    themes = nomenclature.themes
+    pillars = list(dict.fromkeys(t.attrs.get("pillar", "") for t in themes))
+    return {
+        "dim_centre": [
+            {
+                "centre_code": e.code,
+                "name": e.label,
+                "region": e.attrs.get("region", ""),
+                "active_from": _year(e.attrs.get("active_from")),
+                "active_to": _year(e.attrs.get("active_to")),
+                "sort_order": i,
+            }
+            for i, e in enumerate(nomenclature.centres, 1)
+        ],
+        "dim_activity_type": [
+            {"activity_type_code": e.code, "label": e.label, "sort_order": i}
+            for i, e in enumerate(nomenclature.activity_types, 1)
+        ],
+        "dim_modality": [
+            {"modality_code": e.code, "label": e.label, "sort_order": i}
+            for i, e in enumerate(nomenclature.modalities, 1)
+        ],
+        "dim_public": [
+            {"public_code": e.code, "label": e.label, "sort_order": i}
+            for i, e in enumerate(nomenclature.publics, 1)
+        ],
+        "dim_theme": [
+            {
+                "theme_code": e.code,
+                "label": e.label,
+                "pillar": e.attrs.get("pillar", ""),
+                "pillar_order": pillars.index(e.attrs.get("pillar", "")) + 1,
+                "sort_order": i,
+            }
+            for i, e in enumerate(themes, 1)
+        ],
+    }
+
+
+@cache
+def _upsert_statement(name: str) -> sa.TextClause:
+    """Portable upsert (SQLite >= 3.24, PostgreSQL): identifiers from the DDL, values bound."""
+    if name not in _DIMENSIONS:
+        raise WarehouseError(f"{name!r} is not a dimension table")
+    doc = table_doc(name)
+    (key,) = doc.primary_key
+    columns = doc.column_names
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
+    return sa.text(
+        f"INSERT INTO {name} ({', '.join(columns)})"
+        f" VALUES ({', '.join(':' + c for c in columns)})"
+        f" ON CONFLICT ({key}) DO UPDATE SET {updates}"
+    )
+
+
+# --- loading a return --------------------------------------------------------------------
+
+
+def load_return(
+    engine: Engine,
+    result: ReturnResult,
+    *,
+    run_id: str,
+    received_at: datetime,
+    loaded_at: datetime,
+) -> LoadOutcome:
+    """Record one validated return, in one write transaction.
+
+    The file becomes a ``submission`` row and its findings ``validation_failure`` rows. Unless it
+    is rejected, its activities replace those of the centre's previous submission for the year,
+    which becomes ``superseded``; a rejected file leaves what was loaded in place. A file whose
+    SHA-256 equals that of the latest submission for the same centre and year (or, for an
+    unidentified centre, the same file name) is not recorded again: the outcome is
+    ``unchanged``. Timestamps are stored in UTC (naive datetimes are taken as UTC).
+    """
+    where = f"{result.file_name} ({result.centre_code or 'centre inconnu'}, {result.year})"
+    if not result.rejected and result.centre_code is None:
+        raise WarehouseError(f"loading {where} failed: a loaded return must name its centre")
+    try:
+        with write_transaction(engine) as conn:
+            return _load(conn, result, run_id, _utc(received_at), _utc(loaded_at))
+    except SQLAlchemyError as err:
+        raise WarehouseError(f"loading {where} into the warehouse failed: {_reason(err)}") from err
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _next_id(conn: Connection, column: sa.Column) -> int:
+    """The next application-assigned id (MAX + 1); safe because writers hold the lock."""
+    return int(conn.scalar(sa.select(sa.func.coalesce(sa.func.max(column), 0)))) + 1
+
+
+def _load(
+    conn: Connection, result: ReturnResult, run_id: str, received_at: datetime, loaded_at: datetime
+) -> LoadOutcome:
+    submission = _table("submission")
+    same_key = [submission.c.year == result.year]
+    if result.centre_code is not None:
+        same_key.append(submission.c.centre_code == result.centre_code)
+    else:
+        same_key += [submission.c.centre_code.is_(None), submission.c.file_name == result.file_name]
+    latest = conn.execute(
+        sa.select(submission).where(*same_key).order_by(submission.c.submission_id.desc()).limit(1)
+    ).first()
+    if latest is not None and latest.file_sha256 == result.file_sha256:
+        return LoadOutcome(
+            latest.submission_id,
+            "unchanged",
+            latest.status,
+            latest.rows_loaded,
+            latest.n_errors,
+            latest.n_warnings,
+        )
+
+    submission_id = _next_id(conn, submission.c.submission_id)
+    superseded: tuple[int, ...] = ()
+    if not result.rejected:
+        superseded = tuple(
+            conn.scalars(
+                sa.select(submission.c.submission_id)
+                .where(*same_key, submission.c.status.in_(CURRENT_STATUSES))
+                .order_by(submission.c.submission_id)
+            )
+        )
+        if superseded:
+            conn.execute(
+                sa.update(submission)
+                .where(submission.c.submission_id.in_(superseded))
+                .values(status="superseded")
+            )
+        _delete_activities(conn, result.year, result.centre_code)
+
+    conn.execute(
+        sa.insert(submission),
+        [
+            {
+                "submission_id": submission_id,
+                "year": result.year,
+                "centre_code": result.centre_code,
+                "file_name": result.file_name,
+                "file_sha256": result.file_sha256,
+                "template_version": result.template_version,
+                "received_at": received_at,
+                "loaded_at": loaded_at,
+                "status": result.status,
+                "rows_read": result.rows_read,
+                "rows_loaded": result.rows_loaded,
+                "rows_rejected": result.rows_rejected,
+                "n_errors": result.n_errors,
+                "n_warnings": result.n_warnings,
+                "run_id": run_id,
+            }
+        ],
+    )
+    if not result.rejected:
+        _insert_activities(conn, result, submission_id)
+    _insert_findings(conn, result, submission_id)
+    return LoadOutcome(
+        submission_id,
+        "rejected" if result.rejected else "loaded",
+        result.status,
+        result.rows_loaded,
+        result.n_errors,
+        result.n_warnings,
+        superseded,
+    )
+
+
+def _delete_activities(conn: Connection, year: int, centre_code: str | None) -> None:
+    fact = _table("fact_activity")
+    public = _table("fact_activity_public")
+    of_centre = (fact.c.year == year) & (fact.c.centre_code == centre_code)
+    conn.execute(
+        sa.delete(public).where(
+            public.c.activity_id.in_(sa.select(fact.c.activity_id).where(of_centre))
+        )
+    )
+    conn.execute(sa.delete(fact).where(of_centre))
+
+
+def _is_missing(value: object) -> bool:
+    return (
+        value is None
+        or value is pd.NA
+        or value is pd.NaT
+        or (isinstance(value, float) and math.isnan(value))
+    )
+
+
+def _plain_values(series: pd.Series, integer: bool) -> list:
+    """Column values as plain Python objects (None for missing) that every driver accepts."""
+    out = []
+    for value in series.tolist():  # tolist() turns numpy scalars into Python ones
+        if _is_missing(value):
+            out.append(None)
+        elif integer:
+            out.append(int(value))
+        elif isinstance(value, datetime):  # pandas Timestamp included
+            out.append(value.date())
+        else:
+            out.append(value)
+    return out
+
+
+def _insert_activities(conn: Connection, result: ReturnResult, submission_id: int) -> None:
+    activities = result.activities
+    if activities.empty:
+        return
+    first_id = _next_id(conn, _table("fact_activity").c.activity_id)
+    ids = range(first_id, first_id + len(activities))
+    columns = [_plain_values(activities[f], f in _INTEGER_FIELDS) for f in _FACT_FIELDS]
+    constant = {
+        "submission_id": submission_id,
+        "year": result.year,
+        "centre_code": result.centre_code,
+    }
+    fact_rows = [
+        {"activity_id": activity_id, **constant, **dict(zip(_FACT_FIELDS, values, strict=True))}
+        for activity_id, values in zip(ids, zip(*columns, strict=True), strict=True)
+    ]
+    conn.execute(sa.insert(_table("fact_activity")), fact_rows)
+    public_rows = [
+        {"activity_id": activity_id, "public_code": code}
+        for activity_id, codes in zip(ids, activities["public_codes"].tolist(), strict=True)
+        if isinstance(codes, Sequence) and not isinstance(codes, str)
+        for code in dict.fromkeys(codes)
+    ]
+    if public_rows:
+        conn.execute(sa.insert(_table("fact_activity_public")), public_rows)
+
+
+def _insert_findings(conn: Connection, result: ReturnResult, submission_id: int) -> None:
+    if not result.findings:
+        return
+    first_id = _next_id(conn, _table("validation_failure").c.failure_id)
+    rows = [
+        {
+            "failure_id": first_id + i,
+            "submission_id": submission_id,
+            "year": result.year,
+            "centre_code": result.centre_code,
+            "file_name": f.file_name,
+            "sheet": f.sheet,
+            "row_number": f.row_number,
+            "cell": f.cell,
+            "column_label": f.column_label,
+            "field": f.field,
+            "value": None if f.value is None else str(f.value),
+            "rule": f.rule,
+            "severity": f.severity,
+            "message": f.message,
+        }
+        for i, f in enumerate(result.findings)
+    ]
+    conn.execute(sa.insert(_table("validation_failure")), rows)
+
+
+# --- derived tables ----------------------------------------------------------------------
+
+
+def derived_sql(name: str) -> str:
+    """The SELECT of ``sql/derived/<name>.sql`` (one statement, bound parameter ``:year``)."""
+    if name not in DERIVED_TABLES:
+        raise WarehouseError(f"{name!r} is not a derived table ({', '.join(DERIVED_TABLES)})")
+    text = (sql_dir() / "derived" / f"{name}.sql").read_text(encoding="utf-8")
+    return text.strip().rstrip(";").rstrip()
+
+
+@cache
+def _derive_statement(name: str) -> sa.TextClause:
+    columns = ", ".join(table_doc(name).column_names)
+    return sa.text(f"INSERT INTO {name} ({columns})\n{derived_sql(name)}")
+
+
+def derive_year(engine: Engine, year: int) -> dict[str, int]:
+    """Rebuild every derived table for ``year`` in one write transaction; rows per table.
+
+    BI tools therefore see either the previous state of the year or the new one, never a
+    half-built year.
+    """
+    year = int(year)
+    counts: dict[str, int] = {}
+    name = DERIVED_TABLES[0]
+    try:
+        with write_transaction(engine) as conn:
+            for name in DERIVED_TABLES:
+                table = _table(name)
+                conn.execute(sa.delete(table).where(table.c.year == year))
+                conn.execute(_derive_statement(name), {"year": year})
+                counts[name] = int(
+                    conn.scalar(
+                        sa.select(sa.func.count()).select_from(table).where(table.c.year == year)
+                    )
+                )
+    except (SQLAlchemyError, OSError) as err:
+        raise WarehouseError(f"deriving {name} for {year} failed: {_reason(err)}") from err
+    return counts
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def _table_with_year(table: str, year: int | None) -> tuple[sa.Table, list]:
+    """The table and the condition selecting one year of it (none when ``year`` is None).
+
+    ``fact_activity_public`` has no year column: its rows belong to their activity's year.
+    """
+    source = _table(table)
+    if year is None:
+        return source, []
+    if "year" in source.c:
+        return source, [source.c.year == int(year)]
+    if table == "fact_activity_public":
+        fact = _table("fact_activity")
+        of_year = sa.select(fact.c.activity_id).where(fact.c.year == int(year))
+        return source, [source.c.activity_id.in_(of_year)]
+    raise WarehouseError(f"{table} has no year column")
+
+
+def count_rows(engine: Engine, table: str, year: int | None = None) -> int:
+    """Number of rows of a warehouse table (of one year if ``year`` is given)."""
+    source, where = _table_with_year(table, year)
+    try:
+        with engine.connect() as conn:
+            return int(conn.scalar(sa.select(sa.func.count()).select_from(source).where(*where)))
+    except SQLAlchemyError as err:
+        raise WarehouseError(f"counting the rows of {table} failed: {_reason(err)}") from err
+
+
+def read_table(engine: Engine, table: str, year: int | None = None) -> pd.DataFrame:
+    """A warehouse table (one year of it if ``year`` is given) ordered by its primary key.
+
+    Columns have the object dtype and hold the values as the database returns them, typed the
+    same on every dialect: None for NULL, ``datetime.date`` for dates, naive UTC ``datetime``
+    for timestamps, Python int, float and str otherwise.
+    """
+    source, where = _table_with_year(table, year)
+    query = (
+        sa.select(source)
+        .where(*where)
+        .order_by(*(source.c[c] for c in table_doc(table).primary_key))
+    )
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(query).all()
+    except SQLAlchemyError as err:
+        raise WarehouseError(f"reading {table} failed: {_reason(err)}") from err
+    return pd.DataFrame([tuple(row) for row in rows], columns=list(source.c.keys()), dtype=object)

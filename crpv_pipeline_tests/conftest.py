@@ -1,0 +1,74 @@
+"""Shared fixtures: warehouse URLs for SQLite (a file in tmp_path) and PostgreSQL (a fresh
+database).
+
+PostgreSQL tests use the server of ``CRPV_TEST_PG_ADMIN_URL`` (default: the local server, user
+postgres). When it is unreachable they are skipped, except under ``CI=true`` where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from crpv_pipeline.warehouse import create_warehouse_engine
+
+DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'warehouse' / 'crpv.sqlite'}"
+
+
+@pytest.fixture(scope="session")
+def pg_admin_engine() -> Iterator[Engine]:
+    """An AUTOCOMMIT engine on the maintenance database, or skip (fail under CI) if unreachable."""
+    url = os.environ.get("CRPV_TEST_PG_ADMIN_URL", DEFAULT_PG_ADMIN_URL)
+    engine = sa.create_engine(
+        url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+    )
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as err:
+        engine.dispose()
+        shown = sa.make_url(url).render_as_string(hide_password=True)
+        reason = f"PostgreSQL unreachable at {shown}: {str(err.orig).strip().splitlines()[0]}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_admin_engine: Engine) -> Iterator[str]:
+    """The URL of a fresh, empty database, dropped after the test."""
+    name = f"crpv_test_{secrets.token_hex(6)}"  # identifier built from hex digits only
+    with pg_admin_engine.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    url = pg_admin_engine.url.set(database=name)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with pg_admin_engine.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def warehouse_url(request) -> str:
+    """The URL of an empty warehouse, once on SQLite and once on PostgreSQL."""
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+
+
+@pytest.fixture
+def warehouse_engine(warehouse_url: str) -> Iterator[Engine]:
+    """An engine on an empty warehouse of either dialect, disposed after the test."""
+    engine = create_warehouse_engine(warehouse_url)
+    yield engine
+    engine.dispose()

@@ -1,0 +1,82 @@
+import csv
+import io
+import json
+import subprocess
+import sys
+
+from crpv_pipeline.cli import main
+from crpv_pipeline_tests.workbooks import VALID_ROW, row, write_return
+
+
+def test_validate_valid_file_exits_0(tmp_path, capsys):
+    path = write_return(tmp_path / "2021" / "IREV.xlsx")
+    assert main(["validate", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "loaded — centre IREV, année 2021, 1/1 lignes chargeables, 0 erreur(s)" in out
+
+
+def test_validate_reports_each_finding_and_exits_1(tmp_path, capsys):
+    path = write_return(
+        tmp_path / "2021" / "IREV.xlsx", [VALID_ROW, row(half_days="2,5", title="B")]
+    )
+    assert main(["validate", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "Activités!D3 [erreur] half_days_not_integer : « 2,5 » n'est pas un nombre entier" in out
+
+
+def test_validate_only_warnings_exits_0(tmp_path):
+    path = write_return(tmp_path / "x.xlsx", [row(participants=650)])
+    assert main(["validate", str(path)]) == 0
+
+
+def test_validate_year_from_folder_or_option(tmp_path, capsys):
+    path = write_return(tmp_path / "2020" / "IREV.xlsx")  # declares 2021, sits in 2020/
+    assert main(["validate", str(path)]) == 1
+    assert "year_mismatch" in capsys.readouterr().out
+    assert main(["validate", "--year", "2021", str(path)]) == 0
+
+
+def test_validate_json_and_csv(tmp_path, capsys):
+    path = write_return(tmp_path / "IREV.xlsx", [row(theme="Logement")])
+    assert main(["validate", "--format", "json", str(path)]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report[0]["status"] == "loaded_with_errors"
+    assert report[0]["findings"][0]["cell"] == "F2"
+    assert report[0]["findings"][0]["rule"] == "theme_unknown"
+    assert main(["validate", "--format", "csv", str(path)]) == 1
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [(r["cell"], r["rule"], r["value"]) for r in rows] == [
+        ("F2", "theme_unknown", "Logement")
+    ]
+
+
+def test_validate_missing_file_is_a_usage_error(tmp_path, capsys):
+    assert main(["validate", str(tmp_path / "absent.xlsx")]) == 2
+    assert "Error: no such file:" in capsys.readouterr().err
+
+
+def test_usage_errors_exit_2():
+    done = subprocess.run(
+        [sys.executable, "-m", "crpv_pipeline.cli", "run"], capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert "--year" in done.stderr
+
+
+def test_run_without_inbox_folder_is_a_usage_error(tmp_path, capsys):
+    assert (
+        main(["run", "--year", "2021", "--inbox", str(tmp_path), "--warehouse", "sqlite://"]) == 2
+    )
+    assert "no inbox folder for 2021" in capsys.readouterr().err
+
+
+def test_validate_imports_neither_dagster_nor_sqlalchemy(tmp_path):
+    path = write_return(tmp_path / "IREV.xlsx")
+    code = (
+        "import sys; from crpv_pipeline.cli import main; rc = main(['validate', sys.argv[1]]); "
+        "bad = [m for m in ('dagster', 'sqlalchemy', 'matplotlib') if m in sys.modules]; "
+        "print(bad); sys.exit(rc)"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"

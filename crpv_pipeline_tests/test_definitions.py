@@ -1,0 +1,54 @@
+import dagster as dg
+
+from crpv_pipeline.assets import YEARS
+from crpv_pipeline.definitions import build_definitions, defs
+
+
+def test_definitions_load():
+    dg.Definitions.validate_loadable(build_definitions())
+    assert isinstance(defs(), dg.Definitions)
+
+
+def test_asset_graph_reads_like_the_data_flow():
+    graph = build_definitions().resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert keys == {
+        "inbox_files",
+        "validated_returns",
+        "submission",
+        "fact_activity",
+        "fact_activity_public",
+        "validation_failure",
+        "activity_counts",
+        "theme_shares",
+        "modality_shares",
+        "yearly_summary",
+        "completeness",
+    }
+
+    def parents(name):
+        return {k.to_user_string() for k in graph.get(dg.AssetKey(name)).parent_keys}
+
+    assert parents("validated_returns") == {"inbox_files"}
+    assert parents("fact_activity") == {"validated_returns"}
+    assert parents("theme_shares") == {"fact_activity", "submission"}
+    checks = {c.name for c in graph.asset_check_keys}
+    assert checks == {"validation_findings", "reconciliation"}
+
+
+def test_partitions_are_years_up_to_the_current_one():
+    import datetime as dt
+
+    keys = YEARS.get_partition_keys()
+    assert keys[0] == "2015"
+    assert {"2019", "2020", "2021"} <= set(keys)
+    assert keys[-1] == str(dt.date.today().year)
+
+
+def test_tables_carry_schema_and_table_name_metadata():
+    graph = build_definitions().resolve_asset_graph()
+    node = graph.get(dg.AssetKey("theme_shares"))
+    assert node.metadata["dagster/table_name"] == "theme_shares"
+    columns = [c.name for c in node.metadata["dagster/column_schema"].columns]
+    assert columns[:2] == ["year", "theme_code"]
+    assert "share_half_days_pct" in columns

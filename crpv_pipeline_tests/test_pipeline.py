@@ -1,0 +1,194 @@
+"""Integration: a year's partition materialised through Dagster, on SQLite and PostgreSQL."""
+
+import datetime as dt
+import os
+
+import dagster as dg
+import pytest
+
+from crpv_pipeline.dictionary import load_dictionary
+from crpv_pipeline.runs import materialize_year
+from crpv_pipeline.warehouse import create_warehouse_engine, read_table
+from crpv_pipeline_tests.workbooks import HEADER, VALID_ROW, row, write_return
+
+IREV_ROWS = [
+    VALID_ROW,
+    row(
+        title="Rencontre régionale",
+        activity_type="Activité de réseau",
+        half_days=3,
+        modality="visio",
+        theme="Santé",
+        activity_date="12/04/2021",
+    ),
+    row(
+        title="GT GUP",
+        activity_type="GT",
+        half_days=1,
+        modality="Hybride",
+        theme="GUP",
+        participants=None,
+    ),
+]
+ORIV_ROWS = [
+    row(
+        title="Colloque éducation",
+        activity_type="colloque",
+        half_days=2,
+        modality="Distanciel",
+        theme="Éducation",
+    ),
+    row(title="Erreur", half_days="2,5"),  # quarantined
+    row(title="Samedi", activity_date=dt.date(2021, 6, 5), half_days=1),  # weekend warning, loads
+]
+
+
+def run(tmp_path, url, year=2021):
+    return materialize_year(year, tmp_path / "inbox", url, instance=dg.DagsterInstance.ephemeral())
+
+
+def snapshot(url):
+    engine = create_warehouse_engine(url)
+    try:
+        return {t: read_table(engine, t) for t in load_dictionary()}
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def inbox(tmp_path):
+    folder = tmp_path / "inbox" / "2021"
+    write_return(folder / "Bilan IREV 2021.xlsx", IREV_ROWS, title_rows=[["Bilan annuel"], []])
+    write_return(folder / "ORIV_2021.xlsx", ORIV_ROWS, identification=False)
+    write_return(folder / "inconnu.xlsx", centre="Centre imaginaire")
+    (folder / "~$Bilan IREV 2021.xlsx").write_bytes(b"lock")
+    return folder
+
+
+def test_partition_fills_every_table(tmp_path, inbox, warehouse_url):
+    result = run(tmp_path, warehouse_url)
+    assert result.success
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {"reconciliation": True, "validation_findings": False}
+    tables = snapshot(warehouse_url)
+
+    submissions = tables["submission"].set_index("file_name")
+    assert submissions.loc[
+        "Bilan IREV 2021.xlsx", ["centre_code", "status", "rows_loaded"]
+    ].tolist() == ["IREV", "loaded", 3]
+    assert submissions.loc[
+        "ORIV_2021.xlsx", ["status", "rows_read", "rows_loaded", "n_errors", "n_warnings"]
+    ].tolist() == ["loaded_with_errors", 3, 2, 1, 1]
+    assert submissions.loc["inconnu.xlsx", "status"] == "rejected"
+    assert len(submissions) == 3  # the lock file is ignored
+
+    facts = tables["fact_activity"]
+    assert len(facts) == 5
+    assert facts["half_days"].sum() == 2 + 3 + 1 + 2 + 1
+    failures = tables["validation_failure"]
+    assert set(failures["rule"]) == {"half_days_not_integer", "weekend_date", "unknown_centre"}
+    oriv_error = failures[failures["rule"] == "half_days_not_integer"].iloc[0]
+    assert (oriv_error["sheet"], oriv_error["cell"], oriv_error["value"]) == (
+        "Activités",
+        "D3",
+        "2,5",
+    )
+
+    summary = tables["yearly_summary"].iloc[0]
+    assert (summary["year"], summary["centres_expected"], summary["centres_reporting"]) == (
+        2021,
+        17,
+        2,
+    )
+    assert (summary["n_activities"], summary["half_days"]) == (5, 9)
+    assert summary["share_distanciel_pct"] == pytest.approx(100 * 5 / 9)  # visio 3 + distanciel 2
+
+    themes = tables["theme_shares"].set_index("theme_code")
+    assert len(themes) == 16
+    assert themes["share_half_days_pct"].sum() == pytest.approx(100)
+    assert themes.loc["VRL", "half_days"] == 3  # 2 (IREV) + 1 (ORIV, Samedi)
+
+    completeness = tables["completeness"].set_index("centre_code")["status"]
+    assert completeness["IREV"] == "loaded"
+    assert completeness["ORIV"] == "loaded_with_errors"
+    assert (completeness == "missing").sum() == 15
+
+
+def test_rerun_with_same_files_changes_nothing(tmp_path, inbox, warehouse_url):
+    run(tmp_path, warehouse_url)
+    before = snapshot(warehouse_url)
+    run(tmp_path, warehouse_url)
+    after = snapshot(warehouse_url)
+    for table, frame in before.items():
+        assert frame.equals(after[table]), table
+
+
+def test_corrected_resubmission_supersedes(tmp_path, inbox, warehouse_url):
+    run(tmp_path, warehouse_url)
+    write_return(
+        inbox / "ORIV_2021.xlsx",
+        [ORIV_ROWS[0], row(title="Corrigée", half_days=2)],
+        identification=False,
+    )
+    run(tmp_path, warehouse_url)
+    tables = snapshot(warehouse_url)
+    oriv = tables["submission"][tables["submission"]["centre_code"] == "ORIV"].sort_values(
+        "submission_id"
+    )
+    assert oriv["status"].tolist() == ["superseded", "loaded"]
+    facts = tables["fact_activity"]
+    current = oriv["submission_id"].iloc[-1]
+    assert set(facts[facts["centre_code"] == "ORIV"]["submission_id"]) == {current}
+    assert sorted(facts[facts["centre_code"] == "ORIV"]["title"]) == [
+        "Colloque éducation",
+        "Corrigée",
+    ]
+    assert tables["yearly_summary"].iloc[0]["half_days"] == 6 + 4
+    assert tables["completeness"].set_index("centre_code").loc["ORIV", "status"] == "loaded"
+
+
+def test_rejected_resubmission_keeps_previous_data(tmp_path, inbox, warehouse_url):
+    run(tmp_path, warehouse_url)
+    before = snapshot(warehouse_url)
+    write_return(
+        inbox / "Bilan IREV 2021.xlsx", IREV_ROWS, header=HEADER[:4] + HEADER[5:]
+    )  # no Modalité
+    run(tmp_path, warehouse_url)
+    tables = snapshot(warehouse_url)
+    irev = tables["submission"][tables["submission"]["centre_code"] == "IREV"].sort_values(
+        "submission_id"
+    )
+    assert irev["status"].tolist() == ["loaded", "rejected"]
+    assert tables["fact_activity"].equals(before["fact_activity"])
+    assert tables["yearly_summary"].equals(before["yearly_summary"])
+    assert tables["completeness"].set_index("centre_code").loc["IREV", "status"] == "loaded"
+    failure = tables["validation_failure"].iloc[-1]
+    assert (failure["rule"], failure["centre_code"]) == ("missing_column", "IREV")
+
+
+def test_two_files_for_one_centre_are_both_rejected(tmp_path, inbox, warehouse_url):
+    write_return(inbox / "ORIV bis.xlsx", ORIV_ROWS[:1], centre="ORIV")
+    run(tmp_path, warehouse_url)
+    tables = snapshot(warehouse_url)
+    oriv = tables["submission"][tables["submission"]["centre_code"] == "ORIV"]
+    assert oriv["status"].tolist() == ["rejected", "rejected"]
+    assert not (tables["fact_activity"]["centre_code"] == "ORIV").any()
+    messages = tables["validation_failure"].query("rule == 'duplicate_file'")["message"]
+    assert len(messages) == 2
+    assert "Deux fichiers reçus pour le centre ORIV et l'année 2021" in messages.iloc[0]
+
+
+def test_run_command_prints_the_national_summary(tmp_path, inbox, sqlite_url, capsys, monkeypatch):
+    from crpv_pipeline.cli import main
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    assert (
+        main(
+            ["run", "--year", "2021", "--inbox", str(tmp_path / "inbox"), "--warehouse", sqlite_url]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "Bilan national 2021 — 2 centres sur 17" in out
+    assert "9 demi-journées · 5 activités" in out
+    assert os.path.exists(sqlite_url.removeprefix("sqlite:///"))

@@ -1,0 +1,75 @@
+-- Grain: one row per year and expected centre. The current submission of a centre is its latest
+-- loaded (or loaded_with_errors) one, else its latest rejected one, else none (status missing).
+with
+
+params as (
+
+    select cast(:year as integer) as year
+
+),
+
+expected_centres as (
+
+    select dim_centre.centre_code
+    from dim_centre
+    cross join params
+    where coalesce(dim_centre.active_from, 0) <= params.year
+        and params.year <= coalesce(dim_centre.active_to, 9999)
+
+),
+
+latest_loaded as (
+
+    select
+        centre_code,
+        max(submission_id) as submission_id
+    from submission
+    where year = :year
+        and status in ('loaded', 'loaded_with_errors')
+    group by centre_code
+
+),
+
+latest_rejected as (
+
+    select
+        centre_code,
+        max(submission_id) as submission_id
+    from submission
+    where year = :year
+        and status = 'rejected'
+    group by centre_code
+
+),
+
+current_submissions as (
+
+    select
+        expected_centres.centre_code,
+        coalesce(latest_loaded.submission_id, latest_rejected.submission_id) as submission_id
+    from expected_centres
+    left join latest_loaded
+        on expected_centres.centre_code = latest_loaded.centre_code
+    left join latest_rejected
+        on expected_centres.centre_code = latest_rejected.centre_code
+
+),
+
+final as (
+
+    select
+        params.year as year,
+        current_submissions.centre_code as centre_code,
+        coalesce(submission.status, 'missing') as status,
+        submission.submission_id as submission_id,
+        submission.received_at as received_at,
+        coalesce(submission.rows_loaded, 0) as rows_loaded,
+        coalesce(submission.n_errors, 0) as n_errors
+    from current_submissions
+    cross join params
+    left join submission
+        on current_submissions.submission_id = submission.submission_id
+
+)
+
+select * from final

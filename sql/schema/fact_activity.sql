@@ -1,0 +1,18 @@
+-- Activities of the current submissions: one row per loaded activity (row of a centre's Activités sheet).
+create table if not exists fact_activity (
+    activity_id integer not null primary key, -- Identifier assigned by the loader
+    submission_id integer not null references submission (submission_id), -- Submission (file) the activity comes from
+    year integer not null, -- Year reported
+    centre_code text not null references dim_centre (centre_code), -- Centre that carried out the activity
+    source_row integer not null, -- Row number in the centre's workbook (1-based, as the centre sees it)
+    activity_date date not null, -- Date of the activity
+    title text not null, -- Title of the activity, as written by the centre
+    activity_type_code text not null references dim_activity_type (activity_type_code), -- Activity type
+    modality_code text not null references dim_modality (modality_code), -- Modality (in person, remote, hybrid)
+    theme_code text not null references dim_theme (theme_code), -- Main theme
+    half_days integer not null, -- Duration in half-days (1 to 60)
+    participants integer, -- Number of participants (NULL when not given)
+    department text, -- INSEE code of the department concerned (NULL when not given)
+    partners text, -- Partners, free text (NULL when not given)
+    comment text -- Comment, free text (NULL when not given)
+);

@@ -1,0 +1,18 @@
+-- Files received from the centres: one row per file received, whatever became of it.
+create table if not exists submission (
+    submission_id integer not null primary key, -- Identifier assigned by the loader, in order of loading
+    year integer not null, -- Year reported (the year folder of the inbox)
+    centre_code text references dim_centre (centre_code), -- Centre that sent the file (NULL when it could not be identified; the file is then rejected)
+    file_name text not null, -- Name of the file as received
+    file_sha256 text not null, -- SHA-256 of the file's bytes, in hexadecimal; an identical file is not loaded twice
+    template_version text, -- Template version stated in the workbook (NULL when not stated)
+    received_at timestamp not null, -- When the file was received (UTC)
+    loaded_at timestamp not null, -- When the loader recorded the file (UTC)
+    status text not null check (status in ('loaded', 'loaded_with_errors', 'rejected', 'superseded')), -- loaded, loaded_with_errors (some rows quarantined), rejected (nothing loaded) or superseded (replaced by a later file)
+    rows_read integer not null, -- Activity rows read from the file, blank rows excluded
+    rows_loaded integer not null, -- Activity rows loaded into fact_activity (0 when rejected)
+    rows_rejected integer not null, -- Activity rows not loaded: quarantined rows, or every row of a rejected file
+    n_errors integer not null, -- Number of findings of severity error
+    n_warnings integer not null, -- Number of findings of severity warning
+    run_id text not null -- Identifier of the pipeline run that loaded the file
+);
