@@ -46,12 +46,9 @@ def materialize_year(
         partition_key=str(year),
         instance=instance or _instance(),
         raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         tags={"crpv/year": str(year)},
     )
-    for event in result.all_events:
-        if progress and event.event_type_value == "ASSET_MATERIALIZATION":
-            progress(f"  materialised {event.asset_key.to_user_string()} [{year}]")
     if not result.success:
         failures = [
             f"{e.step_key}: {_root_cause(e.step_failure_data.error)}"
@@ -62,4 +59,7 @@ def materialize_year(
             f"pipeline run {result.run_id} for {year} failed: "
             + ("; ".join(failures) or "see the Dagster event log")
         )
+    if progress:
+        n_assets = len(result.get_asset_materialization_events())
+        progress(f"Run {result.run_id} for {year} succeeded: {n_assets} assets materialised.")
     return result

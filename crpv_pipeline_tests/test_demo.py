@@ -208,3 +208,44 @@ def test_rewriting_the_same_inbox_is_allowed_but_foreign_files_are_refused(tmp_p
     (tmp_path / "2021" / "IREV_2021.xlsx").write_bytes(b"a real return")
     with pytest.raises(DemoInboxNotEmpty, match="IREV_2021.xlsx"):
         write_demo_inbox(tmp_path, years=(2021,))
+
+
+def test_crpv_demo_reproduces_the_published_figures(tmp_path, warehouse_url, capsys, monkeypatch):
+    """`crpv demo` end to end: the pipeline's own tables give the figures of contract §7."""
+    from crpv_pipeline.cli import main
+    from crpv_pipeline.warehouse import create_warehouse_engine, read_table
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    inbox = tmp_path / "demo_inbox"
+    assert main(["demo", "--inbox", str(inbox), "--warehouse", warehouse_url]) == 0
+    out = capsys.readouterr().out
+    assert "Bilan national 2021 — 16 centres sur 17" in out
+    assert "3\u202f123 demi-journées" in out
+    assert (
+        "Thématiques principales : Éducation 14,8\u00a0% · Valeurs de la République et laïcité "
+        "8,5\u00a0% · Cohésion et lien social, culture, sport 8,4\u00a0%"
+    ) in out
+
+    engine = create_warehouse_engine(warehouse_url)
+    try:
+        summary = read_table(engine, "yearly_summary").set_index("year")
+        themes = read_table(engine, "theme_shares", 2021)
+        shares = read_table(engine, "modality_shares", 2021)
+        completeness = read_table(engine, "completeness").set_index(["year", "centre_code"])
+        submissions = read_table(engine, "submission")
+    finally:
+        engine.dispose()
+    assert summary.loc[2021, "half_days"] == 3123
+    assert summary.loc[2020, "half_days"] == 2200
+    top = themes.sort_values("share_half_days_pct", ascending=False).head(4)
+    assert top["theme_code"].tolist()[:3] == ["EDUCATION", "VRL", "LIEN_SOCIAL"]
+    assert [round(v, 1) for v in top["share_half_days_pct"].tolist()[:3]] == [14.8, 8.5, 8.4]
+    assert round(top["share_half_days_pct"].iloc[3], 1) < 8.4
+    remote = shares[shares["modality_code"] == "DISTANCIEL"].set_index("activity_type_code")
+    for kind in ("ACTIVITE_RESEAU", "GROUPE_TRAVAIL", "MANIFESTATION", "CYCLE_QUALIFICATION"):
+        assert remote.loc[kind, "share_pct"] > 50
+    in_person = shares[shares["modality_code"] == "PRESENTIEL"].set_index("activity_type_code")
+    assert in_person.loc["FORMATION", "share_pct"] > 50
+    assert completeness.loc[(2021, "MAYOTTE"), "status"] == "missing"
+    assert completeness.loc[(2020, "VILLECARAIBE"), "status"] == "rejected"
+    assert set(submissions["status"]) == {"loaded", "loaded_with_errors", "rejected"}
