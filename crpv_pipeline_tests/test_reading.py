@@ -1,0 +1,109 @@
+import datetime as dt
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from crpv_pipeline.reading import (
+    ReturnFileError,
+    column_letter,
+    discover_returns,
+    identify_from_file_name,
+    read_return,
+)
+from crpv_pipeline.refdata import default_nomenclature
+from crpv_pipeline.validation import validate_return
+from crpv_pipeline_tests.workbooks import HEADER, VALID_ROW, write_return
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.mark.parametrize(
+    ("index", "letters"),
+    [(0, "A"), (3, "D"), (25, "Z"), (26, "AA"), (27, "AB"), (701, "ZZ"), (702, "AAA")],
+)
+def test_column_letter(index, letters):
+    assert column_letter(index) == letters
+
+
+@pytest.mark.parametrize("suffix", ["ods", "xls"])
+def test_files_saved_by_libreoffice(suffix):
+    """Fixtures converted by LibreOffice Calc (make_fixtures.py): real dates, text dates, titles."""
+    result = validate_return(FIXTURES / f"IREV_2021.{suffix}", 2021)
+    assert result.centre_code == "IREV"
+    assert [(f.cell, f.rule, f.value) for f in result.findings] == [
+        ("D6", "half_days_not_integer", "2,5")
+    ]
+    records = result.activities[
+        ["source_row", "activity_date", "half_days", "department", "modality_code"]
+    ]
+    assert records.to_dict("records") == [
+        {
+            "source_row": 4,
+            "activity_date": dt.date(2021, 3, 4),
+            "half_days": 2,
+            "department": "59",
+            "modality_code": "PRESENTIEL",
+        },
+        {
+            "source_row": 5,
+            "activity_date": dt.date(2021, 4, 12),
+            "half_days": 3,
+            "department": "01",
+            "modality_code": "DISTANCIEL",
+        },
+    ]
+
+
+def test_xlsm_is_read(tmp_path):
+    path = write_return(tmp_path / "IREV_2021.xlsm")
+    result = validate_return(path, 2021)
+    assert (result.status, result.rows_loaded) == ("loaded", 1)
+
+
+def test_header_below_titles_and_merged_banner_with_notes_sheet_first(tmp_path):
+    wb = openpyxl.Workbook()
+    notes = wb.active
+    notes.title = "Notice"
+    notes.append(["Remplissez une ligne par action."])
+    ws = wb.create_sheet("ACTIVITES")
+    ws.append(["BILAN ANNUEL D'ACTIVITÉ — CRPV"])
+    ws.merge_cells("A1:K1")
+    ws.append(["Les colonnes en gras sont obligatoires"])
+    ws.append([])
+    ws.append(HEADER)
+    ws.append(VALID_ROW)
+    path = tmp_path / "IREV_2021.xlsx"
+    wb.save(path)
+    raw = read_return(path, default_nomenclature())
+    assert (raw.sheet, raw.header_row) == ("ACTIVITES", 4)
+    assert raw.rows.index.tolist() == [5]
+    assert raw.columns["half_days"] == (3, "Nombre de demi-journées")
+
+
+def test_header_beyond_row_30_is_not_found(tmp_path):
+    path = write_return(tmp_path / "IREV_2021.xlsx", title_rows=[["titre"]] * 30)
+    with pytest.raises(ReturnFileError) as err:
+        read_return(path, default_nomenclature())
+    assert err.value.rule == "no_header_row"
+
+
+def test_lock_and_hidden_files_are_ignored(tmp_path):
+    for name in ("IREV_2021.xlsx", "~$IREV_2021.xlsx", ".DS_Store", "ORIV.ods"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "sub").mkdir()
+    assert [p.name for p in discover_returns(tmp_path)] == ["IREV_2021.xlsx", "ORIV.ods"]
+    assert discover_returns(tmp_path / "absent") == []
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("IREV_2021.xlsx", ("IREV", 2021)),
+        ("crpvpaca_2020.ods", ("crpvpaca", 2020)),
+        ("Bilan IREV 2021.xlsx", None),
+        ("IREV_21.xlsx", None),
+    ],
+)
+def test_identity_from_file_name(name, expected):
+    assert identify_from_file_name(Path(name)) == expected
