@@ -13,10 +13,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from crpv_pipeline.file_checks import file_finding
 from crpv_pipeline.model import ReturnResult, empty_activities
 from crpv_pipeline.reading import ReturnFileError, discover_returns
 from crpv_pipeline.refdata import Nomenclature, default_nomenclature
-from crpv_pipeline.validation import file_finding, validate_return
+from crpv_pipeline.validation import validate_return
 from crpv_pipeline.warehouse import LoadOutcome, load_return
 
 Progress = Callable[[str], None]
@@ -65,23 +66,19 @@ def reject_duplicate_centres(results: Sequence[ReturnResult], nomenclature: Nome
 
 
 def validate_year(
-    files: Sequence[InboxFile],
-    year: int,
-    nomenclature: Nomenclature | None = None,
-    progress: Progress = _quiet,
+    files: Sequence[InboxFile], year: int, progress: Progress = _quiet
 ) -> list[ReturnResult]:
     """Read and validate every return of a year's inbox, then apply the cross-file rules."""
-    nomenclature = nomenclature or default_nomenclature()
     results = []
     for index, file in enumerate(files, start=1):
-        result = validate_return(file.path, year, nomenclature)
+        result = validate_return(file.path, year)
         progress(
             f"[{index}/{len(files)}] {file.path.name}: {result.status}, "
             f"{result.rows_loaded}/{result.rows_read} rows, "
             f"{result.n_errors} errors, {result.n_warnings} warnings"
         )
         results.append(result)
-    reject_duplicate_centres(results, nomenclature)
+    reject_duplicate_centres(results, default_nomenclature())
     return results
 
 

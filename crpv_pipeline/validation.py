@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from crpv_pipeline.file_checks import file_finding, identify, rejected
 from crpv_pipeline.model import ACTIVITY_COLUMNS, Finding, ReturnResult, empty_activities
 from crpv_pipeline.parsing import (
     format_value,
@@ -34,7 +34,6 @@ from crpv_pipeline.reading import (
     ReturnFileError,
     column_letter,
     file_sha256,
-    identify_from_file_name,
     read_return,
 )
 from crpv_pipeline.refdata import Nomenclature, default_nomenclature, normalize_label
@@ -211,143 +210,13 @@ def unknown_publics(value: Any) -> list[str]:
 FIELDS = tuple(name for name in ActivityRows.to_schema().columns if name != "year")
 
 
-@dataclass
-class Identity:
-    """Who and what year a return is for, as far as the file tells."""
-
-    centre_code: str | None = None
-    year: int | None = None
-    template_version: str = "1"
-    errors: list[ReturnFileError] = field(default_factory=list)
-
-
-def identify(
-    raw_ident: dict, path: Path, folder_year: int | None, nomenclature: Nomenclature
-) -> Identity:
-    """Centre and year from the Identification sheet, else from a ``CODE_YEAR`` file name.
-
-    ``folder_year`` is the year of the inbox folder; None (a file checked on its own) skips the
-    year-mismatch check.
-    """
-    identity = Identity()
-    from_name = identify_from_file_name(path)
-    centre_cell = raw_ident.get("centre")
-    if centre_cell is not None and centre_cell[0] is not None:
-        value, sheet, row = centre_cell
-        entry = nomenclature.centres.match(value)
-        if entry is None:
-            identity.errors.append(_unknown_centre(value, nomenclature, sheet, row))
-        else:
-            identity.centre_code = entry.code
-    elif from_name is not None:
-        entry = nomenclature.centres.match(from_name[0])
-        if entry is None:
-            identity.errors.append(_unknown_centre(from_name[0], nomenclature))
-        else:
-            identity.centre_code = entry.code
-    else:
-        identity.errors.append(ReturnFileError("missing_centre", sheet=_sheet_of(centre_cell)))
-
-    year_cell = raw_ident.get("year")
-    if year_cell is not None and year_cell[0] is not None:
-        value, sheet, row = year_cell
-        year = parse_whole(value)
-        if year is None or not 1900 <= year <= 2100:
-            identity.errors.append(
-                ReturnFileError("invalid_year", sheet=sheet, row=row, column=1, value=value)
-            )
-        else:
-            identity.year = year
-    elif from_name is not None:
-        identity.year = from_name[1]
-    else:
-        identity.errors.append(ReturnFileError("missing_year", sheet=_sheet_of(year_cell)))
-    if folder_year is not None and identity.year is not None and identity.year != folder_year:
-        cell = year_cell if year_cell is not None and year_cell[0] is not None else None
-        identity.errors.append(
-            ReturnFileError(
-                "year_mismatch",
-                sheet=cell[1] if cell else None,
-                row=cell[2] if cell else None,
-                column=1 if cell else None,
-                value=identity.year,
-                year=folder_year,
-            )
-        )
-    version = raw_ident.get("template_version")
-    if version is not None and version[0] is not None:
-        identity.template_version = format_value(version[0]) or "1"
-    return identity
-
-
-def _sheet_of(cell: tuple | None) -> str | None:
-    return cell[1] if cell else None
-
-
-def _unknown_centre(value, nomenclature, sheet=None, row=None) -> ReturnFileError:
-    return ReturnFileError(
-        "unknown_centre",
-        sheet=sheet,
-        row=row,
-        column=1 if sheet else None,
-        value=value,
-        allowed=", ".join(c.code for c in nomenclature.centres),
-    )
-
-
-def file_finding(path: Path, err: ReturnFileError, nomenclature: Nomenclature) -> Finding:
-    """The finding of a file-level problem."""
-    value = format_value(err.value)
-    cell = (
-        f"{column_letter(err.column)}{err.row}"
-        if err.column is not None and err.row is not None
-        else None
-    )
-    return Finding(
-        file_name=path.name,
-        sheet=err.sheet,
-        row_number=err.row,
-        cell=cell,
-        column_label=err.column_label,
-        field=None,
-        value=value,
-        rule=err.rule,
-        severity=nomenclature.severity(err.rule),
-        message=nomenclature.message(err.rule, value=value, row=err.row, **err.context),
-    )
-
-
-def rejected(
-    path: Path,
-    sha256: str,
-    year: int | None,
-    findings: list[Finding],
-    centre_code: str | None = None,
-    template_version: str | None = None,
-) -> ReturnResult:
-    """A rejected return: its file-level findings, no activities."""
-    return ReturnResult(
-        path=path,
-        file_sha256=sha256,
-        year=year,
-        centre_code=centre_code,
-        template_version=template_version,
-        rows_read=0,
-        activities=empty_activities(),
-        findings=findings,
-        rejected=True,
-    )
-
-
-def validate_return(
-    path: Path, year: int | None, nomenclature: Nomenclature | None = None
-) -> ReturnResult:
+def validate_return(path: Path, year: int | None) -> ReturnResult:
     """Read and validate one return received in the inbox folder of ``year``.
 
     With ``year`` None (a steward checking a file on its own) the year the file declares is
     used and no year-mismatch check is made.
     """
-    nomenclature = nomenclature or default_nomenclature()
+    nomenclature = default_nomenclature()
     try:
         sha256 = file_sha256(path)
     except OSError as err:
@@ -472,6 +341,7 @@ def to_activities(valid: pd.DataFrame, nomenclature: Nomenclature) -> pd.DataFra
         nomenclature.themes,
         nomenclature.publics,
     )
+
     def codes(column: str, reference) -> list[str]:
         return [reference.match(v).code for v in valid[column]]
 

@@ -1,0 +1,88 @@
+"""File-level checks: identity of a return and the errors that reject a whole file."""
+
+import pytest
+
+from crpv_pipeline.validation import validate_return
+from crpv_pipeline_tests.workbooks import HEADER, write_return
+
+
+# File-level rejections: (how to write the file, rule)
+def _unsupported(tmp_path):
+    path = tmp_path / "2021" / "IREV_2021.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text("Date;Intitulé\n")
+    return path
+
+
+def _unreadable(tmp_path):
+    path = tmp_path / "2021" / "IREV_2021.xlsx"
+    path.parent.mkdir(parents=True)
+    path.write_text("ceci n'est pas un classeur")
+    return path
+
+
+FILE_RULES = [
+    (_unsupported, "unsupported_format"),
+    (_unreadable, "unreadable_file"),
+    (
+        lambda p: write_return(p / "2021" / "a.xlsx", header=["Nom", "Prénom", "Autre"]),
+        "no_header_row",
+    ),
+    (
+        lambda p: write_return(p / "2021" / "a.xlsx", header=HEADER[:4] + HEADER[5:]),
+        "missing_column",
+    ),
+    (lambda p: write_return(p / "2021" / "a.xlsx", centre="CRPV Inconnu"), "unknown_centre"),
+    (lambda p: write_return(p / "2021" / "a.xlsx", year=2020), "year_mismatch"),
+    (lambda p: write_return(p / "2021" / "a.xlsx", year="l'an dernier"), "invalid_year"),
+    (lambda p: write_return(p / "2021" / "bilan.xlsx", identification=False), "missing_centre"),
+]
+
+
+@pytest.mark.parametrize(("make", "rule"), FILE_RULES)
+def test_file_level_errors_reject_the_whole_file(tmp_path, make, rule):
+    result = validate_return(make(tmp_path), 2021)
+    assert result.rejected
+    assert result.status == "rejected"
+    assert rule in [f.rule for f in result.findings]
+    assert result.rows_loaded == 0 and result.activities.empty
+    assert all(f.severity == "error" for f in result.findings)
+
+
+def test_missing_column_names_the_column(tmp_path):
+    path = write_return(tmp_path / "2021" / "IREV_2021.xlsx", header=HEADER[:4] + HEADER[5:])
+    finding = validate_return(path, 2021).findings[0]
+    assert finding.rule == "missing_column"
+    assert finding.message == (
+        "Colonne obligatoire « Modalité » absente de la ligne d'en-tête (ligne 1) : "
+        "ajoutez-la avec cet intitulé."
+    )
+    assert validate_return(path, 2021).centre_code == "IREV"
+
+
+def test_identity_from_file_name_when_identification_sheet_is_missing(tmp_path):
+    path = write_return(tmp_path / "2021" / "ORIV_2021.xlsx", identification=False)
+    result = validate_return(path, 2021)
+    assert (result.status, result.centre_code) == ("loaded", "ORIV")
+
+
+def test_centre_given_by_its_name(tmp_path):
+    path = write_return(tmp_path / "2021" / "x.xlsx", centre="Labo Cités")
+    assert validate_return(path, 2021).centre_code == "LABOCITES"
+
+
+def test_year_mismatch_points_at_the_identification_cell(tmp_path):
+    finding = validate_return(write_return(tmp_path / "2021" / "a.xlsx", year=2020), 2021).findings[
+        0
+    ]
+    assert (finding.sheet, finding.cell, finding.value) == ("Identification", "B2", "2020")
+    assert "dossier de réception (2021)" in finding.message
+
+
+def test_first_sheet_with_a_header_is_used_when_no_activites_sheet(tmp_path):
+    path = write_return(
+        tmp_path / "2021" / "IREV_2021.xlsx", sheet_name="Feuil1", identification=False
+    )
+    result = validate_return(path, 2021)
+    assert result.status == "loaded"
+    assert result.findings == []
