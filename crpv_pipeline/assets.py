@@ -49,7 +49,7 @@ def _table_spec(table: str, deps: Sequence[str], group: str) -> dg.AssetSpec:
         deps=list(deps),
         description=load_dictionary()[table].description,
         group_name=group,
-        kinds={"sql", "sqlite", "postgres"},
+        kinds={"sql"},
         metadata=_table_metadata(table),
         partitions_def=YEARS,
     )

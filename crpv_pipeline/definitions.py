@@ -5,7 +5,6 @@ Loaded by ``dagster dev -w workspace.yaml``. The resources read ``CRPV_INBOX`` a
 embedded SQLite warehouse ``./crpv_warehouse.sqlite`` when they are not set.
 """
 
-
 import os
 
 import dagster as dg
@@ -19,10 +18,24 @@ def _setting(name: str, default: str) -> str | dg.EnvVar:
     return dg.EnvVar(name) if os.environ.get(name) else default
 
 
+def _dialect_kind(url: str) -> str:
+    return "postgres" if url.startswith("postgres") else url.split(":", 1)[0].split("+", 1)[0]
+
+
 def build_definitions(inbox: str | None = None, warehouse_url: str | None = None) -> dg.Definitions:
-    """The code location's definitions, with explicit settings or those of the environment."""
+    """The code location's definitions, with explicit settings or those of the environment.
+
+    The warehouse tables carry the kind of the configured database (``sqlite``, ``postgres``)
+    besides ``sql``, so the UI shows where they live.
+    """
+    url = warehouse_url or os.environ.get("CRPV_WAREHOUSE_URL") or DEFAULT_WAREHOUSE_URL
+    kind = _dialect_kind(url)
+    assets = dg.map_asset_specs(
+        lambda spec: spec.merge_attributes(kinds={kind}) if "sql" in spec.kinds else spec,
+        ALL_ASSETS,
+    )
     return dg.Definitions(
-        assets=ALL_ASSETS,
+        assets=assets,
         resources={
             "inbox": InboxResource(path=inbox or _setting("CRPV_INBOX", DEFAULT_INBOX)),
             "warehouse": WarehouseResource(

@@ -31,7 +31,3 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def engine(self) -> Engine:
         return create_warehouse_engine(self.url)
-
-    @property
-    def dialect_kind(self) -> str:
-        return "postgres" if self.url.startswith("postgres") else "sqlite"

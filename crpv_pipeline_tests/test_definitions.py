@@ -52,3 +52,14 @@ def test_tables_carry_schema_and_table_name_metadata():
     columns = [c.name for c in node.metadata["dagster/column_schema"].columns]
     assert columns[:2] == ["year", "theme_code"]
     assert "share_half_days_pct" in columns
+
+
+def test_table_kinds_name_the_configured_database():
+    def kinds(url):
+        graph = build_definitions(warehouse_url=url).resolve_asset_graph()
+        return graph.get(dg.AssetKey("fact_activity")).kinds
+
+    assert kinds("sqlite:///w.sqlite") == {"sql", "sqlite"}
+    assert kinds("postgresql+psycopg://u@h/db") == {"sql", "postgres"}
+    graph = build_definitions().resolve_asset_graph()
+    assert graph.get(dg.AssetKey("validated_returns")).kinds == {"excel", "pandas"}
