@@ -14,12 +14,8 @@ from pathlib import Path
 import pytest
 from python_calamine import CalamineWorkbook
 
-from crpv_pipeline.demo import (
-    DemoInboxNotEmpty,
-    calibration_problems,
-    plan_year,
-    write_demo_inbox,
-)
+from crpv_pipeline.demo import DemoInboxNotEmpty, write_demo_inbox
+from crpv_pipeline.demo_plan import calibration_problems, plan_year
 from crpv_pipeline.refdata import default_nomenclature, normalize_label
 
 YEARS = (2019, 2020, 2021)
