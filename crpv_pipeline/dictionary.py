@@ -3,7 +3,8 @@
 The DDL files are the single source of every table and column description: this module reads
 them (table comment on the first line, one ``-- description`` per column line) and turns them
 into PostgreSQL ``COMMENT ON`` statements and the Markdown page ``docs/data_dictionary.md``.
-It executes nothing and holds no description of its own; running SQL belongs to ``warehouse``.
+It executes nothing and holds no description of its own; running SQL belongs to ``warehouse``
+and ``loading``.
 
 Regenerate the page with ``python -m crpv_pipeline.dictionary`` (from the repository root).
 """

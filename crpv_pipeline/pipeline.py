@@ -2,7 +2,7 @@
 
 The Dagster assets call these functions stage by stage; tests and benchmarks call them directly.
 This module decides the cross-file rules (two files for one centre) and the order of work; the
-rules of a single file live in ``validation``, the SQL in ``warehouse`` and ``sql/``.
+rules of a single file live in ``validation``, the SQL in ``warehouse``, ``loading`` and ``sql/``.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crpv_pipeline.file_checks import file_finding
+from crpv_pipeline.loading import LoadOutcome, load_return
 from crpv_pipeline.model import ReturnResult, empty_activities
 from crpv_pipeline.reading import ReturnFileError, discover_returns
 from crpv_pipeline.refdata import Nomenclature, default_nomenclature
 from crpv_pipeline.validation import validate_return
-from crpv_pipeline.warehouse import LoadOutcome, load_return
 
 Progress = Callable[[str], None]
 

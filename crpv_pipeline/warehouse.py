@@ -1,19 +1,17 @@
-"""The warehouse: engine, schema, loading of validated returns and the derived tables.
+"""The warehouse: engine and write lock, schema and dimensions, derived tables, reading tables.
 
-Belongs here: every statement the pipeline runs against the warehouse (the DDL of
-``sql/schema``, the SELECTs of ``sql/derived``, loading through SQLAlchemy Core), the write lock
-and the transaction boundaries, on SQLite or PostgreSQL alike. Stays out: reading and validating
-workbooks, orchestration (Dagster), configuration (callers pass the URL; nothing here reads the
-environment) and table descriptions (the DDL comments, parsed by ``dictionary``).
+Belongs here: the engine, the write lock and the transaction boundaries, the DDL of
+``sql/schema`` and the dimension rows, the SELECTs of ``sql/derived`` and reading tables back, on
+SQLite or PostgreSQL alike. Stays out: loading a validated return (``loading``, which writes
+through ``write_transaction`` and ``schema_table``), reading and validating workbooks,
+orchestration (Dagster), configuration (callers pass the URL; nothing here reads the environment)
+and table descriptions (the DDL comments, parsed by ``dictionary``).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
@@ -31,22 +29,21 @@ from crpv_pipeline.dictionary import (
     sql_dir,
     table_doc,
 )
-from crpv_pipeline.model import ReturnResult
 from crpv_pipeline.refdata import Nomenclature, default_nomenclature
 
 __all__ = [
     "DEFAULT_WAREHOUSE_URL",
     "DERIVED_TABLES",
     "SCHEMA_TABLES",
-    "LoadOutcome",
     "WarehouseError",
     "count_rows",
     "create_warehouse_engine",
     "derive_year",
     "derived_sql",
     "ensure_schema",
-    "load_return",
+    "failure_reason",
     "read_table",
+    "schema_table",
     "sql_dir",
     "write_transaction",
 ]
@@ -63,9 +60,6 @@ DERIVED_TABLES = (
 )
 """Tables rebuilt per year from ``sql/derived/<table>.sql``, in this order."""
 
-CURRENT_STATUSES = ("loaded", "loaded_with_errors")
-"""Statuses of a submission whose activities are in ``fact_activity``."""
-
 WRITE_LOCK_KEY = 0x43525056  # "CRPV"
 """PostgreSQL advisory lock key held by every write transaction (``pg_advisory_xact_lock``)."""
 
@@ -76,20 +70,6 @@ _WRITE_OPTION = "crpv_write_transaction"
 _NO_PARAMS = {"no_parameters": True}  # run DDL text as is: no ':name' or '%' parsing
 
 _DIMENSIONS = ("dim_centre", "dim_activity_type", "dim_modality", "dim_public", "dim_theme")
-_FACT_FIELDS = (
-    "source_row",
-    "activity_date",
-    "title",
-    "activity_type_code",
-    "modality_code",
-    "theme_code",
-    "half_days",
-    "participants",
-    "department",
-    "partners",
-    "comment",
-)
-_INTEGER_FIELDS = frozenset({"source_row", "half_days", "participants"})
 _SQL_TYPES = {
     "TEXT": sa.Text,
     "INTEGER": sa.Integer,
@@ -103,23 +83,6 @@ _SQL_TYPES = {
 
 class WarehouseError(RuntimeError):
     """A warehouse operation failed; the message names the operation and the object."""
-
-
-@dataclass(frozen=True)
-class LoadOutcome:
-    """What ``load_return`` did with one return.
-
-    ``action`` is ``loaded`` (activities replaced the centre's previous ones), ``rejected``
-    (recorded, nothing loaded) or ``unchanged`` (the same file was already the latest one).
-    """
-
-    submission_id: int
-    action: str
-    status: str
-    rows_loaded: int
-    n_errors: int
-    n_warnings: int
-    superseded_ids: tuple[int, ...] = ()
 
 
 # --- engine and transactions -------------------------------------------------------------
@@ -204,7 +167,8 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
-def _reason(err: BaseException) -> str:
+def failure_reason(err: BaseException) -> str:
+    """The first line of a database error (the driver's message), for ``WarehouseError``."""
     orig = getattr(err, "orig", None)
     lines = str(orig if orig is not None else err).strip().splitlines()
     return lines[0] if lines else type(err).__name__
@@ -236,7 +200,8 @@ def _metadata() -> sa.MetaData:
     return metadata
 
 
-def _table(name: str) -> sa.Table:
+def schema_table(name: str) -> sa.Table:
+    """The Core ``Table`` of a warehouse table, typed from its DDL (``SCHEMA_TABLES`` only)."""
     if name not in SCHEMA_TABLES:
         raise WarehouseError(f"{name!r} is not a warehouse table ({', '.join(SCHEMA_TABLES)})")
     return _metadata().tables[name]
@@ -265,7 +230,7 @@ def ensure_schema(engine: Engine, nomenclature: Nomenclature | None = None) -> N
                 step = f"updating {name}"
                 conn.execute(_upsert_statement(name), rows)
     except (SQLAlchemyError, OSError) as err:
-        raise WarehouseError(f"warehouse schema: {step} failed: {_reason(err)}") from err
+        raise WarehouseError(f"warehouse schema: {step} failed: {failure_reason(err)}") from err
 
 
 def _year(text: str | None) -> int | None:
@@ -328,212 +293,6 @@ def _upsert_statement(name: str) -> sa.TextClause:
     )
 
 
-# --- loading a return --------------------------------------------------------------------
-
-
-def load_return(
-    engine: Engine,
-    result: ReturnResult,
-    *,
-    run_id: str,
-    received_at: datetime,
-    loaded_at: datetime,
-) -> LoadOutcome:
-    """Record one validated return, in one write transaction.
-
-    The file becomes a ``submission`` row and its findings ``validation_failure`` rows. Unless it
-    is rejected, its activities replace those of the centre's previous submission for the year,
-    which becomes ``superseded``; a rejected file leaves what was loaded in place. A file whose
-    SHA-256 equals that of the latest submission for the same centre and year (or, for an
-    unidentified centre, the same file name) is not recorded again: the outcome is
-    ``unchanged``. Timestamps are stored in UTC (naive datetimes are taken as UTC).
-    """
-    where = f"{result.file_name} ({result.centre_code or 'centre inconnu'}, {result.year})"
-    if not result.rejected and result.centre_code is None:
-        raise WarehouseError(f"loading {where} failed: a loaded return must name its centre")
-    try:
-        with write_transaction(engine) as conn:
-            return _load(conn, result, run_id, _utc(received_at), _utc(loaded_at))
-    except SQLAlchemyError as err:
-        raise WarehouseError(f"loading {where} into the warehouse failed: {_reason(err)}") from err
-
-
-def _utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
-
-
-def _next_id(conn: Connection, column: sa.Column) -> int:
-    """The next application-assigned id (MAX + 1); safe because writers hold the lock."""
-    return int(conn.scalar(sa.select(sa.func.coalesce(sa.func.max(column), 0)))) + 1
-
-
-def _load(
-    conn: Connection, result: ReturnResult, run_id: str, received_at: datetime, loaded_at: datetime
-) -> LoadOutcome:
-    submission = _table("submission")
-    same_key = [submission.c.year == result.year]
-    if result.centre_code is not None:
-        same_key.append(submission.c.centre_code == result.centre_code)
-    else:
-        same_key += [submission.c.centre_code.is_(None), submission.c.file_name == result.file_name]
-    latest = conn.execute(
-        sa.select(submission).where(*same_key).order_by(submission.c.submission_id.desc()).limit(1)
-    ).first()
-    if latest is not None and latest.file_sha256 == result.file_sha256:
-        return LoadOutcome(
-            latest.submission_id,
-            "unchanged",
-            latest.status,
-            latest.rows_loaded,
-            latest.n_errors,
-            latest.n_warnings,
-        )
-
-    submission_id = _next_id(conn, submission.c.submission_id)
-    superseded: tuple[int, ...] = ()
-    if not result.rejected:
-        superseded = tuple(
-            conn.scalars(
-                sa.select(submission.c.submission_id)
-                .where(*same_key, submission.c.status.in_(CURRENT_STATUSES))
-                .order_by(submission.c.submission_id)
-            )
-        )
-        if superseded:
-            conn.execute(
-                sa.update(submission)
-                .where(submission.c.submission_id.in_(superseded))
-                .values(status="superseded")
-            )
-        _delete_activities(conn, result.year, result.centre_code)
-
-    conn.execute(
-        sa.insert(submission),
-        [
-            {
-                "submission_id": submission_id,
-                "year": result.year,
-                "centre_code": result.centre_code,
-                "file_name": result.file_name,
-                "file_sha256": result.file_sha256,
-                "template_version": result.template_version,
-                "received_at": received_at,
-                "loaded_at": loaded_at,
-                "status": result.status,
-                "rows_read": result.rows_read,
-                "rows_loaded": result.rows_loaded,
-                "rows_rejected": result.rows_rejected,
-                "n_errors": result.n_errors,
-                "n_warnings": result.n_warnings,
-                "run_id": run_id,
-            }
-        ],
-    )
-    if not result.rejected:
-        _insert_activities(conn, result, submission_id)
-    _insert_findings(conn, result, submission_id)
-    return LoadOutcome(
-        submission_id,
-        "rejected" if result.rejected else "loaded",
-        result.status,
-        result.rows_loaded,
-        result.n_errors,
-        result.n_warnings,
-        superseded,
-    )
-
-
-def _delete_activities(conn: Connection, year: int, centre_code: str | None) -> None:
-    fact = _table("fact_activity")
-    public = _table("fact_activity_public")
-    of_centre = (fact.c.year == year) & (fact.c.centre_code == centre_code)
-    conn.execute(
-        sa.delete(public).where(
-            public.c.activity_id.in_(sa.select(fact.c.activity_id).where(of_centre))
-        )
-    )
-    conn.execute(sa.delete(fact).where(of_centre))
-
-
-def _is_missing(value: object) -> bool:
-    return (
-        value is None
-        or value is pd.NA
-        or value is pd.NaT
-        or (isinstance(value, float) and math.isnan(value))
-    )
-
-
-def _plain_values(series: pd.Series, integer: bool) -> list:
-    """Column values as plain Python objects (None for missing) that every driver accepts."""
-    out = []
-    for value in series.tolist():  # tolist() turns numpy scalars into Python ones
-        if _is_missing(value):
-            out.append(None)
-        elif integer:
-            out.append(int(value))
-        elif isinstance(value, datetime):  # pandas Timestamp included
-            out.append(value.date())
-        else:
-            out.append(value)
-    return out
-
-
-def _insert_activities(conn: Connection, result: ReturnResult, submission_id: int) -> None:
-    activities = result.activities
-    if activities.empty:
-        return
-    first_id = _next_id(conn, _table("fact_activity").c.activity_id)
-    ids = range(first_id, first_id + len(activities))
-    columns = [_plain_values(activities[f], f in _INTEGER_FIELDS) for f in _FACT_FIELDS]
-    constant = {
-        "submission_id": submission_id,
-        "year": result.year,
-        "centre_code": result.centre_code,
-    }
-    fact_rows = [
-        {"activity_id": activity_id, **constant, **dict(zip(_FACT_FIELDS, values, strict=True))}
-        for activity_id, values in zip(ids, zip(*columns, strict=True), strict=True)
-    ]
-    conn.execute(sa.insert(_table("fact_activity")), fact_rows)
-    public_rows = [
-        {"activity_id": activity_id, "public_code": code}
-        for activity_id, codes in zip(ids, activities["public_codes"].tolist(), strict=True)
-        if isinstance(codes, Sequence) and not isinstance(codes, str)
-        for code in dict.fromkeys(codes)
-    ]
-    if public_rows:
-        conn.execute(sa.insert(_table("fact_activity_public")), public_rows)
-
-
-def _insert_findings(conn: Connection, result: ReturnResult, submission_id: int) -> None:
-    if not result.findings:
-        return
-    first_id = _next_id(conn, _table("validation_failure").c.failure_id)
-    rows = [
-        {
-            "failure_id": first_id + i,
-            "submission_id": submission_id,
-            "year": result.year,
-            "centre_code": result.centre_code,
-            "file_name": f.file_name,
-            "sheet": f.sheet,
-            "row_number": f.row_number,
-            "cell": f.cell,
-            "column_label": f.column_label,
-            "field": f.field,
-            "value": None if f.value is None else str(f.value),
-            "rule": f.rule,
-            "severity": f.severity,
-            "message": f.message,
-        }
-        for i, f in enumerate(result.findings)
-    ]
-    conn.execute(sa.insert(_table("validation_failure")), rows)
-
-
 # --- derived tables ----------------------------------------------------------------------
 
 
@@ -563,7 +322,7 @@ def derive_year(engine: Engine, year: int) -> dict[str, int]:
     try:
         with write_transaction(engine) as conn:
             for name in DERIVED_TABLES:
-                table = _table(name)
+                table = schema_table(name)
                 conn.execute(sa.delete(table).where(table.c.year == year))
                 conn.execute(_derive_statement(name), {"year": year})
                 counts[name] = int(
@@ -572,7 +331,7 @@ def derive_year(engine: Engine, year: int) -> dict[str, int]:
                     )
                 )
     except (SQLAlchemyError, OSError) as err:
-        raise WarehouseError(f"deriving {name} for {year} failed: {_reason(err)}") from err
+        raise WarehouseError(f"deriving {name} for {year} failed: {failure_reason(err)}") from err
     return counts
 
 
@@ -584,13 +343,13 @@ def _table_with_year(table: str, year: int | None) -> tuple[sa.Table, list]:
 
     ``fact_activity_public`` has no year column: its rows belong to their activity's year.
     """
-    source = _table(table)
+    source = schema_table(table)
     if year is None:
         return source, []
     if "year" in source.c:
         return source, [source.c.year == int(year)]
     if table == "fact_activity_public":
-        fact = _table("fact_activity")
+        fact = schema_table("fact_activity")
         of_year = sa.select(fact.c.activity_id).where(fact.c.year == int(year))
         return source, [source.c.activity_id.in_(of_year)]
     raise WarehouseError(f"{table} has no year column")
@@ -603,7 +362,7 @@ def count_rows(engine: Engine, table: str, year: int | None = None) -> int:
         with engine.connect() as conn:
             return int(conn.scalar(sa.select(sa.func.count()).select_from(source).where(*where)))
     except SQLAlchemyError as err:
-        raise WarehouseError(f"counting the rows of {table} failed: {_reason(err)}") from err
+        raise WarehouseError(f"counting the rows of {table} failed: {failure_reason(err)}") from err
 
 
 def read_table(engine: Engine, table: str, year: int | None = None) -> pd.DataFrame:
@@ -623,5 +382,5 @@ def read_table(engine: Engine, table: str, year: int | None = None) -> pd.DataFr
         with engine.connect() as conn:
             rows = conn.execute(query).all()
     except SQLAlchemyError as err:
-        raise WarehouseError(f"reading {table} failed: {_reason(err)}") from err
+        raise WarehouseError(f"reading {table} failed: {failure_reason(err)}") from err
     return pd.DataFrame([tuple(row) for row in rows], columns=list(source.c.keys()), dtype=object)

@@ -1,5 +1,5 @@
 """Shared fixtures: warehouse URLs for SQLite (a file in tmp_path) and PostgreSQL (a fresh
-database).
+database), and engines on them, empty or with the schema.
 
 PostgreSQL tests use the server of ``CRPV_TEST_PG_ADMIN_URL`` (default: the local server, user
 postgres). When it is unreachable they are skipped, except under ``CI=true`` where they fail.
@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from crpv_pipeline.warehouse import create_warehouse_engine
+from crpv_pipeline.warehouse import create_warehouse_engine, ensure_schema
 
 DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -72,3 +72,10 @@ def warehouse_engine(warehouse_url: str) -> Iterator[Engine]:
     engine = create_warehouse_engine(warehouse_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def engine(warehouse_engine: Engine) -> Engine:
+    """A warehouse of either dialect with its schema and dimensions, and nothing loaded."""
+    ensure_schema(warehouse_engine)
+    return warehouse_engine

@@ -1,0 +1,266 @@
+"""Loading a validated return: its submission, activities and findings, in one transaction.
+
+Belongs here: turning a ``ReturnResult`` into rows of ``submission``, ``fact_activity``,
+``fact_activity_public`` and ``validation_failure``, the rules of a resubmission (the same file is
+``unchanged``, a new one supersedes the centre's previous submission, a rejected one leaves it in
+place) and the conversion of pandas values into values every driver accepts. Stays out: the
+engine, the write lock, the schema and the derived tables (``warehouse``), validating returns
+(``validation``) and choosing which files of a year to load (``pipeline``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from crpv_pipeline.model import ReturnResult
+from crpv_pipeline.warehouse import WarehouseError, failure_reason, schema_table, write_transaction
+
+__all__ = ["CURRENT_STATUSES", "LoadOutcome", "load_return"]
+
+CURRENT_STATUSES = ("loaded", "loaded_with_errors")
+"""Statuses of a submission whose activities are in ``fact_activity``."""
+
+_FACT_FIELDS = (
+    "source_row",
+    "activity_date",
+    "title",
+    "activity_type_code",
+    "modality_code",
+    "theme_code",
+    "half_days",
+    "participants",
+    "department",
+    "partners",
+    "comment",
+)
+_INTEGER_FIELDS = frozenset({"source_row", "half_days", "participants"})
+
+
+@dataclass(frozen=True)
+class LoadOutcome:
+    """What ``load_return`` did with one return.
+
+    ``action`` is ``loaded`` (activities replaced the centre's previous ones), ``rejected``
+    (recorded, nothing loaded) or ``unchanged`` (the same file was already the latest one).
+    """
+
+    submission_id: int
+    action: str
+    status: str
+    rows_loaded: int
+    n_errors: int
+    n_warnings: int
+    superseded_ids: tuple[int, ...] = ()
+
+
+def load_return(
+    engine: Engine,
+    result: ReturnResult,
+    *,
+    run_id: str,
+    received_at: datetime,
+    loaded_at: datetime,
+) -> LoadOutcome:
+    """Record one validated return, in one write transaction.
+
+    The file becomes a ``submission`` row and its findings ``validation_failure`` rows. Unless it
+    is rejected, its activities replace those of the centre's previous submission for the year,
+    which becomes ``superseded``; a rejected file leaves what was loaded in place. A file whose
+    SHA-256 equals that of the latest submission for the same centre and year (or, for an
+    unidentified centre, the same file name) is not recorded again: the outcome is
+    ``unchanged``. Timestamps are stored in UTC (naive datetimes are taken as UTC).
+    """
+    where = f"{result.file_name} ({result.centre_code or 'centre inconnu'}, {result.year})"
+    if not result.rejected and result.centre_code is None:
+        raise WarehouseError(f"loading {where} failed: a loaded return must name its centre")
+    try:
+        with write_transaction(engine) as conn:
+            return _load(conn, result, run_id, _utc(received_at), _utc(loaded_at))
+    except SQLAlchemyError as err:
+        raise WarehouseError(
+            f"loading {where} into the warehouse failed: {failure_reason(err)}"
+        ) from err
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _next_id(conn: Connection, column: sa.Column) -> int:
+    """The next application-assigned id (MAX + 1); safe because writers hold the lock."""
+    return int(conn.scalar(sa.select(sa.func.coalesce(sa.func.max(column), 0)))) + 1
+
+
+def _load(
+    conn: Connection, result: ReturnResult, run_id: str, received_at: datetime, loaded_at: datetime
+) -> LoadOutcome:
+    submission = schema_table("submission")
+    same_key = [submission.c.year == result.year]
+    if result.centre_code is not None:
+        same_key.append(submission.c.centre_code == result.centre_code)
+    else:
+        same_key += [submission.c.centre_code.is_(None), submission.c.file_name == result.file_name]
+    latest = conn.execute(
+        sa.select(submission).where(*same_key).order_by(submission.c.submission_id.desc()).limit(1)
+    ).first()
+    if latest is not None and latest.file_sha256 == result.file_sha256:
+        return LoadOutcome(
+            latest.submission_id,
+            "unchanged",
+            latest.status,
+            latest.rows_loaded,
+            latest.n_errors,
+            latest.n_warnings,
+        )
+
+    submission_id = _next_id(conn, submission.c.submission_id)
+    superseded: tuple[int, ...] = ()
+    if not result.rejected:
+        superseded = tuple(
+            conn.scalars(
+                sa.select(submission.c.submission_id)
+                .where(*same_key, submission.c.status.in_(CURRENT_STATUSES))
+                .order_by(submission.c.submission_id)
+            )
+        )
+        if superseded:
+            conn.execute(
+                sa.update(submission)
+                .where(submission.c.submission_id.in_(superseded))
+                .values(status="superseded")
+            )
+        _delete_activities(conn, result.year, result.centre_code)
+
+    conn.execute(
+        sa.insert(submission),
+        [
+            {
+                "submission_id": submission_id,
+                "year": result.year,
+                "centre_code": result.centre_code,
+                "file_name": result.file_name,
+                "file_sha256": result.file_sha256,
+                "template_version": result.template_version,
+                "received_at": received_at,
+                "loaded_at": loaded_at,
+                "status": result.status,
+                "rows_read": result.rows_read,
+                "rows_loaded": result.rows_loaded,
+                "rows_rejected": result.rows_rejected,
+                "n_errors": result.n_errors,
+                "n_warnings": result.n_warnings,
+                "run_id": run_id,
+            }
+        ],
+    )
+    if not result.rejected:
+        _insert_activities(conn, result, submission_id)
+    _insert_findings(conn, result, submission_id)
+    return LoadOutcome(
+        submission_id,
+        "rejected" if result.rejected else "loaded",
+        result.status,
+        result.rows_loaded,
+        result.n_errors,
+        result.n_warnings,
+        superseded,
+    )
+
+
+def _delete_activities(conn: Connection, year: int, centre_code: str | None) -> None:
+    fact = schema_table("fact_activity")
+    public = schema_table("fact_activity_public")
+    of_centre = (fact.c.year == year) & (fact.c.centre_code == centre_code)
+    conn.execute(
+        sa.delete(public).where(
+            public.c.activity_id.in_(sa.select(fact.c.activity_id).where(of_centre))
+        )
+    )
+    conn.execute(sa.delete(fact).where(of_centre))
+
+
+def _is_missing(value: object) -> bool:
+    return (
+        value is None
+        or value is pd.NA
+        or value is pd.NaT
+        or (isinstance(value, float) and math.isnan(value))
+    )
+
+
+def _plain_values(series: pd.Series, integer: bool) -> list:
+    """Column values as plain Python objects (None for missing) that every driver accepts."""
+    out = []
+    for value in series.tolist():  # tolist() turns numpy scalars into Python ones
+        if _is_missing(value):
+            out.append(None)
+        elif integer:
+            out.append(int(value))
+        elif isinstance(value, datetime):  # pandas Timestamp included
+            out.append(value.date())
+        else:
+            out.append(value)
+    return out
+
+
+def _insert_activities(conn: Connection, result: ReturnResult, submission_id: int) -> None:
+    activities = result.activities
+    if activities.empty:
+        return
+    first_id = _next_id(conn, schema_table("fact_activity").c.activity_id)
+    ids = range(first_id, first_id + len(activities))
+    columns = [_plain_values(activities[f], f in _INTEGER_FIELDS) for f in _FACT_FIELDS]
+    constant = {
+        "submission_id": submission_id,
+        "year": result.year,
+        "centre_code": result.centre_code,
+    }
+    fact_rows = [
+        {"activity_id": activity_id, **constant, **dict(zip(_FACT_FIELDS, values, strict=True))}
+        for activity_id, values in zip(ids, zip(*columns, strict=True), strict=True)
+    ]
+    conn.execute(sa.insert(schema_table("fact_activity")), fact_rows)
+    public_rows = [
+        {"activity_id": activity_id, "public_code": code}
+        for activity_id, codes in zip(ids, activities["public_codes"].tolist(), strict=True)
+        if isinstance(codes, Sequence) and not isinstance(codes, str)
+        for code in dict.fromkeys(codes)
+    ]
+    if public_rows:
+        conn.execute(sa.insert(schema_table("fact_activity_public")), public_rows)
+
+
+def _insert_findings(conn: Connection, result: ReturnResult, submission_id: int) -> None:
+    if not result.findings:
+        return
+    first_id = _next_id(conn, schema_table("validation_failure").c.failure_id)
+    rows = [
+        {
+            "failure_id": first_id + i,
+            "submission_id": submission_id,
+            "year": result.year,
+            "centre_code": result.centre_code,
+            "file_name": f.file_name,
+            "sheet": f.sheet,
+            "row_number": f.row_number,
+            "cell": f.cell,
+            "column_label": f.column_label,
+            "field": f.field,
+            "value": None if f.value is None else str(f.value),
+            "rule": f.rule,
+            "severity": f.severity,
+            "message": f.message,
+        }
+        for i, f in enumerate(result.findings)
+    ]
+    conn.execute(sa.insert(schema_table("validation_failure")), rows)
