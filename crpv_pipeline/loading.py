@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from crpv_pipeline.model import ReturnResult
+from crpv_pipeline.model import ACTIVITY_COLUMNS, ReturnResult
 from crpv_pipeline.warehouse import WarehouseError, failure_reason, schema_table, write_transaction
 
 __all__ = ["CURRENT_STATUSES", "LoadOutcome", "load_return"]
@@ -28,19 +28,7 @@ __all__ = ["CURRENT_STATUSES", "LoadOutcome", "load_return"]
 CURRENT_STATUSES = ("loaded", "loaded_with_errors")
 """Statuses of a submission whose activities are in ``fact_activity``."""
 
-_FACT_FIELDS = (
-    "source_row",
-    "activity_date",
-    "title",
-    "activity_type_code",
-    "modality_code",
-    "theme_code",
-    "half_days",
-    "participants",
-    "department",
-    "partners",
-    "comment",
-)
+_FACT_FIELDS = tuple(c for c in ACTIVITY_COLUMNS if c != "public_codes")
 _INTEGER_FIELDS = frozenset({"source_row", "half_days", "participants"})
 
 

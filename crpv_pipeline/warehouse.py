@@ -55,8 +55,8 @@ DERIVED_TABLES = (
     "activity_counts",
     "theme_shares",
     "modality_shares",
-    "yearly_summary",
     "completeness",
+    "yearly_summary",
 )
 """Tables rebuilt per year from ``sql/derived/<table>.sql``, in this order."""
 

@@ -1,4 +1,5 @@
 -- Grain: exactly one row per year, even when nothing was loaded (zeros, NULL share).
+-- Reads completeness, so it is derived after it.
 with
 
 params as (
@@ -7,32 +8,16 @@ params as (
 
 ),
 
-expected_centres as (
-
-    select dim_centre.centre_code
-    from dim_centre
-    cross join params
-    where coalesce(dim_centre.active_from, 0) <= params.year
-        and params.year <= coalesce(dim_centre.active_to, 9999)
-
-),
-
-reporting_centres as (
-
-    select distinct submission.centre_code
-    from submission
-    inner join expected_centres
-        on submission.centre_code = expected_centres.centre_code
-    where submission.year = :year
-        and submission.status in ('loaded', 'loaded_with_errors')
-
-),
-
 centre_counts as (
 
+    -- completeness is rebuilt first in the same transaction: one row per expected centre,
+    -- with the status of its current submission.
     select
-        (select count(*) from expected_centres) as centres_expected,
-        (select count(*) from reporting_centres) as centres_reporting
+        count(*) as centres_expected,
+        coalesce(sum(case when status in ('loaded', 'loaded_with_errors') then 1 else 0 end), 0)
+            as centres_reporting
+    from completeness
+    where year = :year
 
 ),
 
