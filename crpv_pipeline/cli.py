@@ -168,6 +168,14 @@ def _run(materialize_year, year: int, inbox: Path, url: str) -> None:
         raise CliError(str(err)) from err
 
 
+def _warehouse_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--warehouse",
+        metavar="URL",
+        help="warehouse URL (default: $CRPV_WAREHOUSE_URL or the embedded SQLite file)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crpv",
@@ -197,11 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--inbox",
         help=f"where to write the returns (default: $CRPV_INBOX or ./{DEFAULT_DEMO_INBOX})",
     )
-    demo.add_argument(
-        "--warehouse",
-        metavar="URL",
-        help="warehouse URL (default: $CRPV_WAREHOUSE_URL or the embedded SQLite file)",
-    )
+    _warehouse_option(demo)
     demo.set_defaults(func=cmd_demo)
 
     run = sub.add_parser(
@@ -216,11 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--inbox", help="inbox folder holding <year>/ (default: $CRPV_INBOX or ./inbox)"
     )
-    run.add_argument(
-        "--warehouse",
-        metavar="URL",
-        help="warehouse URL (default: $CRPV_WAREHOUSE_URL or the embedded SQLite file)",
-    )
+    _warehouse_option(run)
     run.set_defaults(func=cmd_run)
 
     validate = sub.add_parser(
