@@ -37,7 +37,7 @@ class LoadOutcome:
     """What ``load_return`` did with one return.
 
     ``action`` is ``loaded`` (activities replaced the centre's previous ones), ``rejected``
-    (recorded, nothing loaded) or ``unchanged`` (the same file was already the latest one).
+    (recorded, nothing loaded) or ``unchanged`` (the same file was already recorded).
     """
 
     submission_id: int
@@ -62,9 +62,11 @@ def load_return(
     The file becomes a ``submission`` row and its findings ``validation_failure`` rows. Unless it
     is rejected, its activities replace those of the centre's previous submission for the year,
     which becomes ``superseded``; a rejected file leaves what was loaded in place. A file whose
-    SHA-256 equals that of the latest submission for the same centre and year (or, for an
-    unidentified centre, the same file name) is not recorded again: the outcome is
-    ``unchanged``. Timestamps are stored in UTC (naive datetimes are taken as UTC).
+    SHA-256 was already recorded for the same centre and year (or, for an unidentified centre,
+    the same file name), with no return loaded for them since, is not recorded again: the outcome
+    is ``unchanged`` (so a re-run, a rejected file sent twice, or the current return sent again
+    after a rejected one changes nothing). Timestamps are stored in UTC (naive datetimes are
+    taken as UTC).
     """
     where = f"{result.file_name} ({result.centre_code or 'centre inconnu'}, {result.year})"
     if not result.rejected and result.centre_code is None:
@@ -98,17 +100,29 @@ def _load(
         same_key.append(submission.c.centre_code == result.centre_code)
     else:
         same_key += [submission.c.centre_code.is_(None), submission.c.file_name == result.file_name]
-    latest = conn.execute(
-        sa.select(submission).where(*same_key).order_by(submission.c.submission_id.desc()).limit(1)
+    # The same bytes were already recorded, and no return loaded since has replaced them.
+    same = conn.execute(
+        sa.select(submission)
+        .where(*same_key, submission.c.file_sha256 == result.file_sha256)
+        .order_by(submission.c.submission_id.desc())
+        .limit(1)
     ).first()
-    if latest is not None and latest.file_sha256 == result.file_sha256:
+    if same is not None and not conn.scalar(
+        sa.select(sa.func.count())
+        .select_from(submission)
+        .where(
+            *same_key,
+            submission.c.submission_id > same.submission_id,
+            submission.c.status.in_((*CURRENT_STATUSES, "superseded")),
+        )
+    ):
         return LoadOutcome(
-            latest.submission_id,
+            same.submission_id,
             "unchanged",
-            latest.status,
-            latest.rows_loaded,
-            latest.n_errors,
-            latest.n_warnings,
+            same.status,
+            same.rows_loaded,
+            same.n_errors,
+            same.n_warnings,
         )
 
     submission_id = _next_id(conn, submission.c.submission_id)

@@ -126,6 +126,34 @@ def test_a_rejected_resubmission_leaves_the_loaded_return_in_place(engine):
     assert (irev["status"], irev["submission_id"], irev["rows_loaded"]) == ("loaded", 1, 3)
 
 
+def test_the_current_return_sent_again_after_a_rejected_one_changes_nothing(engine):
+    good = make_result()
+    load(engine, good)
+    load(engine, make_result(rejected=True, rows_read=0, findings=[finding("missing_column")]))
+    before = dump(engine)
+    again = load(engine, good, run_id="run-3")
+    assert (again.action, again.submission_id, again.status) == ("unchanged", 1, "loaded")
+    assert dump(engine) == before
+
+
+def test_a_rejected_file_sent_twice_is_recorded_once(engine):
+    bad = make_result(rejected=True, rows_read=0, findings=[finding("missing_column")])
+    load(engine, bad)
+    before = dump(engine)
+    assert load(engine, bad, run_id="run-2").action == "unchanged"
+    assert dump(engine) == before
+
+
+def test_an_older_return_sent_again_after_a_newer_one_is_loaded_again(engine):
+    old = make_result()
+    load(engine, old)
+    load(engine, make_result(activities=[activity(title="Nouvelle action")]))
+    outcome = load(engine, old, run_id="run-3")
+    assert (outcome.action, outcome.submission_id, outcome.superseded_ids) == ("loaded", 3, (2,))
+    statuses = [s["status"] for s in rows(engine, "submission")]
+    assert statuses == ["superseded", "superseded", "loaded"]
+
+
 def test_a_file_of_an_unknown_centre_is_recorded_as_rejected(engine):
     result = make_result(
         centre_code=None,

@@ -176,6 +176,8 @@ def test_two_files_for_one_centre_are_both_rejected(tmp_path, inbox, warehouse_u
     messages = tables["validation_failure"].query("rule == 'duplicate_file'")["message"]
     assert len(messages) == 2
     assert "Deux fichiers reçus pour le centre ORIV et l'année 2021" in messages.iloc[0]
+    run(tmp_path, warehouse_url)
+    assert all(frame.equals(snapshot(warehouse_url)[t]) for t, frame in tables.items())
 
 
 def test_run_command_prints_the_national_summary(tmp_path, inbox, sqlite_url, capsys, monkeypatch):
