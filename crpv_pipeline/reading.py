@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 import python_calamine
 
+from crpv_pipeline.cell_problems import error_text, xlsx_cell_problems
 from crpv_pipeline.refdata import Nomenclature, normalize_label
 
 SUPPORTED_SUFFIXES = (".xlsx", ".xlsm", ".ods", ".xls")
@@ -93,16 +94,21 @@ def file_sha256(path: Path) -> str:
 
 
 def clean_cell(value: Any) -> Any:
-    """A cell value as the pipeline sees it: blank text is None, text is stripped."""
+    """A cell value as the pipeline sees it: blank text is None, text is stripped.
+
+    Text that spells a spreadsheet error (``#N/A``) becomes a ``CellProblem``.
+    """
     if isinstance(value, str):
         value = value.strip()
-        return value or None
+        return (error_text(value) or value) if value else None
     if isinstance(value, float) and value != value:  # NaN
         return None
     return value
 
 
 def _is_blank(row: Sequence[Any]) -> bool:
+    if not any(row):  # fast path: every cell '' (or 0, checked below)
+        return all(v is None or isinstance(v, str) for v in row)
     return all(v is None or (isinstance(v, str) and not v.strip()) for v in row)
 
 
@@ -196,14 +202,19 @@ def _activity_sheet(
             raise _missing_columns_error(named, rows, nomenclature)
         return named, rows, *header
     identification = _find_sheet(names, IDENTIFICATION_SHEET)
+    hidden = {
+        m.name
+        for m in workbook.sheets_metadata
+        if m.visible != python_calamine.SheetVisibleEnum.Visible
+    }
     for name in names:
-        if name == identification:
+        if name == identification or name in hidden:
             continue
         rows = _sheet_rows(workbook, name)
         header = _header(rows, nomenclature)
         if header is not None:
             return name, rows, *header
-    candidates = [n for n in names if n != identification]
+    candidates = [n for n in names if n != identification and n not in hidden]
     if candidates:
         first = candidates[0]
         raise _missing_columns_error(first, _sheet_rows(workbook, first), nomenclature)
@@ -245,6 +256,11 @@ def read_return(path: Path, nomenclature: Nomenclature) -> RawReturn:
             raise
     finally:
         workbook.close()
+    for (row, column), problem in xlsx_cell_problems(path, sheet).items():
+        if row > header_index:  # calamine shows these cells as empty, or not at all
+            rows.extend([] for _ in range(row + 1 - len(rows)))
+            rows[row].extend("" for _ in range(column + 1 - len(rows[row])))
+            rows[row][column] = problem
     header = rows[header_index]
     mapped = {index for index, _ in columns.values()}
     extra = [

@@ -19,6 +19,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from crpv_pipeline.cell_problems import CellProblem
 from crpv_pipeline.file_checks import file_finding, identify, rejected
 from crpv_pipeline.model import ACTIVITY_COLUMNS, Finding, ReturnResult, empty_activities
 from crpv_pipeline.parsing import (
@@ -50,8 +51,17 @@ _DATAFRAME_CHECK_FIELD = {"date_out_of_year": "activity_date", "duplicate_activi
 
 
 def _each(series: pd.Series, predicate: Callable[[Any], bool]) -> pd.Series:
-    """Apply ``predicate`` to each non-null value (Pandera drops nulls before column checks)."""
-    return series.map(predicate).astype(bool)
+    """Apply ``predicate`` to each non-null value (Pandera drops nulls before column checks).
+
+    A cell with no usable value (``CellProblem``) passes: the ``cell_error`` and
+    ``formula_without_value`` checks report it, once.
+    """
+    return series.map(lambda v: isinstance(v, CellProblem) or predicate(v)).astype(bool)
+
+
+def _no_problem(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """Element-wise: True where a cell is not a ``CellProblem`` of ``kind``."""
+    return frame.map(lambda v: not (isinstance(v, CellProblem) and v.kind == kind)).astype(bool)
 
 
 def _matches(list_name: str) -> Callable[[pd.Series], pd.Series]:
@@ -192,6 +202,14 @@ class ActivityRows(pa.DataFrameModel):
     def _department_invalid(cls, s: pd.Series) -> pd.Series:
         return _each(s, lambda v: parse_department(v) is not None)
 
+    @pa.dataframe_check(name="cell_error")
+    def _cell_error(cls, df: pd.DataFrame) -> pd.DataFrame:
+        return _no_problem(df, "error")
+
+    @pa.dataframe_check(name="formula_without_value")
+    def _formula_without_value(cls, df: pd.DataFrame) -> pd.DataFrame:
+        return _no_problem(df, "formula")
+
     @pa.dataframe_check(name="duplicate_activity")
     def _duplicate_activity(cls, df: pd.DataFrame) -> pd.Series:
         return duplicate_of(df).isna()
@@ -272,14 +290,7 @@ def row_findings(frame: pd.DataFrame, raw: RawReturn, nomenclature: Nomenclature
         return []
     duplicates = None
     findings = []
-    for case in cases.itertuples(index=False):
-        rule = "required" if case.check == "not_nullable" else str(case.check)
-        if rule not in nomenclature.rules or case.index is None:
-            raise RuntimeError(f"unexpected validation failure: {case}")
-        field_name = str(case.column)
-        if rule in _DATAFRAME_CHECK_FIELD and field_name != _DATAFRAME_CHECK_FIELD[rule]:
-            continue
-        source_row = int(case.index)
+    for rule, field_name, source_row in _failed_cells(cases, nomenclature):
         raw_value = frame.at[source_row, field_name]
         context: dict[str, Any] = {
             "value": format_value(raw_value),
@@ -302,6 +313,32 @@ def row_findings(frame: pd.DataFrame, raw: RawReturn, nomenclature: Nomenclature
         )
     findings.sort(key=lambda f: (f.row_number, FIELDS.index(f.field), f.rule))
     return findings
+
+
+def _failed_cells(cases: pd.DataFrame, nomenclature: Nomenclature):
+    """(rule, field, Excel row) of each failed cell in Pandera's ``failure_cases``.
+
+    Column checks name their column; a dataframe check returning one boolean per row fails on
+    every column (only the rule's own field is kept); one returning a boolean per cell gives
+    ``{column: value}`` as its failure case.
+    """
+    for case in cases.itertuples(index=False):
+        rule = "required" if case.check == "not_nullable" else str(case.check)
+        if rule not in nomenclature.rules or case.index is None:
+            raise RuntimeError(f"unexpected validation failure: {case}")
+        if isinstance(case.failure_case, dict):
+            fields = list(case.failure_case)
+        elif rule in _DATAFRAME_CHECK_FIELD:
+            fields = (
+                [_DATAFRAME_CHECK_FIELD[rule]]
+                if case.column == _DATAFRAME_CHECK_FIELD[rule]
+                else []
+            )
+        else:
+            fields = [str(case.column)]
+        for field_name in fields:
+            if field_name in FIELDS:
+                yield rule, field_name, int(case.index)
 
 
 def _row_finding(raw, field_name, source_row, raw_value, rule, context, nomenclature) -> Finding:

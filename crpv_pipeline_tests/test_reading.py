@@ -13,7 +13,7 @@ from crpv_pipeline.reading import (
 )
 from crpv_pipeline.refdata import default_nomenclature
 from crpv_pipeline.validation import validate_return
-from crpv_pipeline_tests.workbooks import HEADER, VALID_ROW, write_return
+from crpv_pipeline_tests.workbooks import HEADER, VALID_ROW, row, write_return
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -107,3 +107,93 @@ def test_lock_and_hidden_files_are_ignored(tmp_path):
 )
 def test_identity_from_file_name(name, expected):
     assert identify_from_file_name(Path(name)) == expected
+
+
+def test_formulas_use_their_cached_value_and_error_values_are_errors():
+    """Saved by LibreOffice Calc with results: =1+1 → 2, =NA() → #N/A, =1/0 → #DIV/0!."""
+    result = validate_return(FIXTURES / "formulas_2021.xlsx", 2021)
+    assert [(f.cell, f.rule, f.value) for f in result.findings] == [
+        ("H3", "cell_error", "#N/A"),
+        ("D4", "cell_error", "#DIV/0!"),
+    ]
+    assert result.findings[0].message == (
+        "La cellule contient l'erreur de tableur « #N/A » : corrigez la formule ou saisissez "
+        "la valeur directement."
+    )
+    assert result.activities[["source_row", "half_days"]].to_dict("records") == [
+        {"source_row": 2, "half_days": 2}
+    ]
+
+
+def test_formula_without_cached_value_is_an_error_that_says_so(tmp_path):
+    # openpyxl writes formulas without their results, as some generators do.
+    path = write_return(
+        tmp_path / "IREV_2021.xlsx", [row(half_days="=2*1"), row(title="B", comment="=A1")]
+    )
+    result = validate_return(path, 2021)
+    assert [(f.cell, f.rule, f.value) for f in result.findings] == [
+        ("D2", "formula_without_value", "=2*1"),
+        ("K3", "formula_without_value", "=A1"),
+    ]
+    assert "n'a pas été enregistré" in result.findings[0].message
+    assert result.rows_loaded == 0
+
+
+@pytest.mark.parametrize("text", ["#N/A", "#DIV/0!", "#VALUE!", "Err:502"])
+def test_error_values_written_as_text_are_errors(tmp_path, text):
+    path = write_return(tmp_path / "IREV_2021.xlsx", [row(theme=text)])
+    result = validate_return(path, 2021)
+    assert [(f.cell, f.rule, f.value) for f in result.findings] == [("F2", "cell_error", text)]
+
+
+def test_hidden_sheets_are_not_taken_for_the_activity_sheet(tmp_path):
+    wb = openpyxl.Workbook()
+    hidden = wb.active
+    hidden.title = "Ancien"
+    hidden.sheet_state = "hidden"
+    hidden.append(HEADER)
+    hidden.append(row(title="Ne pas lire"))
+    visible = wb.create_sheet("Feuil2")
+    visible.append(HEADER)
+    visible.append(VALID_ROW)
+    path = tmp_path / "IREV_2021.xlsx"
+    wb.save(path)
+    result = validate_return(path, 2021)
+    assert result.findings == []
+    assert result.activities["title"].tolist() == [VALID_ROW[1]]
+
+
+def test_sheet_and_header_names_with_odd_spaces_and_apostrophes(tmp_path):
+    header = [h.replace(" ", "\u00a0").replace("'", "\u2019") for h in HEADER]
+    header[0] = "\u200bDATE "
+    path = write_return(tmp_path / "IREV_2021.xlsx", header=header, sheet_name="ACTIVITÉS\u00a0")
+    result = validate_return(path, 2021)
+    assert (result.status, result.rows_loaded, result.findings) == ("loaded", 1, [])
+
+
+def test_trailing_formatted_rows_and_a_stray_blank_at_the_last_row(tmp_path):
+    from openpyxl.styles import Font
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Activités"
+    ws.append(HEADER)
+    ws.append(VALID_ROW)
+    ws.append([None] * 11)
+    ws.append(row(title="Après une ligne vide"))
+    for r in range(6, 200):
+        ws.cell(row=r, column=1).font = Font(bold=True)  # formatted, empty
+    ws.cell(row=1_048_576, column=11).value = " "  # a space typed at the very bottom
+    path = tmp_path / "IREV_2021.xlsx"
+    wb.save(path)
+    result = validate_return(path, 2021)
+    assert result.findings == []
+    assert (result.rows_read, result.rows_loaded) == (2, 2)
+    assert result.activities["source_row"].tolist() == [2, 4]
+
+
+def test_dates_as_excel_serial_numbers(tmp_path):
+    path = write_return(tmp_path / "IREV_2021.xlsx", [row(activity_date=44259)])
+    result = validate_return(path, 2021)
+    assert result.findings == []
+    assert result.activities["activity_date"].tolist() == [dt.date(2021, 3, 4)]
