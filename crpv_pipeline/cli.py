@@ -1,4 +1,4 @@
-"""The ``crpv`` command line (contract §6): demo, run, validate.
+"""The ``crpv`` command line (contract §6): demo, run, validate, template.
 
 Only this module turns exceptions into ``Error: …`` lines and exit codes: 0 success, 1 invalid
 input found, 2 usage error, 3 pipeline failure. Heavy imports (Dagster, SQLAlchemy) happen
@@ -159,6 +159,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_template(args: argparse.Namespace) -> int:
+    from crpv_pipeline.template import TemplateError, write_template
+
+    out = Path(args.output or f"{args.centre.upper()}_{args.year}.xlsx")
+    if not out.parent.is_dir():
+        raise CliError(f"no such folder: {out.parent}", EXIT_USAGE)
+    try:
+        path = write_template(args.centre, args.year, out)
+    except TemplateError as err:
+        raise CliError(str(err), EXIT_USAGE) from err
+    _say(f"Template written: {path}")
+    return EXIT_OK
+
+
 def _run(materialize_year, year: int, inbox: Path, url: str) -> None:
     from crpv_pipeline.runs import RunFailed
 
@@ -239,6 +253,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("--format", choices=("text", "json", "csv"), default="text")
     validate.set_defaults(func=cmd_validate)
+
+    template = sub.add_parser(
+        "template",
+        help="write an empty return for a centre, with drop-down lists",
+        description=(
+            "Write the .xlsx return a centre fills in: Identification pre-filled and locked, "
+            "the Activités sheet with its header protected, drop-down lists for every category "
+            "column and checks on dates and numbers, all from the same reference data as the "
+            "validator."
+        ),
+    )
+    template.add_argument("--centre", required=True, metavar="CODE", help="centre code, e.g. IREV")
+    template.add_argument("--year", type=int, required=True, help="the year to report, e.g. 2021")
+    template.add_argument(
+        "-o", "--output", metavar="FILE", help="where to write it (default: ./<CODE>_<YEAR>.xlsx)"
+    )
+    template.set_defaults(func=cmd_template)
     return parser
 
 

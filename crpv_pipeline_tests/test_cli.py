@@ -80,3 +80,17 @@ def test_validate_imports_neither_dagster_nor_sqlalchemy(tmp_path):
     done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_template_command_writes_a_return_that_validates(tmp_path, capsys):
+    out = tmp_path / "IREV_2021.xlsx"
+    assert main(["template", "--centre", "IREV", "--year", "2021", "-o", str(out)]) == 0
+    assert f"Template written: {out}" in capsys.readouterr().err
+    assert main(["validate", str(out)]) == 0
+
+
+def test_template_unknown_centre_is_a_usage_error(tmp_path, capsys):
+    out = tmp_path / "x.xlsx"
+    assert main(["template", "--centre", "XYZ", "--year", "2021", "-o", str(out)]) == 2
+    assert "Error: unknown centre 'XYZ'; valid codes: PROFBANLIEUE" in capsys.readouterr().err
+    assert not out.exists()
