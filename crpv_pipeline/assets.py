@@ -2,13 +2,15 @@
 
 inbox_files → validated_returns → submission, fact_activity, fact_activity_public,
 validation_failure → activity_counts, theme_shares, modality_shares, yearly_summary,
-completeness. Each asset calls the domain functions of ``pipeline``, ``warehouse`` and
-``checks`` and adds metadata for the people watching; no business rule lives here.
+completeness; and for the stewards, correction_workbooks (from validated_returns) and
+steward_overview (from completeness and validation_failure). Each asset calls the domain
+functions of ``pipeline``, ``warehouse`` and ``checks`` and adds metadata for the people
+watching; no business rule lives here.
 """
-
 
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import dagster as dg
 
@@ -18,7 +20,7 @@ from crpv_pipeline.dictionary import load_dictionary
 from crpv_pipeline.model import ReturnResult
 from crpv_pipeline.pipeline import InboxFile
 from crpv_pipeline.refdata import default_nomenclature
-from crpv_pipeline.resources import InboxResource, WarehouseResource
+from crpv_pipeline.resources import InboxResource, OutputResource, WarehouseResource
 from crpv_pipeline.warehouse import DERIVED_TABLES, count_rows, derive_year, ensure_schema
 
 YEARS = dg.TimeWindowPartitionsDefinition(
@@ -274,4 +276,64 @@ def derived_tables(
     )
 
 
-ALL_ASSETS = [inbox_files, validated_returns, warehouse_load, derived_tables]
+def _paths_md(paths: Sequence[Path]) -> dg.MetadataValue:
+    return dg.MetadataValue.md("\n".join(f"- `{p}`" for p in paths) or "(none)")
+
+
+@dg.asset(
+    partitions_def=YEARS,
+    group_name="stewards",
+    kinds={"excel"},
+    description=(
+        "One correction workbook per return with findings, to send back to the centre as it is: "
+        "its own rows copied, every cell to fix in red (errors) or amber (warnings) with a "
+        "comment saying how to fix it, and a first sheet « Corrections à apporter »."
+    ),
+)
+def correction_workbooks(
+    context: dg.AssetExecutionContext,
+    output: OutputResource,
+    validated_returns: list[ReturnResult],
+) -> dg.MaterializeResult:
+    folder = output.year_folder(int(context.partition_key)) / "corrections"
+    paths = pipeline.write_corrections(validated_returns, folder)
+    context.log.info(f"{len(paths)} correction workbooks in {folder}")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(paths),
+            "folder": dg.MetadataValue.path(str(folder)),
+            "workbooks": _paths_md(paths),
+        }
+    )
+
+
+@dg.asset(
+    partitions_def=YEARS,
+    group_name="stewards",
+    kinds={"excel"},
+    deps=["completeness", "validation_failure"],
+    description=(
+        "The stewards' workbook of the year: completeness of every expected centre (status, "
+        "received at, rows loaded, errors, warnings) and every finding of every centre."
+    ),
+)
+def steward_overview(
+    context: dg.AssetExecutionContext, output: OutputResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    year = int(context.partition_key)
+    engine = warehouse.engine()
+    try:
+        path = pipeline.write_year_overview(engine, year, output.year_folder(year))
+    finally:
+        engine.dispose()
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path))})
+
+
+ALL_ASSETS = [
+    inbox_files,
+    validated_returns,
+    warehouse_load,
+    derived_tables,
+    correction_workbooks,
+    steward_overview,
+]

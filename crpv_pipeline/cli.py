@@ -52,6 +52,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         path = Path(name)
         year = args.year if args.year is not None else _folder_year(path)
         results.append(validate_return(path, year))
+    if args.report:
+        _write_reports(results, Path(args.report))
     out = sys.stdout
     if args.format == "json":
         json.dump(
@@ -119,6 +121,24 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_INVALID if any(r.n_errors for r in results) else EXIT_OK
 
 
+def _write_reports(results, report: Path) -> None:
+    """Correction workbooks: ``report`` is the .xlsx for one file, or a folder for several."""
+    from crpv_pipeline.corrections import correction_file_name, write_correction_workbook
+
+    if len(results) == 1 and report.suffix.lower() == ".xlsx":
+        targets = [(results[0], report)]
+    elif report.suffix:
+        raise CliError(
+            f"--report {report}: give a folder when validating several files", EXIT_USAGE
+        )
+    else:
+        targets = [(r, report / correction_file_name(r)) for r in results]
+    for result, target in targets:
+        if not target.parent.is_dir() and target.parent != report:
+            raise CliError(f"no such folder: {target.parent}", EXIT_USAGE)
+        _say(f"Correction workbook written: {write_correction_workbook(result, target)}")
+
+
 def _folder_year(path: Path) -> int | None:
     """The inbox year of a file under ``<inbox>/<year>/``, else None."""
     parent = path.resolve().parent.name
@@ -133,7 +153,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not (inbox / str(args.year)).is_dir():
         raise CliError(f"no inbox folder for {args.year}: {inbox / str(args.year)}", EXIT_USAGE)
     url = _warehouse_url(args.warehouse)
-    _run(materialize_year, args.year, inbox, url)
+    _run(materialize_year, args.year, inbox, url, args.output)
     print(national_summary(url, args.year))
     return EXIT_OK
 
@@ -152,7 +172,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise CliError(str(err), EXIT_USAGE) from err
     for year in DEMO_YEARS:
         _say(f"Running the pipeline for {year} into {url} …")
-        _run(materialize_year, year, inbox, url)
+        _run(materialize_year, year, inbox, url, args.output)
     for year in DEMO_YEARS:
         print(national_summary(url, year))
         print()
@@ -173,11 +193,11 @@ def cmd_template(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _run(materialize_year, year: int, inbox: Path, url: str) -> None:
+def _run(materialize_year, year: int, inbox: Path, url: str, output: str | None) -> None:
     from crpv_pipeline.runs import RunFailed
 
     try:
-        materialize_year(year, inbox, url, progress=_say)
+        materialize_year(year, inbox, url, progress=_say, output=Path(output) if output else None)
     except RunFailed as err:
         raise CliError(str(err)) from err
 
@@ -187,6 +207,14 @@ def _warehouse_option(parser: argparse.ArgumentParser) -> None:
         "--warehouse",
         metavar="URL",
         help="warehouse URL (default: $CRPV_WAREHOUSE_URL or the embedded SQLite file)",
+    )
+    parser.add_argument(
+        "--output",
+        metavar="DIR",
+        help=(
+            "where correction workbooks and the stewards' overview go, per year "
+            "(default: $CRPV_OUTPUT or ./crpv_output)"
+        ),
     )
 
 
@@ -252,6 +280,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="the year the files must report (default: the <year>/ folder they are in, if any)",
     )
     validate.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    validate.add_argument(
+        "--report",
+        metavar="OUT",
+        help=(
+            "also write the correction workbook: OUT.xlsx for one file, or a folder that "
+            "receives one workbook per file (nothing is written to any database)"
+        ),
+    )
     validate.set_defaults(func=cmd_validate)
 
     template = sub.add_parser(

@@ -1,8 +1,8 @@
 """The Dagster code location: assets, checks and resources of the CRPV pipeline.
 
-Loaded by ``dagster dev -w workspace.yaml``. The resources read ``CRPV_INBOX`` and
-``CRPV_WAREHOUSE_URL`` when Dagster loads the definitions, and fall back to ``./inbox`` and the
-embedded SQLite warehouse ``./crpv_warehouse.sqlite`` when they are not set.
+Loaded by ``dagster dev -w workspace.yaml``. The resources read ``CRPV_INBOX``,
+``CRPV_WAREHOUSE_URL`` and ``CRPV_OUTPUT`` when Dagster loads the definitions, and fall back to
+``./inbox``, the embedded SQLite warehouse ``./crpv_warehouse.sqlite`` and ``./crpv_output``.
 """
 
 import os
@@ -10,7 +10,13 @@ import os
 import dagster as dg
 
 from crpv_pipeline.assets import ALL_ASSETS
-from crpv_pipeline.resources import DEFAULT_INBOX, InboxResource, WarehouseResource
+from crpv_pipeline.resources import (
+    DEFAULT_INBOX,
+    DEFAULT_OUTPUT,
+    InboxResource,
+    OutputResource,
+    WarehouseResource,
+)
 from crpv_pipeline.warehouse import DEFAULT_WAREHOUSE_URL
 
 
@@ -22,7 +28,9 @@ def _dialect_kind(url: str) -> str:
     return "postgres" if url.startswith("postgres") else url.split(":", 1)[0].split("+", 1)[0]
 
 
-def build_definitions(inbox: str | None = None, warehouse_url: str | None = None) -> dg.Definitions:
+def build_definitions(
+    inbox: str | None = None, warehouse_url: str | None = None, output: str | None = None
+) -> dg.Definitions:
     """The code location's definitions, with explicit settings or those of the environment.
 
     The warehouse tables carry the kind of the configured database (``sqlite``, ``postgres``)
@@ -38,6 +46,7 @@ def build_definitions(inbox: str | None = None, warehouse_url: str | None = None
         assets=assets,
         resources={
             "inbox": InboxResource(path=inbox or _setting("CRPV_INBOX", DEFAULT_INBOX)),
+            "output": OutputResource(path=output or _setting("CRPV_OUTPUT", DEFAULT_OUTPUT)),
             "warehouse": WarehouseResource(
                 url=warehouse_url or _setting("CRPV_WAREHOUSE_URL", DEFAULT_WAREHOUSE_URL)
             ),

@@ -13,12 +13,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from crpv_pipeline.corrections import (
+    CORRECTIONS_PREFIX,
+    correction_file_name,
+    write_correction_workbook,
+    write_steward_overview,
+)
 from crpv_pipeline.file_checks import file_finding
 from crpv_pipeline.loading import LoadOutcome, load_return
 from crpv_pipeline.model import ReturnResult, empty_activities
 from crpv_pipeline.reading import ReturnFileError, discover_returns
 from crpv_pipeline.refdata import Nomenclature, default_nomenclature
 from crpv_pipeline.validation import validate_return
+from crpv_pipeline.warehouse import read_table
 
 Progress = Callable[[str], None]
 
@@ -104,3 +111,35 @@ def load_year(
         progress(f"{result.file_name}: {outcome.action} (submission {outcome.submission_id})")
         outcomes.append(outcome)
     return outcomes
+
+
+def write_corrections(results: Sequence[ReturnResult], folder: Path) -> list[Path]:
+    """One correction workbook per return with findings, in ``folder``.
+
+    Correction workbooks of earlier runs that no longer apply (the centre sent a clean return)
+    are removed, so the folder always matches the latest run.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    written = [
+        write_correction_workbook(r, folder / correction_file_name(r))
+        for r in results
+        if r.findings
+    ]
+    for stale in set(folder.glob(f"{CORRECTIONS_PREFIX}*.xlsx")) - set(written):
+        stale.unlink()
+    return written
+
+
+def write_year_overview(engine, year: int, folder: Path) -> Path:
+    """The stewards' workbook of ``year``: completeness and the findings of every return.
+
+    Findings of superseded submissions are left out: they were fixed by a later return.
+    """
+    completeness = read_table(engine, "completeness", year)
+    submissions = read_table(engine, "submission", year)
+    findings = read_table(engine, "validation_failure", year)
+    live = submissions.loc[submissions["status"] != "superseded", "submission_id"]
+    findings = findings.loc[findings["submission_id"].isin(live)]
+    names = {c.code: c.label for c in default_nomenclature().centres}
+    folder.mkdir(parents=True, exist_ok=True)
+    return write_steward_overview(year, completeness, findings, folder, names)

@@ -1,9 +1,8 @@
-"""Dagster resources: where the inbox is and which warehouse to write to.
+"""Dagster resources: where the inbox is, where workbooks go and which warehouse to write to.
 
 Both are plain configuration read from the environment when Dagster loads the definitions
 (never at import); the domain functions receive a path or an engine, not a resource.
 """
-
 
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from sqlalchemy import Engine
 from crpv_pipeline.warehouse import DEFAULT_WAREHOUSE_URL, create_warehouse_engine
 
 DEFAULT_INBOX = "inbox"
+DEFAULT_OUTPUT = "crpv_output"
 
 
 class InboxResource(dg.ConfigurableResource):
@@ -22,6 +22,15 @@ class InboxResource(dg.ConfigurableResource):
 
     def root(self) -> Path:
         return Path(self.path).expanduser()
+
+
+class OutputResource(dg.ConfigurableResource):
+    """Where the workbooks for people go: ``<path>/<year>/…`` (``CRPV_OUTPUT``)."""
+
+    path: str = DEFAULT_OUTPUT
+
+    def year_folder(self, year: int) -> Path:
+        return Path(self.path).expanduser() / str(year)
 
 
 class WarehouseResource(dg.ConfigurableResource):

@@ -38,9 +38,15 @@ def materialize_year(
     warehouse_url: str,
     progress: Callable[[str], None] | None = None,
     instance: dg.DagsterInstance | None = None,
+    output: Path | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """Materialise every asset (and check) of ``year``'s partition; raise ``RunFailed`` if not."""
-    defs = build_definitions(inbox=str(inbox), warehouse_url=warehouse_url)
+    """Materialise every asset (and check) of ``year``'s partition; raise ``RunFailed`` if not.
+
+    ``output`` is where the workbooks for people go (default: ``CRPV_OUTPUT`` or ./crpv_output).
+    """
+    defs = build_definitions(
+        inbox=str(inbox), warehouse_url=warehouse_url, output=str(output) if output else None
+    )
     job = defs.resolve_implicit_global_asset_job_def()
     result = job.execute_in_process(
         partition_key=str(year),

@@ -94,3 +94,29 @@ def test_template_unknown_centre_is_a_usage_error(tmp_path, capsys):
     assert main(["template", "--centre", "XYZ", "--year", "2021", "-o", str(out)]) == 2
     assert "Error: unknown centre 'XYZ'; valid codes: PROFBANLIEUE" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_validate_report_writes_the_correction_workbook(tmp_path, capsys):
+    import openpyxl
+
+    path = write_return(
+        tmp_path / "2021" / "IREV.xlsx", [VALID_ROW, row(half_days="2,5", title="B")]
+    )
+    out = tmp_path / "corrections.xlsx"
+    assert main(["validate", str(path), "--report", str(out)]) == 1
+    assert f"Correction workbook written: {out}" in capsys.readouterr().err
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == ["Corrections à apporter", "Identification", "Activités"]
+    assert book["Activités"]["D3"].comment is not None
+
+
+def test_validate_report_for_several_files_goes_to_a_folder(tmp_path):
+    first = write_return(tmp_path / "IREV_2021.xlsx", [row(theme="Logement")])
+    second = write_return(tmp_path / "ORIV_2021.xlsx", centre="ORIV")
+    folder = tmp_path / "rapports"
+    assert main(["validate", str(first), str(second), "--report", str(folder)]) == 1
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "corrections_IREV_2021_IREV_2021.xlsx",
+        "corrections_ORIV_2021_ORIV_2021.xlsx",
+    ]
+    assert main(["validate", str(first), str(second), "--report", str(tmp_path / "x.xlsx")]) == 2

@@ -24,6 +24,8 @@ def test_asset_graph_reads_like_the_data_flow():
         "modality_shares",
         "yearly_summary",
         "completeness",
+        "correction_workbooks",
+        "steward_overview",
     }
 
     def parents(name):
@@ -32,6 +34,8 @@ def test_asset_graph_reads_like_the_data_flow():
     assert parents("validated_returns") == {"inbox_files"}
     assert parents("fact_activity") == {"validated_returns"}
     assert parents("theme_shares") == {"fact_activity", "submission"}
+    assert parents("correction_workbooks") == {"validated_returns"}
+    assert parents("steward_overview") == {"completeness", "validation_failure"}
     checks = {c.name for c in graph.asset_check_keys}
     assert checks == {"validation_findings", "reconciliation"}
 

@@ -213,7 +213,9 @@ def test_crpv_demo_reproduces_the_published_figures(tmp_path, warehouse_url, cap
 
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     inbox = tmp_path / "demo_inbox"
-    assert main(["demo", "--inbox", str(inbox), "--warehouse", warehouse_url]) == 0
+    output = tmp_path / "out"
+    argv = ["demo", "--inbox", str(inbox), "--warehouse", warehouse_url, "--output", str(output)]
+    assert main(argv) == 0
     out = capsys.readouterr().out
     assert "Bilan national 2021 — 16 centres sur 17" in out
     assert "3\u202f123 demi-journées" in out
@@ -245,3 +247,24 @@ def test_crpv_demo_reproduces_the_published_figures(tmp_path, warehouse_url, cap
     assert completeness.loc[(2021, "MAYOTTE"), "status"] == "missing"
     assert completeness.loc[(2020, "VILLECARAIBE"), "status"] == "rejected"
     assert set(submissions["status"]) == {"loaded", "loaded_with_errors", "rejected"}
+
+    # Every quarantined row has a red, commented cell in its centre's correction workbook.
+    import openpyxl
+
+    engine = create_warehouse_engine(warehouse_url)
+    try:
+        failures = read_table(engine, "validation_failure")
+    finally:
+        engine.dispose()
+    quarantined = failures[(failures["severity"] == "error") & failures["cell"].notna()]
+    assert len(quarantined) >= 9 * 3
+    books = {}
+    for f in quarantined.itertuples():
+        folder = output / str(f.year) / "corrections"
+        name = next(
+            p for p in folder.iterdir() if p.name.startswith(f"corrections_{f.centre_code}_")
+        )
+        book = books.setdefault(name, openpyxl.load_workbook(name))
+        cell = book[f.sheet][f.cell]
+        assert cell.fill.fgColor.rgb.endswith("FFC7CE"), (name.name, f.cell)
+        assert f.message in cell.comment.text

@@ -44,7 +44,13 @@ ORIV_ROWS = [
 
 
 def run(tmp_path, url, year=2021):
-    return materialize_year(year, tmp_path / "inbox", url, instance=dg.DagsterInstance.ephemeral())
+    return materialize_year(
+        year,
+        tmp_path / "inbox",
+        url,
+        instance=dg.DagsterInstance.ephemeral(),
+        output=tmp_path / "out",
+    )
 
 
 def snapshot(url):
@@ -186,7 +192,17 @@ def test_run_command_prints_the_national_summary(tmp_path, inbox, sqlite_url, ca
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     assert (
         main(
-            ["run", "--year", "2021", "--inbox", str(tmp_path / "inbox"), "--warehouse", sqlite_url]
+            [
+                "run",
+                "--year",
+                "2021",
+                "--inbox",
+                str(tmp_path / "inbox"),
+                "--warehouse",
+                sqlite_url,
+                "--output",
+                str(tmp_path / "out"),
+            ]
         )
         == 0
     )
@@ -194,3 +210,31 @@ def test_run_command_prints_the_national_summary(tmp_path, inbox, sqlite_url, ca
     assert "Bilan national 2021 — 2 centres sur 17" in out
     assert "9 demi-journées · 5 activités" in out
     assert os.path.exists(sqlite_url.removeprefix("sqlite:///"))
+
+
+def test_stewards_get_correction_workbooks_and_the_overview(tmp_path, inbox, sqlite_url):
+    import openpyxl
+
+    run(tmp_path, sqlite_url)
+    folder = tmp_path / "out" / "2021"
+    corrections = sorted(p.name for p in (folder / "corrections").iterdir())
+    assert corrections == [
+        "corrections_ORIV_2021_ORIV_2021.xlsx",
+        "corrections_centre_inconnu_2021_inconnu.xlsx",
+    ]
+    book = openpyxl.load_workbook(folder / "corrections" / corrections[0])
+    assert book.sheetnames[0] == "Corrections à apporter"
+    cell = book["Activités"]["D3"]
+    assert cell.value == "2,5"
+    assert cell.fill.fgColor.rgb.endswith("FFC7CE")
+    assert "nombre entier de demi-journées" in cell.comment.text
+
+    overview = openpyxl.load_workbook(folder / "suivi_bilans_2021.xlsx")
+    assert overview.sheetnames == ["Complétude", "Constats"]
+
+    # ORIV sends a clean return: its correction workbook goes away at the next run.
+    write_return(inbox / "ORIV_2021.xlsx", ORIV_ROWS[:1], identification=False)
+    run(tmp_path, sqlite_url)
+    assert sorted(p.name for p in (folder / "corrections").iterdir()) == [
+        "corrections_centre_inconnu_2021_inconnu.xlsx"
+    ]
