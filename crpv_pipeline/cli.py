@@ -202,7 +202,7 @@ def _run(materialize_year, year: int, inbox: Path, url: str, output: str | None)
         raise CliError(str(err)) from err
 
 
-def _warehouse_option(parser: argparse.ArgumentParser) -> None:
+def _destination_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--warehouse",
         metavar="URL",
@@ -247,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--inbox",
         help=f"where to write the returns (default: $CRPV_INBOX or ./{DEFAULT_DEMO_INBOX})",
     )
-    _warehouse_option(demo)
+    _destination_options(demo)
     demo.set_defaults(func=cmd_demo)
 
     run = sub.add_parser(
@@ -262,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--inbox", help="inbox folder holding <year>/ (default: $CRPV_INBOX or ./inbox)"
     )
-    _warehouse_option(run)
+    _destination_options(run)
     run.set_defaults(func=cmd_run)
 
     validate = sub.add_parser(
