@@ -96,13 +96,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
             for f in r.findings:
                 writer.writerow(
                     [
-                        f.file_name,
+                        _csv_text(f.file_name),
                         f.sheet,
                         f.row_number,
                         f.cell,
-                        f.column_label,
+                        _csv_text(f.column_label),
                         f.field,
-                        f.value,
+                        _csv_text(f.value),
                         f.rule,
                         f.severity,
                         f.message,
@@ -137,6 +137,13 @@ def _write_reports(results, report: Path) -> None:
         if not target.parent.is_dir() and target.parent != report:
             raise CliError(f"no such folder: {target.parent}", EXIT_USAGE)
         _say(f"Correction workbook written: {write_correction_workbook(result, target)}")
+
+
+def _csv_text(value: str | None) -> str | None:
+    """Text a spreadsheet opening the CSV must not run as a formula: ``=1+1`` → ``'=1+1``."""
+    if value and value.lstrip()[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def _folder_year(path: Path) -> int | None:

@@ -23,6 +23,8 @@ from crpv_pipeline.refdata import Nomenclature, normalize_label
 
 SUPPORTED_SUFFIXES = (".xlsx", ".xlsm", ".ods", ".xls")
 HEADER_SEARCH_ROWS = 30
+MAX_ROWS = 50_000
+MAX_COLUMNS = 200
 ACTIVITY_SHEET = "Activités"
 IDENTIFICATION_SHEET = "Identification"
 _FILE_NAME_ID = re.compile(r"^(?P<centre>[A-Za-z][A-Za-z0-9]*)_(?P<year>\d{4})$")
@@ -240,11 +242,17 @@ def _identification(
     return name, values
 
 
-def read_return(path: Path, nomenclature: Nomenclature) -> RawReturn:
+def read_return(
+    path: Path,
+    nomenclature: Nomenclature,
+    max_rows: int = MAX_ROWS,
+    max_columns: int = MAX_COLUMNS,
+) -> RawReturn:
     """Read a return's Identification values and activity rows.
 
     Raises ``ReturnFileError`` for every file-level problem of reading (format, unreadable file,
-    no header row, missing required column).
+    no header row, missing required column, more than ``max_rows`` activity rows or
+    ``max_columns`` header labels).
     """
     workbook = _open(path)
     try:
@@ -262,6 +270,11 @@ def read_return(path: Path, nomenclature: Nomenclature) -> RawReturn:
             rows[row].extend("" for _ in range(column + 1 - len(rows[row])))
             rows[row][column] = problem
     header = rows[header_index]
+    labels = sum(1 for cell in header if cell is not None and str(cell).strip())
+    if labels > max_columns:
+        raise ReturnFileError(
+            "too_many_columns", sheet=sheet, row=header_index + 1, value=labels, limit=max_columns
+        )
     mapped = {index for index, _ in columns.values()}
     extra = [
         str(cell).strip()
@@ -273,6 +286,8 @@ def read_return(path: Path, nomenclature: Nomenclature) -> RawReturn:
     for offset, row in enumerate(rows[header_index + 1 :]):
         if _is_blank(row):
             continue
+        if len(excel_rows) == max_rows:
+            raise ReturnFileError("too_many_rows", sheet=sheet, limit=max_rows)
         excel_rows.append(header_index + 2 + offset)
         for name, (index, _) in columns.items():
             data[name].append(clean_cell(row[index]) if index < len(row) else None)

@@ -10,6 +10,7 @@ quarantined; the others are converted to typed activities. Nothing here touches 
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,7 @@ from pandera.typing import Series
 
 from crpv_pipeline.cell_problems import CellProblem
 from crpv_pipeline.file_checks import file_finding, identify, rejected
+from crpv_pipeline.file_guards import DEFAULT_LIMITS, Limits, check_file
 from crpv_pipeline.model import ACTIVITY_COLUMNS, Finding, ReturnResult, empty_activities
 from crpv_pipeline.parsing import (
     format_value,
@@ -228,20 +230,29 @@ def unknown_publics(value: Any) -> list[str]:
 FIELDS = tuple(name for name in ActivityRows.to_schema().columns if name != "year")
 
 
-def validate_return(path: Path, year: int | None) -> ReturnResult:
+def validate_return(
+    path: Path, year: int | None, limits: Limits = DEFAULT_LIMITS
+) -> ReturnResult:
     """Read and validate one return received in the inbox folder of ``year``.
 
     With ``year`` None (a steward checking a file on its own) the year the file declares is
-    used and no year-mismatch check is made.
+    used and no year-mismatch check is made. A file refused by ``file_guards`` (a link, empty,
+    too large, encrypted, a zip bomb) is never opened by the reader; its hash is then made from
+    its name and the reason, since its bytes are not read.
     """
     nomenclature = default_nomenclature()
     try:
+        check_file(path, limits)
         sha256 = file_sha256(path)
-    except OSError as err:
-        failure = ReturnFileError("unreadable_file", detail=err.strerror or type(err).__name__)
-        return rejected(path, "", year, [file_finding(path, failure, nomenclature)])
+    except (ReturnFileError, OSError) as err:
+        if isinstance(err, OSError):
+            err = ReturnFileError("unreadable_file", detail=err.strerror or type(err).__name__)
+        hint = identify({}, path, year, nomenclature)  # the centre, if the file name says it
+        digest = hashlib.sha256(f"{path.name}\0{err.rule}".encode()).hexdigest()
+        findings = [file_finding(path, err, nomenclature)]
+        return rejected(path, digest, year or hint.year, findings, hint.centre_code)
     try:
-        raw = read_return(path, nomenclature)
+        raw = read_return(path, nomenclature, limits.max_rows, limits.max_columns)
     except ReturnFileError as err:
         identity = identify(err.identification or {}, path, year, nomenclature)
         findings = [file_finding(path, e, nomenclature) for e in [err, *identity.errors]]

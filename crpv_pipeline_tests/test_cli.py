@@ -120,3 +120,12 @@ def test_validate_report_for_several_files_goes_to_a_folder(tmp_path):
         "corrections_ORIV_2021_ORIV_2021.xlsx",
     ]
     assert main(["validate", str(first), str(second), "--report", str(tmp_path / "x.xlsx")]) == 2
+
+
+def test_csv_output_never_carries_a_formula(tmp_path, capsys):
+    path = write_return(
+        tmp_path / "IREV.xlsx", [row(theme="=1+1"), row(title="B", modality="@SUM(A1)")]
+    )
+    assert main(["validate", "--format", "csv", str(path)]) == 1
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [r["value"] for r in rows] == ["'=1+1", "'@SUM(A1)"]

@@ -1,0 +1,140 @@
+"""Hostile and oversized files: one rejected return with a French message, never a crash."""
+
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from crpv_pipeline.file_guards import DEFAULT_LIMITS, Limits
+from crpv_pipeline.validation import validate_return
+from crpv_pipeline_tests.workbooks import VALID_ROW, write_return
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def rejected_with(path, rule, limits=DEFAULT_LIMITS, year=2021):
+    result = validate_return(path, year, limits)
+    assert result.rejected, result.findings
+    assert [f.rule for f in result.findings] == [rule]
+    assert result.findings[0].severity == "error"
+    return result
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "IREV_2021.xlsx"
+    path.write_bytes(b"")
+    result = rejected_with(path, "empty_file")
+    assert result.centre_code == "IREV"  # from the file name, so completeness says "rejected"
+    assert "vide (0 octet)" in result.findings[0].message
+
+
+def test_text_file_renamed_xlsx(tmp_path):
+    path = tmp_path / "IREV_2021.xlsx"
+    path.write_text("Date;Intitulé;Type\n04/03/2021;Formation;Formation\n")
+    rejected_with(path, "unreadable_file")
+
+
+def test_truncated_xlsx(tmp_path):
+    good = write_return(tmp_path / "good.xlsx", [VALID_ROW] * 50)
+    path = tmp_path / "IREV_2021.xlsx"
+    path.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    rejected_with(path, "unreadable_file")
+
+
+def test_password_protected_workbook():
+    result = rejected_with(FIXTURES / "IREV_2021_chiffre.xlsx", "password_protected")
+    assert "protégé par un mot de passe" in result.findings[0].message
+
+
+def test_xlsb_is_refused(tmp_path):
+    path = tmp_path / "IREV_2021.xlsb"
+    path.write_bytes(b"PK\x03\x04binary workbook")
+    rejected_with(path, "unsupported_format")
+
+
+def test_xlsm_with_macros_is_read_and_its_macros_never_run(tmp_path):
+    path = write_return(tmp_path / "IREV_2021.xlsm")
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("xl/vbaProject.bin", b'Attribute VB_Name = "Module1"\nSub Auto_Open()')
+    result = validate_return(path, 2021)
+    assert (result.status, result.rows_loaded) == ("loaded", 1)
+
+
+def _bomb(path: Path, megabytes: int) -> Path:
+    """A small .xlsx whose sheet XML inflates to ``megabytes`` of blanks."""
+    source = write_return(path.with_name("source.xlsx"))
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for name in src.namelist():
+            if name == "xl/worksheets/sheet2.xml":
+                info = zipfile.ZipInfo(name)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                with out.open(info, "w", force_zip64=True) as sheet:
+                    sheet.write(
+                        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+                    )
+                    block = b" " * (1 << 20)
+                    for _ in range(megabytes):
+                        sheet.write(block)
+                    sheet.write(b"</sheetData></worksheet>")
+            else:
+                out.writestr(name, src.read(name))
+    return path
+
+
+def test_zip_bomb_is_refused_from_the_zip_directory(tmp_path):
+    path = _bomb(tmp_path / "IREV_2021.xlsx", 64)
+    assert path.stat().st_size < 1024 * 1024
+    result = rejected_with(path, "zip_bomb", Limits(max_uncompressed_bytes=32 * 1024 * 1024))
+    assert "se décompresse en" in result.findings[0].message
+    # With the default limits the ratio alone gives it away (64 Mo from a few hundred Ko).
+    rejected_with(path, "zip_bomb")
+
+
+def test_sheet_with_a_cell_far_away_is_refused_before_reading(tmp_path):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Activités"
+    ws.append(["Date"])
+    ws["XFD1048576"] = "x"
+    path = tmp_path / "IREV_2021.xlsx"
+    wb.save(path)
+    result = rejected_with(path, "sheet_too_large")
+    assert "1\u202f048\u202f576 lignes × 16\u202f384 colonnes" in result.findings[0].message
+
+
+def test_too_many_rows_and_columns(tmp_path):
+    path = write_return(tmp_path / "IREV_2021.xlsx", [VALID_ROW] * 11)
+    rejected_with(path, "too_many_rows", Limits(max_rows=10))
+    assert validate_return(path, 2021, Limits(max_rows=11)).rows_loaded == 11
+    rejected_with(path, "too_many_columns", Limits(max_columns=10))
+
+
+def test_file_too_large(tmp_path):
+    path = write_return(tmp_path / "IREV_2021.xlsx")
+    result = rejected_with(path, "file_too_large", Limits(max_file_bytes=1000))
+    assert "au-delà de la limite de 0 Mo" not in result.findings[0].message
+
+
+def test_symbolic_link_is_not_followed(tmp_path):
+    outside = write_return(tmp_path / "secret" / "IREV_2021.xlsx")
+    inbox = tmp_path / "inbox" / "2021"
+    inbox.mkdir(parents=True)
+    link = inbox / "IREV_2021.xlsx"
+    link.symlink_to(outside)
+    result = rejected_with(link, "symlink_refused")
+    assert result.centre_code == "IREV"
+    assert result.file_sha256 != validate_return(outside, 2021).file_sha256
+
+
+@pytest.mark.parametrize(
+    "name", ['l\'été; "v2".xlsx', "..xlsx", "a..b_2021.xlsx", "IREV_2021 (copie).xlsx"]
+)
+def test_odd_file_names(tmp_path, name):
+    path = write_return(tmp_path / "2021" / "x.xlsx")
+    target = path.with_name(name)
+    shutil.move(path, target)
+    result = validate_return(target, 2021)
+    assert (result.status, result.file_name) == ("loaded", name)
