@@ -102,7 +102,9 @@ def clean_cell(value: Any) -> Any:
     """
     if isinstance(value, str):
         value = value.strip()
-        return (error_text(value) or value) if value else None
+        if not value:
+            return None
+        return (error_text(value) or value) if value[0] in "#E" else value
     if isinstance(value, float) and value != value:  # NaN
         return None
     return value

@@ -66,6 +66,7 @@ class ReferenceList:
         self.name = name
         self.entries: tuple[Entry, ...] = tuple(entries)
         self._by_key: dict[str, Entry] = {}
+        self._matched: dict[tuple[type, object], Entry | None] = {}  # values seen, their entry
         for entry in self.entries:
             for text in (entry.code, entry.label, *entry.synonyms):
                 key = normalize_label(text)
@@ -85,6 +86,16 @@ class ReferenceList:
         """The entry whose code, label or synonym matches ``value`` loosely, or None."""
         if value is None:
             return None
+        memo = (type(value), value)  # 1, 1.0 and True are different labels
+        try:
+            return self._matched[memo]
+        except KeyError:
+            entry = self._matched[memo] = self._match(value)
+            return entry
+        except TypeError:  # an unhashable value
+            return self._match(value)
+
+    def _match(self, value: object) -> Entry | None:
         key = normalize_label(value)
         entry = self._by_key.get(key)
         if entry is None and key.endswith("s"):

@@ -55,10 +55,23 @@ _DATAFRAME_CHECK_FIELD = {"date_out_of_year": "activity_date", "duplicate_activi
 def _each(series: pd.Series, predicate: Callable[[Any], bool]) -> pd.Series:
     """Apply ``predicate`` to each non-null value (Pandera drops nulls before column checks).
 
+    Each distinct value is judged once (a column holds few: the same labels, dates, numbers).
     A cell with no usable value (``CellProblem``) passes: the ``cell_error`` and
     ``formula_without_value`` checks report it, once.
     """
-    return series.map(lambda v: isinstance(v, CellProblem) or predicate(v)).astype(bool)
+    return _by_value(series, lambda v: isinstance(v, CellProblem) or predicate(v)).astype(bool)
+
+
+def _by_value(series: pd.Series, function: Callable[[Any], Any]) -> pd.Series:
+    """``series.map(function)``, calling ``function`` once per distinct value."""
+    results: dict[Any, Any] = {}
+    values = []
+    for value in series.tolist():
+        key = (type(value), value)  # 1 and 1.0 and True stay apart
+        if key not in results:
+            results[key] = function(value)
+        values.append(results[key])
+    return pd.Series(values, index=series.index, dtype=object)
 
 
 def _no_problem(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
@@ -98,30 +111,33 @@ def _is_whole(value: Any) -> bool:
     return parse_whole(value) is not None
 
 
-def _duplicate_key(row: pd.Series) -> tuple | None:
-    nomenclature = default_nomenclature()
-    date = parse_date(row["activity_date"])
-    kind = nomenclature.activity_types.match(row["activity_type"])
-    modality = nomenclature.modalities.match(row["modality"])
-    if date is None or kind is None or modality is None or row["title"] is None:
-        return None
-    return (date, normalize_label(row["title"]), kind.code, modality.code)
-
-
 def duplicate_of(frame: pd.DataFrame) -> pd.Series:
-    """For each row, the Excel row of the first identical activity before it, else <NA>."""
-    keys = frame.apply(_duplicate_key, axis=1) if len(frame) else pd.Series(dtype=object)
-    first: dict[tuple, int] = {}
-    out: dict[int, Any] = {}
-    for source_row, key in keys.items():
-        if key is None:
-            out[source_row] = pd.NA
-        elif key in first:
-            out[source_row] = first[key]
-        else:
-            first[key] = source_row
-            out[source_row] = pd.NA
-    return pd.Series(out, dtype="Int64").reindex(frame.index)
+    """For each row, the Excel row of the first identical activity before it, else <NA>.
+
+    Identical: same date, title (loosely), activity type and modality.
+    """
+    nomenclature = default_nomenclature()
+
+    def code(reference):
+        return lambda v: (entry := reference.match(v)) and entry.code
+
+    keys = pd.DataFrame(
+        {
+            "date": _by_value(frame["activity_date"], parse_date),
+            "title": _by_value(frame["title"], lambda v: v is not None and normalize_label(v)),
+            "type": _by_value(frame["activity_type"], code(nomenclature.activity_types)),
+            "modality": _by_value(frame["modality"], code(nomenclature.modalities)),
+        },
+        index=frame.index,
+    )
+    complete = keys.notna().all(axis=1) & keys.astype(bool).all(axis=1)
+    keyed = keys[complete]
+    first = keyed.reset_index().groupby(list(keys.columns), sort=False)[keyed.index.name or "index"]
+    first_row = pd.Series(first.transform("first").to_numpy(), index=keyed.index)
+    out = pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    repeated = first_row[first_row != keyed.index.to_series()]
+    out.loc[repeated.index] = repeated.astype("int64")
+    return out
 
 
 class ActivityRows(pa.DataFrameModel):
