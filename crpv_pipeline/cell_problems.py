@@ -3,8 +3,9 @@
 python-calamine reads an Excel error (``#N/A``, ``#DIV/0!``) and a formula saved without its
 result as an empty cell. A centre would then be told "empty cell" where the real problem is a
 broken formula, so for ``.xlsx``/``.xlsm`` this module looks at the sheet's XML, and only when
-the XML holds a formula or an error at all (a byte search, so ordinary files cost nothing). It
-reports those cells; deciding that they are errors, and saying so in French, is ``validation``'s
+the XML holds a formula or an error at all (a byte search, so ordinary files cost nothing), with
+defusedxml, which refuses entity expansion ("billion laughs") and external entities. It reports
+those cells; deciding that they are errors, and saying so in French, is ``validation``'s
 job. Text that spells an error value (as ``.ods``/``.xls`` exports may hold) is recognised too.
 """
 
@@ -16,7 +17,9 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from xml.etree import ElementTree
+from xml.etree.ElementTree import ParseError
+
+from defusedxml import DefusedXmlException, ElementTree
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -85,11 +88,22 @@ def xlsx_cell_problems(path: Path, sheet_name: str) -> dict[tuple[int, int], Cel
             if part is None:
                 return {}
             data = archive.read(part)
-    except (OSError, KeyError, zipfile.BadZipFile, ElementTree.ParseError):
+    except (OSError, KeyError, zipfile.BadZipFile, ParseError, DefusedXmlException):
         return {}
     if b't="e"' not in data and b"<f" not in data:
         return {}
     problems: dict[tuple[int, int], CellProblem] = {}
+    try:
+        cells = list(_cells(data))
+    except (ParseError, DefusedXmlException):  # entity tricks: defusedxml refuses to expand them
+        return {}
+    for ref, kind, text in cells:
+        problems[_position(ref)] = CellProblem(kind, text)
+    return problems
+
+
+def _cells(data: bytes):
+    """(reference, kind, text) of the error cells and uncomputed formulas of a sheet XML."""
     for _, cell in ElementTree.iterparse(io.BytesIO(data), events=("end",)):
         if cell.tag != f"{_MAIN}c":
             continue
@@ -98,8 +112,7 @@ def xlsx_cell_problems(path: Path, sheet_name: str) -> dict[tuple[int, int], Cel
         ref = cell.get("r")
         if ref:
             if cell.get("t") == "e":
-                problems[_position(ref)] = CellProblem("error", (value.text or "#N/A").strip())
+                yield ref, "error", (value.text or "#N/A").strip() if value is not None else "#N/A"
             elif formula is not None and (value is None or value.text is None):
-                problems[_position(ref)] = CellProblem("formula", f"={formula.text or ''}")
+                yield ref, "formula", f"={formula.text or ''}"
         cell.clear()
-    return problems

@@ -138,3 +138,39 @@ def test_odd_file_names(tmp_path, name):
     shutil.move(path, target)
     result = validate_return(target, 2021)
     assert (result.status, result.file_name) == ("loaded", name)
+
+
+def _with_doctype(path: Path, doctype: str, entity: str) -> Path:
+    """A return whose activity sheet declares ``doctype`` and uses ``&entity;`` in a cell."""
+    source = write_return(path.with_name("source.xlsx"), [VALID_ROW])
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "xl/worksheets/sheet2.xml":
+                body = data.split(b"?>", 1)[1] if data.startswith(b"<?xml") else data
+                cell = f'<row r="3"><c r="B3" t="inlineStr"><is><t>&{entity};</t></is></c></row>'
+                body = body.replace(b"</sheetData>", cell.encode() + b"</sheetData>", 1)
+                data = f'<?xml version="1.0"?><!DOCTYPE worksheet [{doctype}]>'.encode() + body
+            out.writestr(name, data)
+    return path
+
+
+def test_billion_laughs_is_not_expanded(tmp_path):
+    doctype = '<!ENTITY lol "lol">' + "".join(
+        f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'
+        for i in range(1, 10)
+    )
+    path = _with_doctype(tmp_path / "IREV_2021.xlsx", doctype, "lol9")
+    result = rejected_with(path, "unreadable_file")
+    assert "entity" in result.findings[0].message
+
+
+def test_external_entities_are_not_read(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("mot de passe")
+    path = _with_doctype(
+        tmp_path / "IREV_2021.xlsx", f'<!ENTITY xxe SYSTEM "file://{secret}">', "xxe"
+    )
+    result = validate_return(path, 2021)
+    assert result.rejected
+    assert "mot de passe" not in repr(result)
