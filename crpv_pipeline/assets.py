@@ -1,11 +1,12 @@
 """Dagster assets of the yearly pipeline: one asset per stage, partitioned by year.
 
 inbox_files → validated_returns → submission, fact_activity, fact_activity_public,
-validation_failure → activity_counts, theme_shares, modality_shares, yearly_summary,
-completeness; and for the stewards, correction_workbooks (from validated_returns) and
-steward_overview (from completeness and validation_failure). Each asset calls the domain
-functions of ``pipeline``, ``warehouse`` and ``checks`` and adds metadata for the people
-watching; no business rule lives here.
+validation_failure, load_run → activity_counts, theme_shares, modality_shares, yearly_summary,
+completeness, yearly_trend → bilan_report (the national bilan as HTML and .xlsx); and for the
+stewards, correction_workbooks (from validated_returns) and steward_overview (from
+completeness and validation_failure). Each asset calls the domain
+functions of ``pipeline``, ``warehouse``, ``audit`` and ``checks`` and adds metadata for the
+people watching (built in ``asset_metadata``); no business rule lives here.
 """
 
 from collections import Counter
@@ -14,13 +15,20 @@ from pathlib import Path
 
 import dagster as dg
 
-from crpv_pipeline import pipeline
-from crpv_pipeline.checks import reconcile_year
+from crpv_pipeline import asset_metadata, pipeline
+from crpv_pipeline.audit import finish_load_run, load_run_of, record_load_run
+from crpv_pipeline.checks import completeness_of, reconcile_year
 from crpv_pipeline.dictionary import load_dictionary
 from crpv_pipeline.model import ReturnResult
 from crpv_pipeline.pipeline import InboxFile
 from crpv_pipeline.refdata import default_nomenclature
-from crpv_pipeline.resources import InboxResource, OutputResource, WarehouseResource
+from crpv_pipeline.report import REPORT_FILE_NAME, write_report
+from crpv_pipeline.resources import (
+    DeadlinesResource,
+    InboxResource,
+    OutputResource,
+    WarehouseResource,
+)
 from crpv_pipeline.warehouse import DERIVED_TABLES, count_rows, derive_year, ensure_schema
 
 YEARS = dg.TimeWindowPartitionsDefinition(
@@ -28,8 +36,13 @@ YEARS = dg.TimeWindowPartitionsDefinition(
 )
 """One partition per reported year, keys "2015" … the current year."""
 
-LOADED_TABLES = ("submission", "fact_activity", "fact_activity_public", "validation_failure")
-SAMPLE_FINDINGS = 25
+LOADED_TABLES = (
+    "submission",
+    "fact_activity",
+    "fact_activity_public",
+    "validation_failure",
+    "load_run",
+)
 
 
 def _table_metadata(table: str) -> dict[str, object]:
@@ -71,7 +84,9 @@ def inbox_files(context: dg.AssetExecutionContext, inbox: InboxResource) -> dg.O
         files,
         metadata={
             "dagster/row_count": len(files),
+            "dagster/column_schema": asset_metadata.INBOX_SCHEMA,
             "folder": dg.MetadataValue.path(str(inbox.root() / str(year))),
+            "listing": asset_metadata.inbox_listing(files),
             "files": dg.MetadataValue.md(
                 "\n".join(f"- `{f.path.name}` ({f.size:,} bytes)" for f in files) or "(none)"
             ),
@@ -79,60 +94,11 @@ def inbox_files(context: dg.AssetExecutionContext, inbox: InboxResource) -> dg.O
     )
 
 
-def _findings_by_centre(results: Sequence[ReturnResult]) -> dg.TableMetadataValue:
-    records = [
-        dg.TableRecord(
-            {
-                "file": r.file_name,
-                "centre": r.centre_code or "?",
-                "status": r.status,
-                "rows_read": r.rows_read,
-                "rows_loaded": r.rows_loaded,
-                "errors": r.n_errors,
-                "warnings": r.n_warnings,
-            }
-        )
-        for r in results
-    ]
-    return dg.MetadataValue.table(
-        records,
-        schema=dg.TableSchema(
-            columns=[
-                dg.TableColumn("file", "string"),
-                dg.TableColumn("centre", "string"),
-                dg.TableColumn("status", "string"),
-                dg.TableColumn("rows_read", "int"),
-                dg.TableColumn("rows_loaded", "int"),
-                dg.TableColumn("errors", "int"),
-                dg.TableColumn("warnings", "int"),
-            ]
-        ),
-    )
+class ValidationConfig(dg.Config):
+    """Run configuration of ``validated_returns``."""
 
-
-def _sample_findings(results: Sequence[ReturnResult]) -> dg.TableMetadataValue:
-    findings = [f for r in results for f in r.findings][:SAMPLE_FINDINGS]
-    return dg.MetadataValue.table(
-        [
-            dg.TableRecord(
-                {
-                    "file": f.file_name,
-                    "cell": f.location,
-                    "rule": f.rule,
-                    "severity": f.severity,
-                    "value": f.value or "",
-                    "message": f.message,
-                }
-            )
-            for f in findings
-        ],
-        schema=dg.TableSchema(
-            columns=[
-                dg.TableColumn(name, "string")
-                for name in ("file", "cell", "rule", "severity", "value", "message")
-            ]
-        ),
-    )
+    reread_all: bool = False
+    """Read every file again, even those the warehouse already knows by their SHA-256."""
 
 
 @dg.asset(
@@ -152,24 +118,37 @@ def _sample_findings(results: Sequence[ReturnResult]) -> dg.TableMetadataValue:
     ],
 )
 def validated_returns(
-    context: dg.AssetExecutionContext, inbox_files: list[InboxFile]
+    context: dg.AssetExecutionContext,
+    config: ValidationConfig,
+    warehouse: WarehouseResource,
+    inbox_files: list[InboxFile],
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
     year = int(context.partition_key)
-    results = pipeline.validate_year(inbox_files, year, progress=context.log.info)
+    known = {}
+    if not config.reread_all:
+        engine = warehouse.engine()
+        try:
+            ensure_schema(engine, default_nomenclature())
+            known = pipeline.known_files(engine, inbox_files, year)
+        finally:
+            engine.dispose()
+    results = pipeline.validate_year(inbox_files, year, progress=context.log.info, known=known)
     by_rule = Counter(f.rule for r in results for f in r.findings)
-    by_centre = _findings_by_centre(results)
+    by_centre = asset_metadata.findings_by_centre(results)
     yield dg.Output(
         results,
         metadata={
             "dagster/row_count": sum(r.rows_loaded for r in results),
             "returns": len(results),
+            "returns_read": sum(r.recorded_as is None for r in results),
+            "returns_known": sum(r.recorded_as is not None for r in results),
             "rejected_returns": sum(r.rejected for r in results),
             "rows_read": sum(r.rows_read for r in results),
             "rows_quarantined": sum(r.rows_rejected for r in results if not r.rejected),
             "errors": sum(r.n_errors for r in results),
             "warnings": sum(r.n_warnings for r in results),
             "findings_by_centre": by_centre,
-            "sample_findings": _sample_findings(results),
+            "sample_findings": asset_metadata.sample_findings(results),
         },
     )
     n_findings = sum(by_rule.values())
@@ -199,7 +178,10 @@ def validated_returns(
         "inbox_files": dg.AssetIn("inbox_files"),
         "validated_returns": dg.AssetIn("validated_returns"),
     },
-    description="Load each return into the warehouse, one transaction per return.",
+    description=(
+        "Load each return into the warehouse, one transaction per return, and record the run "
+        "in load_run."
+    ),
 )
 def warehouse_load(
     context: dg.AssetExecutionContext,
@@ -214,18 +196,32 @@ def warehouse_load(
         outcomes = pipeline.load_year(
             engine, inbox_files, validated_returns, context.run.run_id, progress=context.log.info
         )
+        run = load_run_of(
+            context.run.run_id,
+            year,
+            asset_metadata.run_started(context),
+            validated_returns,
+            outcomes,
+        )
+        record_load_run(engine, run)
         counts = _year_counts(engine, year)
     finally:
         engine.dispose()
-    actions = Counter(o.action for o in outcomes)
+    extra = {
+        "submission": {"resubmissions": asset_metadata.resubmissions(validated_returns, outcomes)},
+        "load_run": {
+            "run_files_read": run.files_read,
+            "pipeline_version": run.pipeline_version,
+            "reference_data_version": run.reference_data_version,
+        },
+    }
     for table in LOADED_TABLES:
         yield dg.MaterializeResult(
             asset_key=table,
             metadata={
                 "dagster/row_count": counts[table],
-                "loaded": actions.get("loaded", 0),
-                "rejected": actions.get("rejected", 0),
-                "unchanged": actions.get("unchanged", 0),
+                **run.submissions,
+                **extra.get(table, {}),
             },
         )
 
@@ -246,20 +242,31 @@ def _year_counts(engine, year: int) -> dict[str, int]:
                 "Derived totals match fact_activity (half-days, activities, theme shares add up "
                 "to 100); a mismatch blocks publication."
             ),
-        )
+        ),
+        dg.AssetCheckSpec(
+            "missing_returns",
+            asset="completeness",
+            description=(
+                "Warns while expected centres have sent no return for the year; lists those "
+                "received after the deadline."
+            ),
+        ),
     ],
     description="Derived tables of the bilan, rebuilt for the year in one transaction.",
 )
 def derived_tables(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, deadlines: DeadlinesResource
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     year = int(context.partition_key)
     engine = warehouse.engine()
     try:
-        counts = derive_year(engine, year)
+        counts = derive_year(engine, year, deadlines.deadlines())
         measures = reconcile_year(engine, year)
+        completeness = completeness_of(engine, year)
+        finish_load_run(engine, context.run.run_id, year)
     finally:
         engine.dispose()
+    yield asset_metadata.completeness_check(year, completeness)
     for table in DERIVED_TABLES:
         yield dg.MaterializeResult(asset_key=table, metadata={"dagster/row_count": counts[table]})
     mismatches = [m for m in measures if not m.ok]
@@ -324,9 +331,51 @@ def steward_overview(
     engine = warehouse.engine()
     try:
         path = pipeline.write_year_overview(engine, year, output.year_folder(year))
+        centres = count_rows(engine, "completeness", year)
     finally:
         engine.dispose()
-    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path))})
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": centres, "path": dg.MetadataValue.path(str(path))}
+    )
+
+
+@dg.asset(
+    partitions_def=YEARS,
+    group_name="bilan",
+    kinds={"html", "excel"},
+    deps=[
+        "yearly_summary",
+        "yearly_trend",
+        "theme_shares",
+        "modality_shares",
+        "activity_counts",
+        "completeness",
+        "submission",
+        "validation_failure",
+    ],
+    description=(
+        "The national bilan of the year as people read it: bilan_<year>.html, one self-contained "
+        "page in French (headline figures and their change, charts, table per centre, "
+        "data-quality annex), and bilan_<year>.xlsx, its tables for analysts."
+    ),
+)
+def bilan_report(
+    context: dg.AssetExecutionContext, output: OutputResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    year = int(context.partition_key)
+    target = output.year_folder(year) / REPORT_FILE_NAME.format(year=year)
+    engine = warehouse.engine()
+    try:
+        page, workbook = write_report(engine, year, target)
+    finally:
+        engine.dispose()
+    context.log.info(f"bilan {year} written: {page}, {workbook}")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(page)),
+            "workbook": dg.MetadataValue.path(str(workbook)),
+        }
+    )
 
 
 ALL_ASSETS = [
@@ -336,4 +385,5 @@ ALL_ASSETS = [
     derived_tables,
     correction_workbooks,
     steward_overview,
+    bilan_report,
 ]

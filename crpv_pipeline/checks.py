@@ -1,7 +1,8 @@
-"""Reconciliation of a year's derived tables with ``fact_activity`` (no Dagster here).
+"""Checks of a year's derived tables: reconciliation with ``fact_activity``, completeness.
 
-The SQL lives in ``sql/checks/reconciliation.sql``; this module runs it and says which measures
-disagree. The Dagster asset check that blocks publication is a thin wrapper around it.
+The reconciliation SQL lives in ``sql/checks/reconciliation.sql``; this module runs it and says
+which measures disagree, and lists the expected centres still missing or late. The Dagster asset
+checks (reconciliation blocks publication, completeness warns) are thin wrappers around it.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, text
 
-from crpv_pipeline.warehouse import sql_dir
+from crpv_pipeline.warehouse import read_table, sql_dir
 
 TOLERANCE = 1e-6
 
@@ -34,3 +35,20 @@ def reconcile_year(engine: Engine, year: int) -> list[Measure]:
     with engine.connect() as conn:
         rows = conn.execute(query, {"year": year}).all()
     return [Measure(r.measure, float(r.expected), float(r.actual)) for r in rows]
+
+
+@dataclass(frozen=True)
+class Completeness:
+    """Where a year's returns stand: expected centres, and those missing or received late."""
+
+    expected: int
+    missing: tuple[str, ...]
+    late: tuple[str, ...]
+
+
+def completeness_of(engine: Engine, year: int) -> Completeness:
+    """The expected centres of ``year`` with no return yet, and those whose return came late."""
+    rows = read_table(engine, "completeness", year)
+    missing = rows.loc[rows["status"] == "missing", "centre_code"]
+    late = rows.loc[rows["received_on_time"].map(lambda v: v is False or v == 0), "centre_code"]
+    return Completeness(len(rows), tuple(missing), tuple(late))

@@ -1,4 +1,4 @@
-"""The ``crpv`` command line (contract §6): demo, run, validate, template.
+"""The ``crpv`` command line (contract §6): demo, run, validate, template, report.
 
 Only this module turns exceptions into ``Error: …`` lines and exit codes: 0 success, 1 invalid
 input found, 2 usage error, 3 pipeline failure. Heavy imports (Dagster, SQLAlchemy) happen
@@ -200,6 +200,48 @@ def cmd_template(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from crpv_pipeline.report import REPORT_FILE_NAME, NoDataForYear, write_report
+    from crpv_pipeline.warehouse import WarehouseError, create_warehouse_engine
+
+    out = Path(args.output or REPORT_FILE_NAME.format(year=args.year))
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise CliError(f"-o {out}: the report is an .html file", EXIT_USAGE)
+    if not out.parent.is_dir():
+        raise CliError(f"no such folder: {out.parent}", EXIT_USAGE)
+    url = _warehouse_url(args.warehouse)
+    _require_sqlite_file(url)
+    try:
+        engine = create_warehouse_engine(url)
+        try:
+            page, workbook = write_report(engine, args.year, out)
+        finally:
+            engine.dispose()
+    except NoDataForYear as err:
+        raise CliError(str(err), EXIT_USAGE) from err
+    except WarehouseError as err:
+        raise CliError(str(err)) from err
+    _say(f"Report written: {page}")
+    _say(f"Tables written: {workbook}")
+    return EXIT_OK
+
+
+def _require_sqlite_file(url: str) -> None:
+    """A SQLite warehouse to read must exist: opening a missing file would create it empty."""
+    import sqlalchemy as sa
+
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        return  # create_warehouse_engine says what is wrong with it
+    database = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    if database and database != ":memory:" and not database.startswith("file:"):
+        if not Path(database).expanduser().is_file():
+            raise CliError(
+                f"no warehouse at {database}: run `crpv demo` or `crpv run` first", EXIT_USAGE
+            )
+
+
 def _run(materialize_year, year: int, inbox: Path, url: str, output: str | None) -> None:
     from crpv_pipeline.runs import RunFailed
 
@@ -313,6 +355,30 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", metavar="FILE", help="where to write it (default: ./<CODE>_<YEAR>.xlsx)"
     )
     template.set_defaults(func=cmd_template)
+
+    report = sub.add_parser(
+        "report",
+        help="write the national bilan of a year as an HTML page and an .xlsx workbook",
+        description=(
+            "Write the national bilan of a year from the warehouse: a self-contained HTML page "
+            "in French (headline figures, charts, tables, data-quality annex) and its tables as "
+            "an .xlsx workbook with the same name. Exit 2 when the warehouse has no data for "
+            "the year."
+        ),
+    )
+    report.add_argument("--year", type=int, required=True, help="the reported year, e.g. 2021")
+    report.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="the HTML file to write (default: ./bilan_<YEAR>.html); the .xlsx goes next to it",
+    )
+    report.add_argument(
+        "--warehouse",
+        metavar="URL",
+        help="warehouse URL (default: $CRPV_WAREHOUSE_URL or the embedded SQLite file)",
+    )
+    report.set_defaults(func=cmd_report)
     return parser
 
 

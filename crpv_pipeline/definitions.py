@@ -1,22 +1,30 @@
-"""The Dagster code location: assets, checks and resources of the CRPV pipeline.
+"""The Dagster code location: assets, checks, the inbox sensor and resources of the pipeline.
 
 Loaded by ``dagster dev -w workspace.yaml``. The resources read ``CRPV_INBOX``,
-``CRPV_WAREHOUSE_URL`` and ``CRPV_OUTPUT`` when Dagster loads the definitions, and fall back to
-``./inbox``, the embedded SQLite warehouse ``./crpv_warehouse.sqlite`` and ``./crpv_output``.
+``CRPV_WAREHOUSE_URL``, ``CRPV_OUTPUT`` and ``CRPV_DEADLINES`` when Dagster loads the definitions,
+and fall back to ``./inbox``, the embedded SQLite warehouse ``./crpv_warehouse.sqlite``,
+``./crpv_output`` and 31 March of the following year. The inbox sensor (running by default) looks
+every ``CRPV_SENSOR_INTERVAL_SECONDS`` (default 30). Launched runs execute each step in its own
+process (``multiprocess_executor``) unless ``CRPV_EXECUTOR`` names another executor as
+``module:attribute`` (for example ``dagster_k8s:k8s_job_executor``, see docs/deploy.md).
 """
 
+import importlib
 import os
 
 import dagster as dg
 
 from crpv_pipeline.assets import ALL_ASSETS
+from crpv_pipeline.deadlines import DEFAULT_DEADLINES
 from crpv_pipeline.resources import (
     DEFAULT_INBOX,
     DEFAULT_OUTPUT,
+    DeadlinesResource,
     InboxResource,
     OutputResource,
     WarehouseResource,
 )
+from crpv_pipeline.sensors import DEFAULT_INTERVAL_SECONDS, bilan_year, build_inbox_sensor
 from crpv_pipeline.warehouse import DEFAULT_WAREHOUSE_URL
 
 
@@ -28,8 +36,40 @@ def _dialect_kind(url: str) -> str:
     return "postgres" if url.startswith("postgres") else url.split(":", 1)[0].split("+", 1)[0]
 
 
+def _sensor_interval() -> int:
+    text = os.environ.get("CRPV_SENSOR_INTERVAL_SECONDS", "").strip()
+    if not text:
+        return DEFAULT_INTERVAL_SECONDS
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(
+            f"CRPV_SENSOR_INTERVAL_SECONDS={text!r}: expected a whole number of seconds, at least 1"
+        )
+    return int(text)
+
+
+def _executor() -> dg.ExecutorDefinition:
+    """The executor of launched runs: ``CRPV_EXECUTOR`` (``module:attribute``) or multiprocess."""
+    name = os.environ.get("CRPV_EXECUTOR", "").strip()
+    if not name:
+        return dg.multiprocess_executor
+    module, _, attribute = name.partition(":")
+    try:
+        executor = getattr(importlib.import_module(module), attribute)
+    except (ImportError, AttributeError, ValueError) as err:
+        raise ValueError(
+            f"CRPV_EXECUTOR={name!r}: cannot import it ({err}); expected module:attribute, for "
+            "example dagster_k8s:k8s_job_executor, with its package installed"
+        ) from err
+    if not isinstance(executor, dg.ExecutorDefinition):
+        raise ValueError(f"CRPV_EXECUTOR={name!r} is not a Dagster executor")
+    return executor
+
+
 def build_definitions(
-    inbox: str | None = None, warehouse_url: str | None = None, output: str | None = None
+    inbox: str | None = None,
+    warehouse_url: str | None = None,
+    output: str | None = None,
+    deadlines: str | None = None,
 ) -> dg.Definitions:
     """The code location's definitions, with explicit settings or those of the environment.
 
@@ -44,11 +84,17 @@ def build_definitions(
     )
     return dg.Definitions(
         assets=assets,
+        jobs=[bilan_year],
+        sensors=[build_inbox_sensor(_sensor_interval())],
+        executor=_executor(),
         resources={
             "inbox": InboxResource(path=inbox or _setting("CRPV_INBOX", DEFAULT_INBOX)),
             "output": OutputResource(path=output or _setting("CRPV_OUTPUT", DEFAULT_OUTPUT)),
             "warehouse": WarehouseResource(
                 url=warehouse_url or _setting("CRPV_WAREHOUSE_URL", DEFAULT_WAREHOUSE_URL)
+            ),
+            "deadlines": DeadlinesResource(
+                spec=deadlines or _setting("CRPV_DEADLINES", DEFAULT_DEADLINES)
             ),
         },
     )

@@ -1,8 +1,11 @@
-"""The data dictionary of the warehouse, parsed from the comments of ``sql/schema/*.sql``.
+"""The data dictionary of the warehouse, parsed from the comments of ``sql/schema`` and ``sql/bi``.
 
 The DDL files are the single source of every table and column description: this module reads
 them (table comment on the first line, one ``-- description`` per column line) and turns them
 into PostgreSQL ``COMMENT ON`` statements and the Markdown page ``docs/data_dictionary.md``.
+The BI views of ``sql/bi`` are described the same way (a view column that is a plain
+``table.column`` without its own comment takes that column's description); ``bi`` builds the
+statements that create them.
 It executes nothing and holds no description of its own; running SQL belongs to ``warehouse``
 and ``loading``.
 
@@ -29,13 +32,35 @@ SCHEMA_TABLES = (
     "fact_activity",
     "fact_activity_public",
     "validation_failure",
+    "load_run",
     "activity_counts",
     "theme_shares",
     "modality_shares",
     "yearly_summary",
+    "yearly_trend",
     "completeness",
 )
 """Every warehouse table, in foreign-key dependency order (referenced tables first)."""
+
+BI_VIEWS = (
+    "activities",
+    "activity_publics",
+    "activity_counts",
+    "theme_shares",
+    "modality_shares",
+    "yearly_summary",
+    "yearly_trend",
+    "completeness",
+    "submissions",
+    "validation_failures",
+)
+"""The views for BI tools, one per subject, from ``sql/bi/<name>.sql`` (one SELECT each)."""
+
+BI_SCHEMA = "bi"
+"""PostgreSQL schema holding the BI views (``bi.activities``)."""
+
+BI_SQLITE_PREFIX = "bi_"
+"""SQLite has no schemas: the BI views are named with this prefix (``bi_activities``)."""
 
 INDEX_PREFIX = "index_"
 """``sql/schema`` files whose name starts with this hold one CREATE INDEX statement each."""
@@ -51,6 +76,8 @@ _COLUMN = re.compile(
     r"^(?P<name>[a-z_][a-z0-9_]*)\s+(?P<type>" + "|".join(SQL_TYPES) + r")\b(?P<rest>.*)$", re.I
 )
 _TABLE_KEY = re.compile(r"^primary\s+key\s*\((?P<cols>[^)]*)\)", re.I)
+_VIEW_COLUMN = re.compile(r"^(?P<expr>.*?)\s*\bas\s+(?P<name>[a-z_][a-z0-9_]*)\s*,?$", re.I)
+_PLAIN_SOURCE = re.compile(r"^(?P<table>[a-z_][a-z0-9_]*)\.(?P<column>[a-z_][a-z0-9_]*)$")
 
 
 class DictionaryError(ValueError):
@@ -88,6 +115,29 @@ class TableDoc:
     @property
     def primary_key(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns if c.primary_key)
+
+
+@dataclass(frozen=True)
+class ViewColumnDoc:
+    """One output column of a BI view: its name, where it comes from and its description."""
+
+    name: str
+    source: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ViewDoc:
+    """One BI view: its description (with its grain), its columns and its SELECT."""
+
+    name: str
+    description: str
+    columns: tuple[ViewColumnDoc, ...]
+    select: str
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
 
 
 def sql_dir() -> Path:
@@ -208,17 +258,93 @@ def comment_statements(tables: Sequence[TableDoc] | None = None) -> list[str]:
     return statements
 
 
+def parse_view_sql(name: str, text: str) -> ViewDoc:
+    """Parse one ``sql/bi`` file: leading comment, ``select``, one output column per line.
+
+    An output column is a line ending with ``as <name>`` (expressions may start on the lines
+    above); its ``-- description`` may be left out when it is a plain ``table.column`` of the
+    warehouse, whose description it then takes. The select list ends at the ``from`` line.
+    """
+    where = f"sql/bi/{name}.sql"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    header: list[str] = []
+    while lines and lines[0].startswith("--"):
+        header.append(lines.pop(0)[2:].strip())
+    if not header:
+        raise DictionaryError(f"{where}: the first line must be a -- description")
+    if not lines or lines[0].lower() != "select":
+        raise DictionaryError(f"{where}: expected 'select' alone on the line after the description")
+    columns: list[ViewColumnDoc] = []
+    expression: list[str] = []
+    for line in lines[1:]:
+        code, comment = _split_comment(line)
+        if code.lower().startswith("from "):
+            break
+        column = _VIEW_COLUMN.match(code)
+        if column is None:
+            if comment:
+                raise DictionaryError(f"{where}: a description must end an 'as <name>' line")
+            expression.append(code)
+            continue
+        source = " ".join([*expression, column.group("expr")]).strip()
+        expression = []
+        columns.append(ViewColumnDoc(column.group("name"), source, comment or _inherited(source)))
+        if not columns[-1].description:
+            raise DictionaryError(f"{where}: describe the column {column.group('name')!r}")
+    else:
+        raise DictionaryError(f"{where}: no 'from' line after the select list")
+    statement = "\n".join(line for line in text.splitlines() if not line.startswith("--"))
+    return ViewDoc(name, " ".join(header), tuple(columns), statement.strip().rstrip(";").rstrip())
+
+
+def _inherited(source: str) -> str:
+    """The description of a plain ``table.column`` source, else empty."""
+    plain = _PLAIN_SOURCE.match(source)
+    if plain is None or plain.group("table") not in SCHEMA_TABLES:
+        return ""
+    columns = {c.name: c.description for c in table_doc(plain.group("table")).columns}
+    return columns.get(plain.group("column"), "")
+
+
+@cache
+def view_docs() -> tuple[ViewDoc, ...]:
+    """Every BI view, parsed from ``sql/bi/<name>.sql``, in the order of ``BI_VIEWS``."""
+    folder = sql_dir() / "bi"
+    return tuple(
+        parse_view_sql(name, (folder / f"{name}.sql").read_text(encoding="utf-8"))
+        for name in BI_VIEWS
+    )
+
+
+def view_doc(name: str) -> ViewDoc:
+    """The parsed description of one BI view."""
+    for view in view_docs():
+        if view.name == name:
+            return view
+    raise DictionaryError(f"{name!r} is not a BI view ({', '.join(BI_VIEWS)})")
+
+
+def bi_view_name(name: str, dialect: str) -> str:
+    """The name a BI view has in the database: ``bi.<name>`` on PostgreSQL, else ``bi_<name>``."""
+    if name not in BI_VIEWS:
+        raise DictionaryError(f"{name!r} is not a BI view ({', '.join(BI_VIEWS)})")
+    return f"{BI_SCHEMA}.{name}" if dialect == "postgresql" else f"{BI_SQLITE_PREFIX}{name}"
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(tables: Sequence[TableDoc] | None = None) -> str:
+def render_markdown(
+    tables: Sequence[TableDoc] | None = None, views: Sequence[ViewDoc] | None = None
+) -> str:
     """The data dictionary as Markdown (the content of ``docs/data_dictionary.md``)."""
     tables = tables if tables is not None else data_dictionary()
+    views = views if views is not None else view_docs()
     out = [
         "# Data dictionary of the CRPV warehouse",
         "",
-        "<!-- Generated from the comments of sql/schema/*.sql by"
+        "<!-- Generated from the comments of sql/schema/*.sql and sql/bi/*.sql by"
         " `python -m crpv_pipeline.dictionary`; do not edit by hand. -->",
         "",
         "Tables BI tools read (contract §5). Identifiers are English, people-facing labels"
@@ -229,6 +355,21 @@ def render_markdown(tables: Sequence[TableDoc] | None = None) -> str:
         "|---|---|",
     ]
     out += [f"| [`{t.name}`](#{t.name}) | {_cell(t.description)} |" for t in tables]
+    out += [
+        "",
+        "Views for BI tools: one per subject, French labels joined in, nothing aggregated (BI"
+        f" tools aggregate). On PostgreSQL they live in the schema `{BI_SCHEMA}`, on SQLite"
+        f" their name starts with `{BI_SQLITE_PREFIX}`. Their descriptions are comments on"
+        " PostgreSQL too.",
+        "",
+        "| view (PostgreSQL) | view (SQLite) | description |",
+        "|---|---|---|",
+    ]
+    out += [
+        f"| [`{bi_view_name(v.name, 'postgresql')}`](#{BI_SCHEMA}{v.name}) | "
+        f"`{bi_view_name(v.name, 'sqlite')}` | {_cell(v.description)} |"
+        for v in views
+    ]
     for table in tables:
         out += [
             "",
@@ -245,6 +386,19 @@ def render_markdown(tables: Sequence[TableDoc] | None = None) -> str:
             f"| `{c.name}` | {c.sql_type} | {'yes' if c.nullable else 'no'} | "
             f"{_cell(c.description)} |"
             for c in table.columns
+        ]
+    for view in views:
+        out += [
+            "",
+            f"## {bi_view_name(view.name, 'postgresql')}",
+            "",
+            f"{_cell(view.description)} On SQLite: `{bi_view_name(view.name, 'sqlite')}`.",
+            "",
+            "| column | from | description |",
+            "|---|---|---|",
+        ]
+        out += [
+            f"| `{c.name}` | `{_cell(c.source)}` | {_cell(c.description)} |" for c in view.columns
         ]
     return "\n".join(out) + "\n"
 

@@ -2,10 +2,11 @@
 
 Belongs here: turning a ``ReturnResult`` into rows of ``submission``, ``fact_activity``,
 ``fact_activity_public`` and ``validation_failure``, the rules of a resubmission (the same file is
-``unchanged``, a new one supersedes the centre's previous submission, a rejected one leaves it in
-place) and the conversion of pandas values into values every driver accepts. Stays out: the
-engine, the write lock, the schema and the derived tables (``warehouse``), validating returns
-(``validation``) and choosing which files of a year to load (``pipeline``).
+``unchanged``, a new one supersedes the centre's previous submission and records how it differs
+from it, a rejected one leaves it in place) and the conversion of pandas values into values every
+driver accepts. Stays out: the engine, the write lock, the schema and the derived tables
+(``warehouse``), comparing activities (``resubmission``), validating returns (``validation``) and
+choosing which files of a year to load (``pipeline``).
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from crpv_pipeline.model import ACTIVITY_COLUMNS, ReturnResult
+from crpv_pipeline.resubmission import ActivityDiff, compare_activities, submission_activities
 from crpv_pipeline.warehouse import WarehouseError, failure_reason, schema_table, write_transaction
 
-__all__ = ["CURRENT_STATUSES", "LoadOutcome", "load_return"]
+__all__ = ["CURRENT_STATUSES", "LoadOutcome", "load_return", "recorded_submission"]
 
 CURRENT_STATUSES = ("loaded", "loaded_with_errors")
 """Statuses of a submission whose activities are in ``fact_activity``."""
@@ -37,16 +39,19 @@ class LoadOutcome:
     """What ``load_return`` did with one return.
 
     ``action`` is ``loaded`` (activities replaced the centre's previous ones), ``rejected``
-    (recorded, nothing loaded) or ``unchanged`` (the same file was already recorded).
+    (recorded, nothing loaded), ``unchanged`` (the same file was already recorded) or, from
+    ``pipeline.load_year``, ``deferred`` (the file changed after it was read: no submission, the
+    next run loads it). ``diff`` says how a loaded return differs from the one it superseded.
     """
 
-    submission_id: int
+    submission_id: int | None
     action: str
     status: str
     rows_loaded: int
     n_errors: int
     n_warnings: int
     superseded_ids: tuple[int, ...] = ()
+    diff: ActivityDiff | None = None
 
 
 def load_return(
@@ -63,10 +68,13 @@ def load_return(
     is rejected, its activities replace those of the centre's previous submission for the year,
     which becomes ``superseded``; a rejected file leaves what was loaded in place. A file whose
     SHA-256 was already recorded for the same centre and year (or, for an unidentified centre,
-    the same file name), with no return loaded for them since, is not recorded again: the outcome
-    is ``unchanged`` (so a re-run, a rejected file sent twice, or the current return sent again
-    after a rejected one changes nothing). Timestamps are stored in UTC (naive datetimes are
-    taken as UTC).
+    the same file name), with no return loaded for them since (``recorded_submission``), and
+    that validates to the same outcome (status, rows loaded, errors, warnings) is not recorded
+    again: the outcome is ``unchanged`` (so a re-run, a rejected file sent twice, or the current
+    return sent again after a rejected one changes nothing, while a file rejected as one of two
+    files of its centre loads once the other is gone). A loaded return records in its submission
+    row how it differs from the one it supersedes (``resubmission``). Timestamps are stored in
+    UTC (naive datetimes are taken as UTC).
     """
     where = f"{result.file_name} ({result.centre_code or 'centre inconnu'}, {result.year})"
     if not result.rejected and result.centre_code is None:
@@ -91,23 +99,49 @@ def _next_id(conn: Connection, column: sa.Column) -> int:
     return int(conn.scalar(sa.select(sa.func.coalesce(sa.func.max(column), 0)))) + 1
 
 
-def _load(
-    conn: Connection, result: ReturnResult, run_id: str, received_at: datetime, loaded_at: datetime
-) -> LoadOutcome:
+def _same_key(year: int | None, centre_code: str | None, file_name: str) -> list:
+    """Submissions of one centre and year (of one file name when the centre is unknown)."""
     submission = schema_table("submission")
-    same_key = [submission.c.year == result.year]
-    if result.centre_code is not None:
-        same_key.append(submission.c.centre_code == result.centre_code)
+    same_key = [submission.c.year == year]
+    if centre_code is not None:
+        same_key.append(submission.c.centre_code == centre_code)
     else:
-        same_key += [submission.c.centre_code.is_(None), submission.c.file_name == result.file_name]
-    # The same bytes were already recorded, and no return loaded since has replaced them.
+        same_key += [submission.c.centre_code.is_(None), submission.c.file_name == file_name]
+    return same_key
+
+
+def recorded_submission(
+    conn: Connection,
+    year: int | None,
+    centre_code: str | None,
+    file_name: str,
+    sha256: str,
+    outcome: ReturnResult | None = None,
+) -> sa.Row | None:
+    """The submission the same bytes were last recorded as, if still in force, else None.
+
+    In force: no return of the same centre and year (of the same file name when the centre is
+    unknown) was loaded after it; a rejected file recorded since does not count. With
+    ``outcome``, only a submission recorded with the same status, rows loaded, errors and
+    warnings counts.
+    """
+    submission = schema_table("submission")
+    same_key = _same_key(year, centre_code, file_name)
+    same_outcome = []
+    if outcome is not None:
+        same_outcome = [
+            submission.c.status == outcome.status,
+            submission.c.rows_loaded == outcome.rows_loaded,
+            submission.c.n_errors == outcome.n_errors,
+            submission.c.n_warnings == outcome.n_warnings,
+        ]
     same = conn.execute(
         sa.select(submission)
-        .where(*same_key, submission.c.file_sha256 == result.file_sha256)
+        .where(*same_key, *same_outcome, submission.c.file_sha256 == sha256)
         .order_by(submission.c.submission_id.desc())
         .limit(1)
     ).first()
-    if same is not None and not conn.scalar(
+    if same is None or conn.scalar(
         sa.select(sa.func.count())
         .select_from(submission)
         .where(
@@ -116,6 +150,19 @@ def _load(
             submission.c.status.in_((*CURRENT_STATUSES, "superseded")),
         )
     ):
+        return None
+    return same
+
+
+def _load(
+    conn: Connection, result: ReturnResult, run_id: str, received_at: datetime, loaded_at: datetime
+) -> LoadOutcome:
+    submission = schema_table("submission")
+    same_key = _same_key(result.year, result.centre_code, result.file_name)
+    same = recorded_submission(
+        conn, result.year, result.centre_code, result.file_name, result.file_sha256, result
+    )
+    if same is not None:
         return LoadOutcome(
             same.submission_id,
             "unchanged",
@@ -127,6 +174,7 @@ def _load(
 
     submission_id = _next_id(conn, submission.c.submission_id)
     superseded: tuple[int, ...] = ()
+    diff: ActivityDiff | None = None
     if not result.rejected:
         superseded = tuple(
             conn.scalars(
@@ -136,6 +184,9 @@ def _load(
             )
         )
         if superseded:
+            diff = compare_activities(
+                submission_activities(conn, superseded), result.activities, max(superseded)
+            )
             conn.execute(
                 sa.update(submission)
                 .where(submission.c.submission_id.in_(superseded))
@@ -162,6 +213,12 @@ def _load(
                 "n_errors": result.n_errors,
                 "n_warnings": result.n_warnings,
                 "run_id": run_id,
+                "replaces_submission_id": diff.replaces if diff else None,
+                "activities_added": diff.added if diff else None,
+                "activities_removed": diff.removed if diff else None,
+                "activities_changed": diff.changed if diff else None,
+                "half_days_before": diff.half_days_before if diff else None,
+                "half_days_after": None if result.rejected else _half_days(result),
             }
         ],
     )
@@ -176,7 +233,13 @@ def _load(
         result.n_errors,
         result.n_warnings,
         superseded,
+        diff,
     )
+
+
+def _half_days(result: ReturnResult) -> int:
+    values = _plain_values(result.activities["half_days"], integer=True)
+    return sum(v for v in values if v is not None)
 
 
 def _delete_activities(conn: Connection, year: int, centre_code: str | None) -> None:

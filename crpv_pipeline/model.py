@@ -73,6 +73,9 @@ class ReturnResult:
     activities: pd.DataFrame
     findings: list[Finding] = field(default_factory=list)
     rejected: bool = False
+    recorded_as: int | None = None
+    """The submission these bytes were already recorded as, when the file was not read again:
+    its activities and findings are then those the warehouse holds (see ``incremental``)."""
 
     @property
     def file_name(self) -> str:

@@ -1,15 +1,17 @@
 """One year of the pipeline as plain functions: find the returns, validate them, load, derive.
 
 The Dagster assets call these functions stage by stage; tests and benchmarks call them directly.
-This module decides the cross-file rules (two files for one centre) and the order of work; the
-rules of a single file live in ``validation``, the SQL in ``warehouse``, ``loading`` and ``sql/``.
+This module decides the cross-file rules (two files for one centre) and the order of work: files
+the warehouse already knows by SHA-256 are not read again (``incremental``), and a file that
+changed after it was read is left for the next run. The rules of a single file live in
+``validation``, the SQL in ``warehouse``, ``loading`` and ``sql/``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,9 +22,10 @@ from crpv_pipeline.corrections import (
     write_steward_overview,
 )
 from crpv_pipeline.file_checks import file_finding
+from crpv_pipeline.incremental import known_returns
 from crpv_pipeline.loading import LoadOutcome, load_return
 from crpv_pipeline.model import ReturnResult, empty_activities
-from crpv_pipeline.reading import ReturnFileError, discover_returns
+from crpv_pipeline.reading import ReturnFileError, discover_returns, file_sha256
 from crpv_pipeline.refdata import Nomenclature, default_nomenclature
 from crpv_pipeline.validation import validate_return
 from crpv_pipeline.warehouse import read_table
@@ -42,6 +45,15 @@ class InboxFile:
     size: int
     received_at: dt.datetime
     """The file's modification time, in UTC: when the return reached the inbox."""
+    sha256: str | None = None
+    """SHA-256 of the file's bytes (None when it cannot be read)."""
+
+
+def _sha256_or_none(path: Path) -> str | None:
+    try:
+        return file_sha256(path)
+    except OSError:
+        return None
 
 
 def inbox_files(inbox: Path, year: int) -> list[InboxFile]:
@@ -50,8 +62,17 @@ def inbox_files(inbox: Path, year: int) -> list[InboxFile]:
     for path in discover_returns(inbox / str(year)):
         stat = path.stat()
         received = dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.UTC).replace(tzinfo=None)
-        files.append(InboxFile(path=path, size=stat.st_size, received_at=received))
+        files.append(
+            InboxFile(
+                path=path, size=stat.st_size, received_at=received, sha256=_sha256_or_none(path)
+            )
+        )
     return files
+
+
+def known_files(engine, files: Sequence[InboxFile], year: int) -> dict[Path, ReturnResult]:
+    """The files the warehouse already knows by SHA-256, rebuilt without reading them."""
+    return known_returns(engine, year, {f.path: f.sha256 for f in files})
 
 
 def reject_duplicate_centres(results: Sequence[ReturnResult], nomenclature: Nomenclature) -> None:
@@ -70,19 +91,32 @@ def reject_duplicate_centres(results: Sequence[ReturnResult], nomenclature: Nome
             result.activities = empty_activities()
             result.rows_read = 0
             result.rejected = True
+            result.recorded_as = None  # judged again by this run, not as recorded
 
 
 def validate_year(
-    files: Sequence[InboxFile], year: int, progress: Progress = _quiet
+    files: Sequence[InboxFile],
+    year: int,
+    progress: Progress = _quiet,
+    known: Mapping[Path, ReturnResult] | None = None,
 ) -> list[ReturnResult]:
-    """Read and validate every return of a year's inbox, then apply the cross-file rules."""
+    """Read and validate every return of a year's inbox, then apply the cross-file rules.
+
+    Files in ``known`` (see ``known_files``) are taken as recorded instead of being read.
+    """
+    known = known or {}
     results = []
     for index, file in enumerate(files, start=1):
-        result = validate_return(file.path, year)
+        result = known.get(file.path) or validate_return(file.path, year)
+        how = (
+            f"known as submission {result.recorded_as}, not read again"
+            if result.recorded_as is not None
+            else "read"
+        )
         progress(
             f"[{index}/{len(files)}] {file.path.name}: {result.status}, "
             f"{result.rows_loaded}/{result.rows_read} rows, "
-            f"{result.n_errors} errors, {result.n_warnings} warnings"
+            f"{result.n_errors} errors, {result.n_warnings} warnings ({how})"
         )
         results.append(result)
     reject_duplicate_centres(results, default_nomenclature())
@@ -96,11 +130,21 @@ def load_year(
     run_id: str,
     progress: Progress = _quiet,
 ) -> list[LoadOutcome]:
-    """Load each validated return into the warehouse, one transaction per return."""
+    """Load each validated return into the warehouse, one transaction per return.
+
+    A file whose bytes changed since it was read is not loaded (outcome ``deferred``): the run
+    that the new bytes call for loads it, so an older reading never replaces a newer one.
+    """
     received = {f.path: f.received_at for f in files}
     loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     outcomes = []
     for result in results:
+        if (_sha256_or_none(result.path) or "") != result.file_sha256:
+            progress(f"{result.file_name}: changed since it was read, left for the next run")
+            outcomes.append(
+                LoadOutcome(None, "deferred", result.status, 0, result.n_errors, result.n_warnings)
+            )
+            continue
         outcome = load_return(
             engine,
             result,
@@ -121,13 +165,18 @@ def write_corrections(results: Sequence[ReturnResult], folder: Path) -> list[Pat
     """
     folder.mkdir(parents=True, exist_ok=True)
     written = [
-        write_correction_workbook(r, folder / correction_file_name(r))
-        for r in results
-        if r.findings
+        _correction_workbook(r, folder / correction_file_name(r)) for r in results if r.findings
     ]
     for stale in set(folder.glob(f"{CORRECTIONS_PREFIX}*.xlsx")) - set(written):
         stale.unlink()
     return written
+
+
+def _correction_workbook(result: ReturnResult, path: Path) -> Path:
+    """Write the workbook, unless the file was not read again and its workbook is there."""
+    if result.recorded_as is not None and path.is_file():
+        return path
+    return write_correction_workbook(result, path)
 
 
 def write_year_overview(engine, year: int, folder: Path) -> Path:

@@ -1,7 +1,8 @@
-"""Dagster resources: where the inbox is, where workbooks go and which warehouse to write to.
+"""Dagster resources: the inbox, where workbooks go, the warehouse and the yearly deadlines.
 
-Both are plain configuration read from the environment when Dagster loads the definitions
-(never at import); the domain functions receive a path or an engine, not a resource.
+All are plain configuration read from the environment when Dagster loads the definitions
+(never at import); the domain functions receive a path, an engine or a ``Deadlines``, not a
+resource.
 """
 
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 from sqlalchemy import Engine
 
+from crpv_pipeline.deadlines import DEFAULT_DEADLINES, Deadlines, parse_deadlines
 from crpv_pipeline.warehouse import DEFAULT_WAREHOUSE_URL, create_warehouse_engine
 
 DEFAULT_INBOX = "inbox"
@@ -40,3 +42,16 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def engine(self) -> Engine:
         return create_warehouse_engine(self.url)
+
+
+class DeadlinesResource(dg.ConfigurableResource):
+    """When each year's returns are due (``CRPV_DEADLINES``).
+
+    ``MM-DD`` of the following year, then optional ``YEAR=YYYY-MM-DD`` exceptions, for example
+    ``03-31; 2020=2021-06-30`` (see ``deadlines``).
+    """
+
+    spec: str = DEFAULT_DEADLINES
+
+    def deadlines(self) -> Deadlines:
+        return parse_deadlines(self.spec)

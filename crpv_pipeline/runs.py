@@ -1,7 +1,9 @@
 """Materialising a year's partition through Dagster, in process (``crpv run``, ``crpv demo``).
 
 Runs are recorded in the Dagster instance of ``DAGSTER_HOME`` when it is set, so that they show
-in the UI; otherwise in an ephemeral instance. A failed step raises ``RunFailed`` naming it.
+in the UI; otherwise in an ephemeral instance. A failed step raises ``RunFailed`` naming it. The
+whole run holds the warehouse's year lock (``locks``): such runs bypass Dagster's run queue, and
+two of them for the same year must not interleave.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from pathlib import Path
 import dagster as dg
 
 from crpv_pipeline.definitions import build_definitions
+from crpv_pipeline.locks import year_lock
+from crpv_pipeline.sensors import YEAR_TAG
+from crpv_pipeline.warehouse import WarehouseError
 
 
 class RunFailed(Exception):
@@ -48,13 +53,17 @@ def materialize_year(
         inbox=str(inbox), warehouse_url=warehouse_url, output=str(output) if output else None
     )
     job = defs.resolve_implicit_global_asset_job_def()
-    result = job.execute_in_process(
-        partition_key=str(year),
-        instance=instance or _instance(),
-        raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-        tags={"crpv/year": str(year)},
-    )
+    try:
+        with year_lock(warehouse_url, year):
+            result = job.execute_in_process(
+                partition_key=str(year),
+                instance=instance or _instance(),
+                raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+                tags={YEAR_TAG: str(year)},
+            )
+    except WarehouseError as err:  # the year lock could not be taken: nothing ran
+        raise RunFailed(f"pipeline run for {year} could not start: {err}") from err
     if not result.success:
         failures = [
             f"{e.step_key}: {_root_cause(e.step_failure_data.error)}"

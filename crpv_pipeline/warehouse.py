@@ -1,11 +1,12 @@
 """The warehouse: engine and write lock, schema and dimensions, derived tables, reading tables.
 
 Belongs here: the engine, the write lock and the transaction boundaries, the DDL of
-``sql/schema`` and the dimension rows, the SELECTs of ``sql/derived`` and reading tables back, on
-SQLite or PostgreSQL alike. Stays out: loading a validated return (``loading``, which writes
-through ``write_transaction`` and ``schema_table``), reading and validating workbooks,
-orchestration (Dagster), configuration (callers pass the URL; nothing here reads the environment)
-and table descriptions (the DDL comments, parsed by ``dictionary``).
+``sql/schema`` and the dimension rows, running the BI views' statements (built by ``bi``), the
+SELECTs of ``sql/derived`` and reading tables back, on SQLite or PostgreSQL alike. Stays out:
+loading a validated return (``loading``, which writes through ``write_transaction`` and
+``schema_table``), reading and validating workbooks, orchestration (Dagster), configuration
+(callers pass the URL; nothing here reads the environment) and table descriptions (the DDL
+comments, parsed by ``dictionary``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from crpv_pipeline.bi import view_statements
+from crpv_pipeline.deadlines import Deadlines
 from crpv_pipeline.dictionary import (
     SCHEMA_TABLES,
     comment_statements,
@@ -57,8 +60,13 @@ DERIVED_TABLES = (
     "modality_shares",
     "completeness",
     "yearly_summary",
+    "yearly_trend",
 )
 """Tables rebuilt per year from ``sql/derived/<table>.sql``, in this order."""
+
+READS_PREVIOUS_YEAR = ("yearly_trend",)
+"""Derived tables whose row for a year reads the previous year's figures: deriving a year also
+rebuilds the next year's rows (when that year is derived), whatever order years are run in."""
 
 WRITE_LOCK_KEY = 0x43525056  # "CRPV"
 """PostgreSQL advisory lock key held by every write transaction (``pg_advisory_xact_lock``)."""
@@ -208,10 +216,12 @@ def schema_table(name: str) -> sa.Table:
 
 
 def ensure_schema(engine: Engine, nomenclature: Nomenclature | None = None) -> None:
-    """Create missing tables and indexes, describe them (PostgreSQL) and upsert the dimensions.
+    """Create missing tables, indexes and BI views, describe them and upsert the dimensions.
 
-    Idempotent and in one write transaction. Dimension rows are inserted or updated from the
-    nomenclature (the packaged one by default), never deleted: facts refer to them.
+    The BI views of ``sql/bi`` are recreated every time (``bi.<name>`` on PostgreSQL, where
+    descriptions are comments, ``bi_<name>`` on SQLite). Idempotent and in one write
+    transaction. Dimension rows are inserted or updated from the nomenclature (the packaged one
+    by default), never deleted: facts refer to them.
     """
     if nomenclature is None:
         nomenclature = default_nomenclature()
@@ -222,6 +232,8 @@ def ensure_schema(engine: Engine, nomenclature: Nomenclature | None = None) -> N
             for name, ddl in statements:
                 step = f"creating {name}"
                 conn.exec_driver_sql(ddl, execution_options=_NO_PARAMS)
+            step = "adding the columns of this version"
+            _add_missing_columns(conn)
             if conn.dialect.name == "postgresql":
                 step = "commenting the tables"
                 for statement in comment_statements():
@@ -229,8 +241,34 @@ def ensure_schema(engine: Engine, nomenclature: Nomenclature | None = None) -> N
             for name, rows in _dimension_rows(nomenclature).items():
                 step = f"updating {name}"
                 conn.execute(_upsert_statement(name), rows)
+            step = "creating the BI views"
+            for statement in view_statements(conn.dialect.name):
+                conn.exec_driver_sql(statement, execution_options=_NO_PARAMS)
     except (SQLAlchemyError, OSError) as err:
         raise WarehouseError(f"warehouse schema: {step} failed: {failure_reason(err)}") from err
+
+
+def _add_missing_columns(conn: Connection) -> None:
+    """Add to tables created by an earlier version the nullable columns they lack.
+
+    Identifiers come from the parsed DDL (``[a-z_][a-z0-9_]*`` only). A missing NOT NULL column
+    cannot be added to existing rows: that is an error naming it.
+    """
+    inspector = sa.inspect(conn)
+    for name in SCHEMA_TABLES:
+        present = {c["name"] for c in inspector.get_columns(name)}
+        for column in table_doc(name).columns:
+            if column.name in present:
+                continue
+            if not column.nullable:
+                raise WarehouseError(
+                    f"warehouse schema: {name}.{column.name} (NOT NULL) is missing from a table"
+                    " created by an earlier version; rebuild the warehouse"
+                )
+            conn.exec_driver_sql(
+                f"ALTER TABLE {name} ADD COLUMN {column.name} {column.sql_type}",
+                execution_options=_NO_PARAMS,
+            )
 
 
 def _year(text: str | None) -> int | None:
@@ -304,27 +342,49 @@ def derived_sql(name: str) -> str:
     return text.strip().rstrip(";").rstrip()
 
 
+_DEADLINE_PARAMS = (
+    sa.bindparam("deadline", type_=sa.Date),
+    sa.bindparam("received_before", type_=sa.DateTime),
+)
+"""Typed parameters of the derived SQL that uses the year's deadline (``completeness``)."""
+
+
 @cache
 def _derive_statement(name: str) -> sa.TextClause:
     columns = ", ".join(table_doc(name).column_names)
-    return sa.text(f"INSERT INTO {name} ({columns})\n{derived_sql(name)}")
+    statement = sa.text(f"INSERT INTO {name} ({columns})\n{derived_sql(name)}")
+    typed = [p for p in _DEADLINE_PARAMS if f":{p.key}" in statement.text]
+    return statement.bindparams(*typed) if typed else statement
 
 
-def derive_year(engine: Engine, year: int) -> dict[str, int]:
+def _derive_params(year: int, deadlines: Deadlines) -> dict[str, object]:
+    deadline = deadlines.for_year(year)
+    return {
+        "year": year,
+        "deadline": deadline,
+        "received_before": Deadlines.received_before(deadline),
+    }
+
+
+def derive_year(engine: Engine, year: int, deadlines: Deadlines | None = None) -> dict[str, int]:
     """Rebuild every derived table for ``year`` in one write transaction; rows per table.
 
     BI tools therefore see either the previous state of the year or the new one, never a
-    half-built year.
+    half-built year. The tables of ``READS_PREVIOUS_YEAR`` are rebuilt for the next year too,
+    in the same transaction (nothing is inserted for a year that was never derived).
+    ``deadlines`` gives each year's deadline (default: 31 March of the following year).
     """
     year = int(year)
+    deadlines = deadlines or Deadlines()
     counts: dict[str, int] = {}
     name = DERIVED_TABLES[0]
     try:
         with write_transaction(engine) as conn:
             for name in DERIVED_TABLES:
                 table = schema_table(name)
-                conn.execute(sa.delete(table).where(table.c.year == year))
-                conn.execute(_derive_statement(name), {"year": year})
+                for rebuilt in (year, year + 1) if name in READS_PREVIOUS_YEAR else (year,):
+                    conn.execute(sa.delete(table).where(table.c.year == rebuilt))
+                    conn.execute(_derive_statement(name), _derive_params(rebuilt, deadlines))
                 counts[name] = int(
                     conn.scalar(
                         sa.select(sa.func.count()).select_from(table).where(table.c.year == year)

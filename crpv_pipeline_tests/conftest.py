@@ -79,3 +79,21 @@ def engine(warehouse_engine: Engine) -> Engine:
     """A warehouse of either dialect with its schema and dimensions, and nothing loaded."""
     ensure_schema(warehouse_engine)
     return warehouse_engine
+
+
+@pytest.fixture
+def new_pg_database(pg_admin_engine: Engine) -> Iterator:
+    """A factory of fresh databases on the test server (``name → URL``), all dropped after."""
+    created: list[str] = []
+
+    def create(prefix: str = "crpv_test") -> sa.URL:
+        name = f"{prefix}_{secrets.token_hex(6)}"  # identifier built from a fixed prefix and hex
+        with pg_admin_engine.connect() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE {name}")
+        created.append(name)
+        return pg_admin_engine.url.set(database=name)
+
+    yield create
+    with pg_admin_engine.connect() as conn:
+        for name in created:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

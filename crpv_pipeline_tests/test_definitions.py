@@ -1,4 +1,5 @@
 import dagster as dg
+import pytest
 
 from crpv_pipeline.assets import YEARS
 from crpv_pipeline.definitions import build_definitions, defs
@@ -19,13 +20,16 @@ def test_asset_graph_reads_like_the_data_flow():
         "fact_activity",
         "fact_activity_public",
         "validation_failure",
+        "load_run",
         "activity_counts",
         "theme_shares",
         "modality_shares",
         "yearly_summary",
+        "yearly_trend",
         "completeness",
         "correction_workbooks",
         "steward_overview",
+        "bilan_report",
     }
 
     def parents(name):
@@ -36,8 +40,12 @@ def test_asset_graph_reads_like_the_data_flow():
     assert parents("theme_shares") == {"fact_activity", "submission"}
     assert parents("correction_workbooks") == {"validated_returns"}
     assert parents("steward_overview") == {"completeness", "validation_failure"}
+    assert {"yearly_summary", "yearly_trend", "theme_shares", "modality_shares"} <= parents(
+        "bilan_report"
+    )
+    assert {"activity_counts", "completeness"} <= parents("bilan_report")
     checks = {c.name for c in graph.asset_check_keys}
-    assert checks == {"validation_findings", "reconciliation"}
+    assert checks == {"validation_findings", "reconciliation", "missing_returns"}
 
 
 def test_partitions_are_years_up_to_the_current_one():
@@ -67,3 +75,27 @@ def test_table_kinds_name_the_configured_database():
     assert kinds("postgresql+psycopg://u@h/db") == {"sql", "postgres"}
     graph = build_definitions().resolve_asset_graph()
     assert graph.get(dg.AssetKey("validated_returns")).kinds == {"excel", "pandas"}
+
+
+def test_every_asset_says_what_it_is_and_every_table_where_it_lives():
+    from crpv_pipeline.dictionary import SCHEMA_TABLES
+
+    graph = build_definitions().resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        name = key.to_user_string()
+        assert node.description and node.group_name and node.kinds, name
+        if name in SCHEMA_TABLES:
+            assert node.metadata["dagster/table_name"] == name
+            assert node.metadata["dagster/column_schema"].columns, name
+    audit = graph.get(dg.AssetKey("load_run")).metadata["dagster/column_schema"]
+    assert {"pipeline_version", "reference_data_version"} <= {c.name for c in audit.columns}
+
+
+def test_launched_runs_use_the_multiprocess_executor_unless_configured(monkeypatch):
+    assert build_definitions().executor is dg.multiprocess_executor
+    monkeypatch.setenv("CRPV_EXECUTOR", "dagster:in_process_executor")
+    assert build_definitions().executor is dg.in_process_executor
+    monkeypatch.setenv("CRPV_EXECUTOR", "dagster_k9s:k8s_job_executor")
+    with pytest.raises(ValueError, match="CRPV_EXECUTOR='dagster_k9s:k8s_job_executor'"):
+        build_definitions()

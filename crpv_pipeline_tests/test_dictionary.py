@@ -4,19 +4,24 @@ import pytest
 import sqlalchemy as sa
 
 from crpv_pipeline.dictionary import (
+    BI_VIEWS,
     INDEX_PREFIX,
     SCHEMA_TABLES,
     DictionaryError,
     TableDoc,
+    bi_view_name,
     comment_statements,
     data_dictionary,
     index_names,
     load_dictionary,
     parse_table_sql,
+    parse_view_sql,
     render_markdown,
     sql_dir,
     sql_literal,
     table_doc,
+    view_doc,
+    view_docs,
 )
 from crpv_pipeline.warehouse import DERIVED_TABLES, create_warehouse_engine, ensure_schema
 
@@ -117,5 +122,57 @@ def test_postgresql_stores_the_descriptions_as_comments(pg_url):
             for statement in comment_statements([doc]):
                 conn.exec_driver_sql(statement, execution_options={"no_parameters": True})
         assert sa.inspect(engine).get_table_comment("dim_modality")["text"] == tricky
+    finally:
+        engine.dispose()
+
+
+# --- BI views ------------------------------------------------------------------------------
+
+
+def test_every_view_and_view_column_has_a_description():
+    assert [v.name for v in view_docs()] == list(BI_VIEWS)
+    assert {p.stem for p in (sql_dir() / "bi").glob("*.sql")} == set(BI_VIEWS)
+    undescribed = [
+        f"{v.name}.{c.name}" for v in view_docs() for c in v.columns if not c.description
+    ]
+    assert undescribed == []
+    for view in view_docs():
+        assert "one row per" in view.description.lower(), f"{view.name}: state the grain"
+        assert len(set(view.column_names)) == len(view.columns), view.name
+
+
+def test_a_plain_view_column_takes_the_description_of_its_table_column():
+    columns = {c.name: c for c in view_doc("activities").columns}
+    assert columns["half_days"].source == "fact_activity.half_days"
+    assert columns["half_days"].description == "Duration in half-days (1 to 60)"
+    assert columns["theme"].description.startswith("Main theme, as shown to people")
+    status = {c.name: c for c in view_doc("completeness").columns}["status_label"]
+    assert status.source.startswith("case completeness.status when 'missing' then 'Manquant'")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("select\n    a.x as x\nfrom a", "first line must be a --"),
+        ("-- V: one row per x\nselect a.x as x\nfrom a", "expected 'select' alone"),
+        ("-- V: one row per x\nselect\n    a.x as x -- X\n", "no 'from' line"),
+        ("-- V: one row per x\nselect\n    1 as x\nfrom a", "describe the column 'x'"),
+        ("-- V: one row per x\nselect\n    case -- C\n    end as x -- X\nfrom a", "must end an"),
+    ],
+)
+def test_a_malformed_view_file_is_refused(text, message):
+    with pytest.raises(DictionaryError, match=message):
+        parse_view_sql("v", text)
+
+
+def test_views_have_the_documented_columns(warehouse_url):
+    engine = create_warehouse_engine(warehouse_url)
+    try:
+        ensure_schema(engine)
+        with engine.connect() as conn:
+            for view in view_docs():
+                name = bi_view_name(view.name, engine.dialect.name)
+                result = conn.execute(sa.text(f"SELECT * FROM {name} WHERE 1 = 0"))
+                assert list(result.keys()) == list(view.column_names), name
     finally:
         engine.dispose()

@@ -42,6 +42,12 @@ def test_a_return_is_loaded_with_its_activities_publics_and_findings(engine):
         "n_errors": 1,
         "n_warnings": 1,
         "run_id": "run-1",
+        "replaces_submission_id": None,  # a first return: nothing to compare with
+        "activities_added": None,
+        "activities_removed": None,
+        "activities_changed": None,
+        "half_days_before": None,
+        "half_days_after": 4 + 1 + 2,
     }
     facts = rows(engine, "fact_activity")
     assert [f["activity_id"] for f in facts] == [1, 2, 3]

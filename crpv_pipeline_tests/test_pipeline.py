@@ -75,7 +75,11 @@ def test_partition_fills_every_table(tmp_path, inbox, warehouse_url):
     result = run(tmp_path, warehouse_url)
     assert result.success
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert checks == {"reconciliation": True, "validation_findings": False}
+    assert checks == {
+        "reconciliation": True,
+        "validation_findings": False,
+        "missing_returns": False,  # 15 expected centres have sent nothing
+    }
     tables = snapshot(warehouse_url)
 
     submissions = tables["submission"].set_index("file_name")
@@ -123,10 +127,13 @@ def test_partition_fills_every_table(tmp_path, inbox, warehouse_url):
 def test_rerun_with_same_files_changes_nothing(tmp_path, inbox, warehouse_url):
     run(tmp_path, warehouse_url)
     before = snapshot(warehouse_url)
-    run(tmp_path, warehouse_url)
+    second = run(tmp_path, warehouse_url)
     after = snapshot(warehouse_url)
     for table, frame in before.items():
-        assert frame.equals(after[table]), table
+        if table != "load_run":  # the audit trail records every run
+            assert frame.equals(after[table]), table
+    audit = after["load_run"].set_index("run_id").loc[second.run_id]
+    assert (audit["files_seen"], audit["files_read"], audit["submissions_unchanged"]) == (3, 0, 3)
 
 
 def test_corrected_resubmission_supersedes(tmp_path, inbox, warehouse_url):
@@ -183,7 +190,8 @@ def test_two_files_for_one_centre_are_both_rejected(tmp_path, inbox, warehouse_u
     assert len(messages) == 2
     assert "Deux fichiers reçus pour le centre ORIV et l'année 2021" in messages.iloc[0]
     run(tmp_path, warehouse_url)
-    assert all(frame.equals(snapshot(warehouse_url)[t]) for t, frame in tables.items())
+    again = snapshot(warehouse_url)
+    assert all(frame.equals(again[t]) for t, frame in tables.items() if t != "load_run")
 
 
 def test_run_command_prints_the_national_summary(tmp_path, inbox, sqlite_url, capsys, monkeypatch):
@@ -238,3 +246,58 @@ def test_stewards_get_correction_workbooks_and_the_overview(tmp_path, inbox, sql
     assert sorted(p.name for p in (folder / "corrections").iterdir()) == [
         "corrections_centre_inconnu_2021_inconnu.xlsx"
     ]
+
+
+def test_each_run_is_recorded_with_its_versions_and_resubmissions(tmp_path, inbox, sqlite_url):
+    from crpv_pipeline import __version__
+    from crpv_pipeline.refdata import default_nomenclature
+
+    first = run(tmp_path, sqlite_url)
+    write_return(inbox / "ORIV_2021.xlsx", ORIV_ROWS[:1], identification=False)
+    second = run(tmp_path, sqlite_url)
+    audit = snapshot(sqlite_url)["load_run"].set_index("run_id")
+    assert list(audit.index) == sorted([first.run_id, second.run_id])
+    record = audit.loc[second.run_id]
+    assert (record["year"], record["files_seen"], record["files_read"]) == (2021, 3, 1)
+    assert (record["submissions_loaded"], record["submissions_unchanged"]) == (1, 2)
+    assert record["pipeline_version"] == __version__
+    assert record["reference_data_version"] == default_nomenclature().version
+    assert record["started_at"] <= record["finished_at"]
+
+    (event,) = [
+        e
+        for e in second.get_asset_materialization_events()
+        if e.asset_key == dg.AssetKey("submission")
+    ]
+    (change,) = event.materialization.metadata["resubmissions"].records
+    assert change.data == {
+        "centre": "ORIV",
+        "file": "ORIV_2021.xlsx",
+        "submission": 4,
+        "replaces": 2,
+        "added": 0,
+        "removed": 1,  # Samedi
+        "changed": 0,
+        "half_days": "3 → 2",
+    }
+
+
+def test_reread_all_reads_every_file_again_and_changes_nothing(tmp_path, inbox, sqlite_url):
+    from crpv_pipeline.definitions import build_definitions
+
+    run(tmp_path, sqlite_url)
+    before = snapshot(sqlite_url)
+    defs = build_definitions(str(tmp_path / "inbox"), sqlite_url, str(tmp_path / "out"))
+    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        partition_key="2021",
+        instance=dg.DagsterInstance.ephemeral(),
+        run_config={"ops": {"validated_returns": {"config": {"reread_all": True}}}},
+    )
+    (event,) = [
+        e
+        for e in result.get_asset_materialization_events()
+        if e.asset_key == dg.AssetKey("validated_returns")
+    ]
+    assert event.materialization.metadata["returns_read"].value == 3
+    after = snapshot(sqlite_url)
+    assert all(after[t].equals(frame) for t, frame in before.items() if t != "load_run")

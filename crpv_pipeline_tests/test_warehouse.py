@@ -233,6 +233,7 @@ def test_derived_tables_match_hand_computed_values(engine):
         "theme_shares": 16,
         "modality_shares": 4,
         "yearly_summary": 1,
+        "yearly_trend": 1,
         "completeness": 16,
     }
 
@@ -332,10 +333,41 @@ def test_a_year_without_returns_still_has_its_summary(engine):
     assert count_rows(engine, "yearly_summary", 2021) == 1  # other years untouched
 
 
+@pytest.mark.parametrize("order", [(2019, 2020, 2021), (2021, 2019, 2020), (2020, 2021, 2019)])
+def test_yearly_trend_is_right_whatever_order_years_are_derived(engine, order):
+    half_days = {2019: 5, 2020: 2, 2021: 8}
+    for year, n in half_days.items():
+        when = dt.date(year, 3, 4)
+        load(engine, make_result(year=year, activities=[activity(activity_date=when, half_days=n)]))
+    for year in order:
+        derive_year(engine, year)
+    trend = {r["year"]: r for r in rows(engine, "yearly_trend")}
+    assert sorted(trend) == [2019, 2020, 2021]
+    assert trend[2019]["half_days_change"] is None
+    assert trend[2019]["half_days_change_pct"] is None
+    assert (trend[2020]["half_days_change"], trend[2021]["half_days_change"]) == (-3, 6)
+    assert trend[2020]["half_days_change_pct"] == pytest.approx(-60.0)
+    assert trend[2021]["half_days_change_pct"] == pytest.approx(300.0)
+    assert (trend[2021]["n_activities"], trend[2021]["n_activities_change"]) == (1, 0)
+    assert trend[2021]["n_activities_change_pct"] == pytest.approx(0.0)
+
+    # A corrected 2020 return changes 2021's trend row as well.
+    fix = activity(activity_date=dt.date(2020, 5, 6), half_days=4)
+    load(engine, make_result(year=2020, activities=[fix], sha256="f" * 64))
+    derive_year(engine, 2020)
+    trend = {r["year"]: r for r in rows(engine, "yearly_trend")}
+    assert (trend[2020]["half_days_change"], trend[2021]["half_days_change"]) == (-1, 4)
+
+
 def test_derived_selects_return_exactly_the_table_columns(engine):
     with engine.connect() as conn:
         for name in DERIVED_TABLES:
-            result = conn.execute(sa.text(derived_sql(name)), {"year": 2021})
+            params = {
+                "year": 2021,
+                "deadline": dt.date(2022, 3, 31),
+                "received_before": dt.datetime(2022, 4, 1),
+            }
+            result = conn.execute(sa.text(derived_sql(name)), params)
             table_columns = [c["name"] for c in sa.inspect(engine).get_columns(name)]
             assert list(result.keys()) == table_columns, name
 
@@ -354,3 +386,33 @@ def test_read_table_only_knows_warehouse_tables(engine):
         read_table(engine, "sqlite_master")
     with pytest.raises(WarehouseError, match="dim_centre has no year column"):
         read_table(engine, "dim_centre", 2021)
+
+
+EARLIER_SUBMISSION = """
+create table submission (
+    submission_id integer not null primary key, year integer not null, centre_code text,
+    file_name text not null, file_sha256 text not null, template_version text,
+    received_at timestamp not null, loaded_at timestamp not null, status text not null,
+    rows_read integer not null, rows_loaded integer not null, rows_rejected integer not null,
+    n_errors integer not null, n_warnings integer not null, run_id text not null
+)
+"""
+
+
+def test_tables_of_an_earlier_version_get_the_columns_added_since(warehouse_engine):
+    with warehouse_engine.begin() as conn:
+        conn.exec_driver_sql(EARLIER_SUBMISSION)
+    ensure_schema(warehouse_engine)
+    columns = {c["name"] for c in sa.inspect(warehouse_engine).get_columns("submission")}
+    assert {"replaces_submission_id", "activities_added", "half_days_after"} <= columns
+    load(warehouse_engine, make_result())
+    load(warehouse_engine, make_result(activities=[activity()]), run_id="run-2")
+    assert rows(warehouse_engine, "submission")[-1]["replaces_submission_id"] == 1
+    ensure_schema(warehouse_engine)  # and again: nothing left to add
+
+
+def test_a_missing_not_null_column_cannot_be_added(warehouse_engine):
+    with warehouse_engine.begin() as conn:
+        conn.exec_driver_sql("create table load_run (run_id text not null, year integer not null)")
+    with pytest.raises(WarehouseError, match=r"load_run\.started_at \(NOT NULL\) is missing"):
+        ensure_schema(warehouse_engine)

@@ -1,10 +1,14 @@
 -- Grain: one row per year and expected centre. The current submission of a centre is its latest
 -- loaded (or loaded_with_errors) one, else its latest rejected one, else none (status missing).
+-- received_on_time: received before the end of the deadline day (parameter received_before, UTC).
 with
 
 params as (
 
-    select cast(:year as integer) as year
+    select
+        cast(:year as integer) as year,
+        :deadline as deadline,
+        :received_before as received_before
 
 ),
 
@@ -64,7 +68,9 @@ final as (
         submission.submission_id as submission_id,
         submission.received_at as received_at,
         coalesce(submission.rows_loaded, 0) as rows_loaded,
-        coalesce(submission.n_errors, 0) as n_errors
+        coalesce(submission.n_errors, 0) as n_errors,
+        params.deadline as deadline,
+        submission.received_at < params.received_before as received_on_time
     from current_submissions
     cross join params
     left join submission

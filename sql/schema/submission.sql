@@ -14,5 +14,11 @@ create table if not exists submission (
     rows_rejected integer not null, -- Activity rows not loaded: quarantined rows, or every row of a rejected file
     n_errors integer not null, -- Number of findings of severity error
     n_warnings integer not null, -- Number of findings of severity warning
-    run_id text not null -- Identifier of the pipeline run that loaded the file
+    run_id text not null, -- Identifier of the pipeline run that loaded the file (see load_run)
+    replaces_submission_id integer references submission (submission_id), -- Submission this file superseded: the centre's previous current one for the year (NULL for a first return and for a rejected file)
+    activities_added integer, -- Activities of this file that the superseded submission did not have; an activity is known by its date and title (NULL when it superseded nothing)
+    activities_removed integer, -- Activities of the superseded submission that this file no longer has (NULL when it superseded nothing)
+    activities_changed integer, -- Activities present in both whose other fields differ: title as written, type, modality, theme, half-days, participants, department, partners, comment or publics (NULL when it superseded nothing)
+    half_days_before integer, -- Half-days of the superseded submission (NULL when it superseded nothing)
+    half_days_after integer -- Half-days loaded from this file (NULL when rejected)
 );

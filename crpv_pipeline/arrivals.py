@@ -1,0 +1,170 @@
+"""Arrivals in the inbox: which years' returns changed since a run was last requested for them.
+
+Belongs here: looking at each ``<inbox>/<year>/`` folder (lock and hidden files left out, as
+``reading.discover_returns`` does), waiting while a file is still being copied, naming the state
+of a year's folder by the set of its files' SHA-256, and the small cursor that remembers, per
+year, what was seen at the last look and which state a run was last requested for. Stays out:
+Dagster (the sensor in ``sensors`` turns these decisions into run requests), reading or
+validating returns, and the warehouse.
+
+A year's folder is *settled* when the name, size and modification time of every file are the
+same as at the previous look; only then are its files hashed. A run is requested when the
+digest of the set of hashes differs from the one last requested for that year: a copied file
+(same bytes) requests nothing, a re-saved one (new bytes) does, and so does a file removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crpv_pipeline.reading import discover_returns, file_sha256
+
+CURSOR_VERSION = 1
+DIGEST_LENGTH = 16
+"""Hex digits kept of a digest: 64 bits, plenty to tell a year's successive states apart."""
+
+
+@dataclass(frozen=True)
+class YearMark:
+    """What the cursor remembers of one year's folder.
+
+    ``listing`` names the files as last seen (name, size, modification time), ``requested`` the
+    set of hashes of the last run requested ("" before the first), ``runs`` how many runs were
+    requested for the year (it makes each run key new, even when an older state comes back).
+    """
+
+    listing: str
+    requested: str = ""
+    runs: int = 0
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A year whose returns changed: a run of its partition is due."""
+
+    year: int
+    inbox_digest: str
+    sequence: int
+    files: tuple[str, ...]
+
+    @property
+    def run_key(self) -> str:
+        """Unique per year and state: ``<year>-<sequence>-<digest of the set of hashes>``."""
+        return f"{self.year}-{self.sequence}-{self.inbox_digest}"
+
+
+@dataclass(frozen=True)
+class InboxCheck:
+    """The outcome of one look at the inbox: runs due, years still settling, the next cursor."""
+
+    arrivals: list[Arrival]
+    settling: list[int]
+    cursor: str
+    unchanged: list[int] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line for a tick that requests nothing."""
+        parts = []
+        if self.settling:
+            years = ", ".join(map(str, self.settling))
+            parts.append(f"waiting for files still arriving in {years}")
+        if self.unchanged:
+            parts.append(f"no change in {', '.join(map(str, self.unchanged))}")
+        return "; ".join(parts) or "no year folder in the inbox"
+
+
+def _digest(lines: Iterable[str]) -> str:
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:DIGEST_LENGTH]
+
+
+def parse_cursor(cursor: str | None) -> dict[int, YearMark]:
+    """The marks of a cursor written by ``dump_cursor``; an empty or foreign cursor is empty."""
+    if not cursor:
+        return {}
+    try:
+        data = json.loads(cursor)
+        if data.get("v") != CURSOR_VERSION:
+            return {}
+        return {int(y): YearMark(*mark) for y, mark in data["years"].items()}
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return {}
+
+
+def dump_cursor(marks: dict[int, YearMark]) -> str:
+    """The cursor: a few dozen bytes per year folder, never a list of files."""
+    years = {str(y): [m.listing, m.requested, m.runs] for y, m in sorted(marks.items())}
+    return json.dumps({"v": CURSOR_VERSION, "years": years}, separators=(",", ":"))
+
+
+def _listing(files: list[Path]) -> str | None:
+    """Digest of the folder as seen now; None when a file vanished while looking."""
+    try:
+        stats = [(p.name, p.stat()) for p in files]
+    except FileNotFoundError:
+        return None
+    return _digest(f"{name}\t{st.st_size}\t{st.st_mtime_ns}" for name, st in stats)
+
+
+def _content_digest(files: list[Path]) -> str | None:
+    """Digest of the set of the files' SHA-256 (names play no part); None if one vanished.
+
+    A file that cannot be read counts by its name and size, so that it still requests a run
+    (whose validation rejects it as unreadable).
+    """
+    hashes = []
+    for path in files:
+        try:
+            hashes.append(file_sha256(path))
+        except FileNotFoundError:
+            return None
+        except OSError:
+            hashes.append(f"unreadable:{path.name}:{path.stat().st_size}")
+    return _digest(sorted(hashes))
+
+
+def check_inbox(inbox: Path, years: Iterable[int | str], cursor: str | None) -> InboxCheck:
+    """Look at every year folder of ``inbox`` (among ``years``) and decide which need a run.
+
+    ``cursor`` is the value returned by the previous look (None the first time). A folder seen
+    for the first time, or whose listing changed since the previous look, is *settling*: it is
+    looked at again at the next tick, so that a file still being copied is not read half-way.
+    A year that had returns and whose folder is gone is forgotten, with no run.
+    """
+    wanted = {int(y) for y in years}
+    marks = parse_cursor(cursor)
+    present = {
+        int(p.name)
+        for p in (inbox.iterdir() if inbox.is_dir() else [])
+        if p.is_dir() and p.name.isdigit() and int(p.name) in wanted
+    }
+    arrivals: list[Arrival] = []
+    settling: list[int] = []
+    unchanged: list[int] = []
+    new_marks: dict[int, YearMark] = {}
+    for year in sorted(present):
+        files = discover_returns(inbox / str(year))
+        previous = marks.get(year)
+        if not files and previous is None:
+            continue  # an empty folder that never held a return: nothing to do
+        previous = previous or YearMark(listing="")
+        listing = _listing(files)
+        if listing is None or not previous.listing or previous.listing != listing:
+            new_marks[year] = YearMark(listing or "", previous.requested, previous.runs)
+            settling.append(year)
+            continue
+        content = _content_digest(files)
+        if content is None:
+            new_marks[year] = YearMark("", previous.requested, previous.runs)
+            settling.append(year)
+        elif content == previous.requested:
+            new_marks[year] = previous
+            unchanged.append(year)
+        else:
+            sequence = previous.runs + 1
+            new_marks[year] = YearMark(listing, content, sequence)
+            arrivals.append(Arrival(year, content, sequence, tuple(p.name for p in files)))
+    return InboxCheck(arrivals, settling, dump_cursor(new_marks), unchanged)

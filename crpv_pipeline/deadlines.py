@@ -1,0 +1,76 @@
+"""The deadline of each year's returns, from a one-line setting (``CRPV_DEADLINES``).
+
+Belongs here: reading the setting and answering "what is the deadline of year Y". Stays out:
+where the setting comes from (the Dagster resource, the command line) and what is done with the
+deadline (``completeness`` compares it with ``received_at``, in SQL).
+
+The setting is a day of the year following the reported one, ``MM-DD`` (default ``03-31``: a
+year's returns are due on 31 March of the next year), optionally followed by deadlines of given
+years, separated by ``;`` or ``,``: ``03-31; 2020=2021-06-30`` moves 2020's deadline to
+30 June 2021 and keeps 31 March for the other years.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+DEFAULT_DEADLINES = "03-31"
+
+_DAY = re.compile(r"^(\d{1,2})-(\d{1,2})$")
+_OVERRIDE = re.compile(r"^(\d{4})\s*=\s*(\d{4}-\d{2}-\d{2})$")
+
+
+class DeadlineError(ValueError):
+    """A deadline setting that cannot be read; the message quotes the faulty part."""
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """Deadline of every year: ``month``/``day`` of the next year, unless ``by_year`` says."""
+
+    month: int = 3
+    day: int = 31
+    by_year: Mapping[int, dt.date] = field(default_factory=dict)
+
+    def for_year(self, year: int) -> dt.date:
+        """The last day on which a return for ``year`` is on time."""
+        year = int(year)
+        if year in self.by_year:
+            return self.by_year[year]
+        try:
+            return dt.date(year + 1, self.month, self.day)
+        except ValueError:  # 29 February of a common year: the last day of February
+            return dt.date(year + 1, self.month, 28)
+
+    @staticmethod
+    def received_before(deadline: dt.date) -> dt.datetime:
+        """The first instant (UTC, naive) that is late: midnight after the deadline day."""
+        return dt.datetime.combine(deadline + dt.timedelta(days=1), dt.time())
+
+
+def parse_deadlines(text: str | None) -> Deadlines:
+    """Read a deadline setting (see the module docstring); None or blank means the default."""
+    parts = [p.strip() for p in re.split(r"[;,]", text or "") if p.strip()]
+    month, day = 3, 31
+    by_year: dict[int, dt.date] = {}
+    for part in parts:
+        if match := _DAY.match(part):
+            month, day = int(match.group(1)), int(match.group(2))
+            try:
+                dt.date(2000, month, day)  # a leap year: 02-29 is a valid setting
+            except ValueError as err:
+                raise DeadlineError(f"deadline {part!r}: not a day of the year (MM-DD)") from err
+        elif match := _OVERRIDE.match(part):
+            try:
+                by_year[int(match.group(1))] = dt.date.fromisoformat(match.group(2))
+            except ValueError as err:
+                raise DeadlineError(f"deadline {part!r}: not a date (YYYY-MM-DD)") from err
+        else:
+            raise DeadlineError(
+                f"deadline {part!r}: expected MM-DD (day of the following year) or "
+                "YEAR=YYYY-MM-DD, for example 03-31; 2020=2021-06-30"
+            )
+    return Deadlines(month, day, by_year)

@@ -1,0 +1,112 @@
+"""The year lock: one run of a year at a time on a warehouse, whoever starts it.
+
+Belongs here: a lock held for a whole run of one year, from reading the inbox to rebuilding the
+derived tables, so that two processes running the same year (two ``crpv run``, or a ``crpv run``
+beside a Dagster run) cannot interleave. Each transaction already holds the write lock of
+``warehouse``; this one spans the run. Stays out: what a run does, Dagster (whose run queue
+serialises the runs it launches with a tag concurrency limit, see ``deploy/dagster.yaml``).
+
+PostgreSQL: a session-level advisory lock ``(WRITE_LOCK_KEY, year)`` on a connection kept open
+for the run (released when the run ends, or when its process dies). SQLite: an exclusive
+``flock`` on ``<database file>.<year>.lock`` beside the database (same release on death); an
+in-memory database needs none.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+from crpv_pipeline.warehouse import (
+    WRITE_LOCK_KEY,
+    WarehouseError,
+    create_warehouse_engine,
+    failure_reason,
+)
+
+try:
+    import fcntl
+except ImportError:  # Windows: SQLite's own write lock still serialises each transaction
+    fcntl = None  # type: ignore[assignment]
+
+DEFAULT_TIMEOUT_SECONDS = 3600.0
+POLL_SECONDS = 0.5
+
+
+class YearLocked(WarehouseError):
+    """Another run of the same year held the lock for longer than the timeout."""
+
+
+@contextmanager
+def year_lock(url: str, year: int, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> Iterator[None]:
+    """Hold the lock of ``year`` on the warehouse at ``url``; wait up to ``timeout`` seconds."""
+    engine = create_warehouse_engine(url)
+    try:
+        if engine.dialect.name == "postgresql":
+            with _postgres_lock(engine, int(year), timeout):
+                yield
+        elif engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+            with _file_lock(Path(engine.url.database), int(year), timeout):
+                yield
+        else:
+            yield
+    finally:
+        engine.dispose()
+
+
+def _waited_too_long(year: int, timeout: float) -> YearLocked:
+    return YearLocked(
+        f"another run of {year} has held the warehouse for more than {timeout:g} s;"
+        " wait for it to finish, then run again"
+    )
+
+
+@contextmanager
+def _postgres_lock(engine: sa.Engine, year: int, timeout: float) -> Iterator[None]:
+    key = {"key": WRITE_LOCK_KEY, "year": year}
+    try:
+        conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    except SQLAlchemyError as err:
+        shown = engine.url.render_as_string(hide_password=True)
+        raise WarehouseError(
+            f"cannot take the lock of {year} on the warehouse {shown}: {failure_reason(err)}"
+        ) from err
+    with conn:
+        deadline = time.monotonic() + timeout
+        try_lock = sa.text("SELECT pg_try_advisory_lock(CAST(:key AS INTEGER), :year)")
+        while not conn.scalar(try_lock, key):
+            if time.monotonic() > deadline:
+                raise _waited_too_long(year, timeout)
+            time.sleep(POLL_SECONDS)
+        try:
+            yield
+        finally:
+            conn.execute(sa.text("SELECT pg_advisory_unlock(CAST(:key AS INTEGER), :year)"), key)
+
+
+@contextmanager
+def _file_lock(database: Path, year: int, timeout: float) -> Iterator[None]:
+    if fcntl is None:
+        yield
+        return
+    path = database.expanduser().with_name(f"{database.name}.{year}.lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise _waited_too_long(year, timeout) from None
+                time.sleep(POLL_SECONDS)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,281 @@
+"""The BI layer: views with French labels on SQLite and PostgreSQL, their descriptions, the
+yearly trend on the demo data, and the read-only role BI tools connect as."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from types import SimpleNamespace
+
+import pytest
+import sqlalchemy as sa
+
+from crpv_pipeline.bi import view_statements
+from crpv_pipeline.cli import main
+from crpv_pipeline.dictionary import BI_VIEWS, bi_view_name, sql_dir, view_doc, view_docs
+from crpv_pipeline.warehouse import (
+    count_rows,
+    create_warehouse_engine,
+    derive_year,
+    ensure_schema,
+    read_table,
+)
+from crpv_pipeline_tests.factories import activity, finding, make_result
+from crpv_pipeline_tests.tables import load
+
+ROLE_SCRIPT = sql_dir() / "postgres" / "bi_readonly_role.sql"
+# View → the table it shows one row of (same row count: labels are joined in, never filtered).
+SAME_ROWS = {
+    "activities": "fact_activity",
+    "activity_publics": "fact_activity_public",
+    "activity_counts": "activity_counts",
+    "theme_shares": "theme_shares",
+    "modality_shares": "modality_shares",
+    "yearly_summary": "yearly_summary",
+    "yearly_trend": "yearly_trend",
+    "completeness": "completeness",
+    "submissions": "submission",
+    "validation_failures": "validation_failure",
+}
+
+
+def select_all(engine, view: str) -> list[dict]:
+    name = bi_view_name(view, engine.dialect.name)
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(sa.text(f"SELECT * FROM {name}"))]
+
+
+def small_warehouse(engine) -> None:
+    """IREV loaded for 2020 and 2021 (with publics), ORIV 2021 with a quarantined row."""
+    ensure_schema(engine)
+    load(engine, make_result(year=2020, activities=[activity(activity_date=dt.date(2020, 3, 2))]))
+    load(engine, make_result())
+    load(
+        engine,
+        make_result(
+            centre_code="ORIV",
+            activities=[activity(modality_code="DISTANCIEL", theme_code="VRL", half_days=3)],
+            findings=[finding()],
+        ),
+    )
+    derive_year(engine, 2020)
+    derive_year(engine, 2021)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The demo (2019–2021) on SQLite, once for the module."""
+    root = tmp_path_factory.mktemp("bi_demo")
+    url = f"sqlite:///{root / 'warehouse.sqlite'}"
+    argv = ["demo", "--inbox", str(root / "inbox"), "--warehouse", url]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("DAGSTER_HOME", raising=False)
+        assert main([*argv, "--output", str(root / "out")]) == 0
+    engine = create_warehouse_engine(url)
+    yield SimpleNamespace(url=url, engine=engine)
+    engine.dispose()
+
+
+# --- the views, on both dialects ---------------------------------------------------------
+
+
+def test_every_view_answers_with_french_labels(engine):
+    small_warehouse(engine)
+    for view in BI_VIEWS:
+        rows = select_all(engine, view)
+        assert len(rows) == count_rows(engine, SAME_ROWS[view]), view
+        if rows:
+            assert list(rows[0]) == list(view_doc(view).column_names), view
+
+    formation = next(r for r in select_all(engine, "activities") if r["half_days"] == 4)
+    assert {k: formation[k] for k in ("centre_name", "centre_region", "activity_type")} == {
+        "centre_name": "Institut Régional de la Ville",
+        "centre_region": "Hauts-de-France",
+        "activity_type": "Formation",
+    }
+    assert (formation["modality"], formation["theme"], formation["pillar"]) == (
+        "Présentiel",
+        "Éducation",
+        "Cohésion sociale",
+    )
+    assert str(formation["activity_date"]) == "2021-03-04"  # SQLite hands dates over as text
+    publics = {r["public"] for r in select_all(engine, "activity_publics")}
+    assert "Élus" in publics
+    shares = {r["theme"]: r for r in select_all(engine, "theme_shares") if r["year"] == 2021}
+    assert shares["Valeurs de la République et laïcité"]["pillar"] == (
+        "Valeurs de la République et citoyenneté"
+    )
+    labels = {(r["centre_code"], r["year"]): r for r in select_all(engine, "completeness")}
+    assert labels["ORIV", 2021]["status_label"] == "Chargé avec erreurs"
+    assert labels["MAYOTTE", 2021]["status_label"] == "Manquant"
+    assert labels["MAYOTTE", 2021]["file_name"] is None
+    assert labels["IREV", 2021]["file_sha256"] == make_result().file_sha256
+    statuses = {r["status_label"] for r in select_all(engine, "submissions")}
+    assert statuses == {"Chargé", "Chargé avec erreurs"}
+    (failure,) = select_all(engine, "validation_failures")
+    assert (failure["severity_label"], failure["centre_name"]) == (
+        "Erreur",
+        "Observatoire régional de l'intégration et de la ville",
+    )
+    modality = {r["modality"] for r in select_all(engine, "modality_shares")}
+    assert modality == {"Présentiel", "Distanciel", "Hybride"}
+    (trend,) = [r for r in select_all(engine, "yearly_trend") if r["year"] == 2021]
+    assert (trend["half_days"], trend["half_days_change"]) == (10, 10 - 1)
+
+
+def test_views_are_replaced_in_place(engine):
+    ensure_schema(engine)
+    ensure_schema(engine)  # idempotent: replaced, not duplicated nor failing
+    inspector = sa.inspect(engine)
+    if engine.dialect.name == "postgresql":
+        assert sorted(inspector.get_view_names(schema="bi")) == sorted(BI_VIEWS)
+    else:
+        assert sorted(inspector.get_view_names()) == sorted(f"bi_{v}" for v in BI_VIEWS)
+
+
+def test_view_statements_name_the_views_per_dialect():
+    sqlite = view_statements("sqlite")
+    assert sqlite[:2] == ["DROP VIEW IF EXISTS bi_activities", sqlite[1]]
+    assert sqlite[1].startswith("CREATE VIEW bi_activities AS\nselect")
+    pg = view_statements("postgresql")
+    assert pg[0] == "CREATE SCHEMA IF NOT EXISTS bi"
+    assert pg[1].startswith("CREATE OR REPLACE VIEW bi.activities AS\nselect")
+    assert "COMMENT ON COLUMN bi.activities.centre_name IS 'Name of the centre" in "\n".join(pg)
+
+
+def test_views_aggregate_nothing():
+    for view in view_docs():
+        text = view.select.lower()
+        assert " group by " not in text and "sum(" not in text and "count(" not in text, view.name
+
+
+@pytest.mark.postgres
+def test_postgresql_describes_every_view_and_column(pg_url):
+    engine = create_warehouse_engine(pg_url)
+    try:
+        ensure_schema(engine)
+        with engine.connect() as conn:
+            for view in view_docs():
+                name = f"bi.{view.name}"
+                described = conn.execute(
+                    sa.text("SELECT obj_description(CAST(:name AS regclass), 'pg_class')"),
+                    {"name": name},
+                ).scalar()
+                assert described == view.description
+                columns = conn.execute(
+                    sa.text(
+                        "SELECT attname, col_description(attrelid, attnum) FROM pg_attribute"
+                        " WHERE attrelid = CAST(:name AS regclass) AND attnum > 0"
+                        " ORDER BY attnum"
+                    ),
+                    {"name": name},
+                ).all()
+                assert [tuple(c) for c in columns] == [
+                    (c.name, c.description) for c in view.columns
+                ], name
+    finally:
+        engine.dispose()
+
+
+# --- the demo data -----------------------------------------------------------------------
+
+
+def test_yearly_trend_on_the_demo(demo):
+    trend = read_table(demo.engine, "yearly_trend").set_index("year")
+    assert list(trend.index) == [2019, 2020, 2021]
+    assert trend.loc[2021, "half_days"] == 3123
+    assert trend.loc[2021, "half_days_change"] == 923
+    assert trend.loc[2021, "half_days_change_pct"] == pytest.approx(100 * 923 / 2200)
+    assert trend.loc[2020, "half_days_change"] == 2200 - 2950
+    assert trend.loc[2019, "half_days_change"] is None
+    summary = read_table(demo.engine, "yearly_summary").set_index("year")
+    for field in ("half_days", "n_activities", "participants"):
+        assert list(trend[field]) == list(summary[field])
+    view = {r["year"]: r for r in select_all(demo.engine, "yearly_trend")}
+    assert view[2021]["half_days_change"] == 923
+
+
+def test_demo_views_keep_every_row(demo):
+    for view in BI_VIEWS:
+        assert len(select_all(demo.engine, view)) == count_rows(demo.engine, SAME_ROWS[view])
+    activities = select_all(demo.engine, "activities")
+    assert sum(r["half_days"] for r in activities if r["year"] == 2021) == 3123
+    assert all(r["centre_name"] and r["theme"] and r["pillar"] for r in activities)
+
+
+# --- the read-only role ------------------------------------------------------------------
+
+WRITES = (
+    "INSERT INTO public.dim_modality (modality_code, label, sort_order) VALUES ('X', 'x', 9)",
+    "UPDATE public.dim_centre SET name = 'x'",
+    "DELETE FROM public.fact_activity",
+    "TRUNCATE public.validation_failure",
+    "INSERT INTO bi.yearly_summary (year) VALUES (1999)",
+    "DELETE FROM bi.yearly_trend",
+    "CREATE TABLE public.intruder (a integer)",
+    "CREATE TABLE bi.intruder (a integer)",
+    "CREATE VIEW bi.intruder AS SELECT 1 AS one",
+    "DROP VIEW bi.activities",
+    "ALTER TABLE public.submission ADD COLUMN intruder integer",
+)
+
+
+def _run_role_script(engine, role: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.text("SELECT set_config('crpv.bi_role', :role, true)"), {"role": role})
+        conn.exec_driver_sql(
+            ROLE_SCRIPT.read_text(encoding="utf-8"), execution_options={"no_parameters": True}
+        )
+
+
+@pytest.mark.postgres
+def test_the_bi_role_reads_every_view_and_cannot_write(pg_url, pg_admin_engine):
+    role = f"crpv_bi_test_{secrets.token_hex(4)}"  # roles are cluster-wide: one per run
+    engine = create_warehouse_engine(pg_url)
+    reader = sa.create_engine(
+        sa.make_url(pg_url).set(username=role, password=None), isolation_level="AUTOCOMMIT"
+    )
+    try:
+        small_warehouse(engine)
+        _run_role_script(engine, role)
+        _run_role_script(engine, role)  # re-running it is safe
+        with engine.begin() as conn:  # created after the script: default privileges apply
+            conn.exec_driver_sql("CREATE VIEW bi.created_later AS SELECT 1 AS one")
+
+        with reader.connect() as conn:
+            for view in BI_VIEWS:
+                rows = conn.execute(sa.text(f"SELECT * FROM bi.{view}")).all()
+                assert len(rows) == count_rows(engine, SAME_ROWS[view]), view
+            assert conn.execute(sa.text("SELECT one FROM bi.created_later")).scalar() == 1
+            assert conn.execute(sa.text("SELECT count(*) FROM public.dim_centre")).scalar() == 17
+
+        for statement in WRITES:  # sessions start read-only …
+            with reader.connect() as conn, pytest.raises(sa.exc.DBAPIError) as err:
+                conn.exec_driver_sql(statement)
+            assert err.value.orig.sqlstate in {"25006", "42501"}, statement
+        for statement in WRITES:  # … and privileges refuse the write anyway
+            with reader.connect() as conn:
+                conn.exec_driver_sql("SET default_transaction_read_only = off")
+                with pytest.raises(sa.exc.ProgrammingError) as err:
+                    conn.exec_driver_sql(statement)
+            assert err.value.orig.sqlstate == "42501", (statement, str(err.value.orig))
+        assert count_rows(engine, "fact_activity") == 5  # nothing written
+    finally:
+        reader.dispose()
+        with engine.begin() as conn:
+            exists = conn.execute(
+                sa.text("SELECT count(*) FROM pg_roles WHERE rolname = :role"), {"role": role}
+            ).scalar()
+            if exists:  # its grants, here and on the database, then the role
+                conn.exec_driver_sql(f'DROP OWNED BY "{role}"')
+        engine.dispose()
+        with pg_admin_engine.connect() as conn:
+            conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{role}"')
+
+
+def test_the_role_script_is_parametrised_by_identifiers_only():
+    text = ROLE_SCRIPT.read_text(encoding="utf-8")
+    code = "\n".join(line.split("--", 1)[0] for line in text.splitlines())
+    assert "password" not in code.lower()
+    assert "current_setting('crpv.bi_role', true)" in code
+    assert "format(" in code and "%I" in code  # identifiers quoted, never pasted

@@ -1,0 +1,165 @@
+"""Incremental runs: files known by SHA-256 are not read again, and the warehouse ends up as a
+run that reads everything would leave it. The stages are called as the Dagster assets call them.
+"""
+
+import pytest
+
+from crpv_pipeline import pipeline
+from crpv_pipeline.audit import finish_load_run, load_run_of, record_load_run
+from crpv_pipeline.dictionary import SCHEMA_TABLES
+from crpv_pipeline.warehouse import create_warehouse_engine, derive_year, ensure_schema, read_table
+from crpv_pipeline_tests.workbooks import row, write_return
+
+IREV_ROWS = [row(), row(title="Rencontre", activity_type="Activité de réseau", half_days=3)]
+ORIV_ROWS = [row(title="Colloque", activity_type="colloque", half_days=2), row(half_days="2,5")]
+
+
+def run_year(engine, inbox, run_id, *, incremental=True, year=2021):
+    """One run of a year, stage by stage; returns the validated returns."""
+    ensure_schema(engine)
+    files = pipeline.inbox_files(inbox, year)
+    known = pipeline.known_files(engine, files, year) if incremental else {}
+    results = pipeline.validate_year(files, year, known=known)
+    outcomes = pipeline.load_year(engine, files, results, run_id)
+    record_load_run(engine, load_run_of(run_id, year, None, results, outcomes))
+    derive_year(engine, year)
+    finish_load_run(engine, run_id, year)
+    return results
+
+
+@pytest.fixture
+def inbox(tmp_path):
+    folder = tmp_path / "inbox" / "2021"
+    write_return(folder / "IREV_2021.xlsx", IREV_ROWS)
+    write_return(folder / "ORIV_2021.xlsx", ORIV_ROWS, centre="ORIV")
+    write_return(folder / "inconnu.xlsx", centre="Centre imaginaire")
+    return tmp_path / "inbox"
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """The names of the files that validation reads."""
+    names = []
+    validate = pipeline.validate_return
+
+    def spy(path, year):
+        names.append(path.name)
+        return validate(path, year)
+
+    monkeypatch.setattr(pipeline, "validate_return", spy)
+    return names
+
+
+def test_only_the_changed_return_is_read_again(engine, inbox, reads):
+    run_year(engine, inbox, "run-1")
+    assert sorted(reads) == ["IREV_2021.xlsx", "ORIV_2021.xlsx", "inconnu.xlsx"]
+    reads.clear()
+    write_return(inbox / "2021" / "ORIV_2021.xlsx", ORIV_ROWS[:1], centre="ORIV")
+    results = run_year(engine, inbox, "run-2")
+    assert reads == ["ORIV_2021.xlsx"]
+    known = {r.file_name: r.recorded_as for r in results}
+    assert known == {"IREV_2021.xlsx": 1, "ORIV_2021.xlsx": None, "inconnu.xlsx": 3}
+    irev = next(r for r in results if r.centre_code == "IREV")
+    assert (irev.status, irev.rows_loaded, irev.rows_read) == ("loaded", 2, 2)
+
+    audit = {r["run_id"]: r for r in read_table(engine, "load_run").to_dict("records")}
+    assert {k: audit["run-2"][k] for k in ("files_seen", "files_read")} == {
+        "files_seen": 3,
+        "files_read": 1,
+    }
+    assert [audit["run-2"][f"submissions_{a}"] for a in ("loaded", "rejected", "unchanged")] == [
+        1,
+        0,
+        2,
+    ]
+    assert audit["run-2"]["finished_at"] >= audit["run-2"]["started_at"]
+    reads.clear()
+    run_year(engine, inbox, "run-3")
+    assert reads == []  # nothing changed: nothing read
+
+
+def _comparable(engine):
+    """Every table, without what differs between two runs by nature (ids of runs, clocks)."""
+    tables = {}
+    for name in SCHEMA_TABLES:
+        frame = read_table(engine, name)
+        if name == "load_run":
+            frame = frame.drop(columns=["started_at", "finished_at", "files_read"])
+        tables[name] = frame.drop(columns=[c for c in ("loaded_at",) if c in frame])
+    return tables
+
+
+def test_an_incremental_history_equals_one_that_reads_everything(tmp_path, inbox, warehouse_url):
+    full = create_warehouse_engine(f"sqlite:///{tmp_path / 'full.sqlite'}")
+    incremental = create_warehouse_engine(warehouse_url)
+    folder = inbox / "2021"
+
+    def both(run_id):
+        run_year(incremental, inbox, run_id)
+        run_year(full, inbox, run_id, incremental=False)
+
+    try:
+        both("run-1")
+        write_return(folder / "ORIV_2021.xlsx", ORIV_ROWS[:1], centre="ORIV")  # corrected
+        both("run-2")
+        write_return(folder / "IREV bis.xlsx", IREV_ROWS[:1])  # a second file for IREV
+        both("run-3")
+        (folder / "IREV bis.xlsx").unlink()  # removed again: IREV's first file stands
+        both("run-4")
+        write_return(folder / "ORIV_2021.xlsx", ORIV_ROWS, centre="ORIV")  # the older one again
+        both("run-5")
+        expected, actual = _comparable(full), _comparable(incremental)
+        for name in SCHEMA_TABLES:
+            assert actual[name].equals(expected[name]), name
+        statuses = read_table(incremental, "submission")[["file_name", "status"]]
+        assert statuses.values.tolist() == [
+            ["IREV_2021.xlsx", "loaded"],
+            ["ORIV_2021.xlsx", "superseded"],
+            ["inconnu.xlsx", "rejected"],
+            ["ORIV_2021.xlsx", "superseded"],
+            ["IREV bis.xlsx", "rejected"],
+            ["IREV_2021.xlsx", "rejected"],  # rejected as one of two files; its data stayed
+            ["ORIV_2021.xlsx", "loaded_with_errors"],
+        ]
+    finally:
+        full.dispose()
+        incremental.dispose()
+
+
+def test_the_result_equals_a_warehouse_built_from_the_final_inbox(tmp_path, inbox, engine):
+    run_year(engine, inbox, "run-1")
+    write_return(inbox / "2021" / "ORIV_2021.xlsx", ORIV_ROWS[:1], centre="ORIV")
+    run_year(engine, inbox, "run-2")
+    fresh = create_warehouse_engine(f"sqlite:///{tmp_path / 'fresh.sqlite'}")
+    try:
+        run_year(fresh, inbox, "rebuild")
+        for name in ("activity_counts", "theme_shares", "modality_shares", "yearly_summary"):
+            assert read_table(engine, name).equals(read_table(fresh, name)), name
+        columns = ["centre_code", "title", "half_days", "theme_code"]
+        facts = read_table(engine, "fact_activity")[columns].sort_values(columns)
+        rebuilt = read_table(fresh, "fact_activity")[columns].sort_values(columns)
+        assert facts.reset_index(drop=True).equals(rebuilt.reset_index(drop=True))
+    finally:
+        fresh.dispose()
+
+
+def test_a_new_reference_data_version_reads_everything_again(engine, inbox, reads, monkeypatch):
+    run_year(engine, inbox, "run-1")
+    reads.clear()
+    monkeypatch.setattr("crpv_pipeline.incremental.__version__", "99.0")
+    run_year(engine, inbox, "run-2")
+    assert len(reads) == 3
+
+
+def test_a_file_changed_after_it_was_read_is_left_for_the_next_run(engine, inbox):
+    ensure_schema(engine)
+    files = pipeline.inbox_files(inbox, 2021)
+    results = pipeline.validate_year(files, 2021)
+    write_return(inbox / "2021" / "ORIV_2021.xlsx", ORIV_ROWS[:1], centre="ORIV")
+    outcomes = pipeline.load_year(engine, files, results, "run-1")
+    assert [(r.file_name, o.action) for r, o in zip(results, outcomes, strict=True)] == [
+        ("IREV_2021.xlsx", "loaded"),
+        ("ORIV_2021.xlsx", "deferred"),
+        ("inconnu.xlsx", "rejected"),
+    ]
+    assert "ORIV" not in set(read_table(engine, "submission")["centre_code"])

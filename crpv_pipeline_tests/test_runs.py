@@ -1,0 +1,46 @@
+"""Runs outside Dagster's queue (crpv run): the whole run holds the year lock."""
+
+import threading
+import time
+
+import dagster as dg
+import pytest
+
+from crpv_pipeline.locks import year_lock
+from crpv_pipeline.runs import RunFailed, materialize_year
+from crpv_pipeline_tests.workbooks import write_return
+
+
+def test_a_run_waits_while_another_run_of_the_year_holds_the_warehouse(tmp_path, sqlite_url):
+    write_return(tmp_path / "inbox" / "2021" / "IREV_2021.xlsx")
+    held, release = threading.Event(), 1.5
+
+    def other_run():
+        with year_lock(sqlite_url, 2021):
+            held.set()
+            time.sleep(release)
+
+    thread = threading.Thread(target=other_run)
+    thread.start()
+    held.wait(10)
+    start = time.monotonic()
+    result = materialize_year(
+        2021,
+        tmp_path / "inbox",
+        sqlite_url,
+        instance=dg.DagsterInstance.ephemeral(),
+        output=tmp_path / "out",
+    )
+    thread.join()
+    assert result.success
+    assert time.monotonic() - start >= release - 0.2
+
+
+def test_a_run_that_cannot_take_the_lock_says_so(tmp_path):
+    with pytest.raises(RunFailed, match="pipeline run for 2021 could not start: cannot take"):
+        materialize_year(
+            2021,
+            tmp_path / "inbox",
+            "postgresql+psycopg://nobody@127.0.0.1:1/crpv",
+            instance=dg.DagsterInstance.ephemeral(),
+        )

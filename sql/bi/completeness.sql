@@ -1,0 +1,26 @@
+-- Who has reported, with French labels and the file behind the figures: one row per year and expected centre (completeness).
+select
+    completeness.year as year,
+    completeness.centre_code as centre_code,
+    dim_centre.name as centre_name, -- Name of the expected centre, in French
+    dim_centre.region as centre_region, -- Region or regions the centre covers
+    completeness.status as status,
+    case completeness.status
+        when 'missing' then 'Manquant'
+        when 'rejected' then 'Rejeté'
+        when 'loaded_with_errors' then 'Chargé avec erreurs'
+        when 'loaded' then 'Chargé'
+    end as status_label, -- Status of the current submission, in French: Manquant, Rejeté, Chargé avec erreurs or Chargé
+    completeness.submission_id as submission_id,
+    submission.file_name as file_name, -- Name of the current submission's file as received (NULL when missing)
+    submission.file_sha256 as file_sha256, -- SHA-256 of the current submission's file (NULL when missing)
+    completeness.received_at as received_at,
+    completeness.rows_loaded as rows_loaded,
+    submission.rows_rejected as rows_rejected, -- Activity rows of the current submission not loaded: quarantined rows, or every row of a rejected file (NULL when missing)
+    completeness.n_errors as n_errors,
+    submission.n_warnings as n_warnings -- Warnings found in the current submission (NULL when missing)
+from completeness
+inner join dim_centre
+    on completeness.centre_code = dim_centre.centre_code
+left join submission
+    on completeness.submission_id = submission.submission_id

@@ -1,0 +1,27 @@
+-- Validation findings with French labels: one row per finding (error or warning) of a submission, superseded ones included (validation_failure).
+select
+    validation_failure.failure_id as failure_id,
+    validation_failure.submission_id as submission_id,
+    validation_failure.year as year,
+    validation_failure.centre_code as centre_code,
+    dim_centre.name as centre_name, -- Name of the centre that sent the file, in French (NULL when it could not be identified)
+    submission.status as submission_status, -- Status of the submission the finding belongs to: superseded findings were fixed by a later file
+    validation_failure.file_name as file_name,
+    validation_failure.sheet as sheet,
+    validation_failure.row_number as row_number,
+    validation_failure.cell as cell,
+    validation_failure.column_label as column_label,
+    validation_failure.field as field,
+    validation_failure.value as value,
+    validation_failure.rule as rule,
+    validation_failure.severity as severity,
+    case validation_failure.severity
+        when 'error' then 'Erreur'
+        when 'warning' then 'Avertissement'
+    end as severity_label, -- Severity in French: Erreur (row quarantined or file rejected) or Avertissement (row loaded)
+    validation_failure.message as message
+from validation_failure
+inner join submission
+    on validation_failure.submission_id = submission.submission_id
+left join dim_centre
+    on validation_failure.centre_code = dim_centre.centre_code
