@@ -19,7 +19,7 @@ from crpv_pipeline import asset_metadata, pipeline
 from crpv_pipeline.audit import finish_load_run, load_run_of, record_load_run
 from crpv_pipeline.checks import completeness_of, reconcile_year
 from crpv_pipeline.dictionary import load_dictionary
-from crpv_pipeline.model import ReturnResult
+from crpv_pipeline.model import ReturnResult, display_name
 from crpv_pipeline.pipeline import InboxFile
 from crpv_pipeline.refdata import default_nomenclature
 from crpv_pipeline.report import REPORT_FILE_NAME, write_report
@@ -88,7 +88,8 @@ def inbox_files(context: dg.AssetExecutionContext, inbox: InboxResource) -> dg.O
             "folder": dg.MetadataValue.path(str(inbox.root() / str(year))),
             "listing": asset_metadata.inbox_listing(files),
             "files": dg.MetadataValue.md(
-                "\n".join(f"- `{f.path.name}` ({f.size:,} bytes)" for f in files) or "(none)"
+                "\n".join(f"- `{display_name(f.path)}` ({f.size:,} bytes)" for f in files)
+                or "(none)"
             ),
         },
     )

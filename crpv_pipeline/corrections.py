@@ -31,8 +31,8 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
 from crpv_pipeline.model import Finding, ReturnResult
-from crpv_pipeline.parsing import format_value, french_number
-from crpv_pipeline.reading import SUPPORTED_SUFFIXES
+from crpv_pipeline.parsing import format_value, french_count, french_number
+from crpv_pipeline.reading import SUPPORTED_SUFFIXES, open_workbook
 from crpv_pipeline.refdata import default_nomenclature, normalize_label
 
 CORRECTIONS_SHEET = "Corrections à apporter"
@@ -137,16 +137,17 @@ def _corrections_sheet(
     year = result.year or "(année non identifiée)"
     title = f"Bilan {year} — {centre}{f' ({name})' if name else ''} : corrections à apporter"
     counts = (
-        f"Fichier reçu : « {result.file_name} » · {_count(result.n_errors, 'erreur')}, "
-        f"{_count(result.n_warnings, 'avertissement')}"
+        f"Fichier reçu : « {result.file_name} » · {french_count(result.n_errors, 'erreur')}, "
+        f"{french_count(result.n_warnings, 'avertissement')}"
     )
     if result.rejected:
         counts += " · fichier rejeté : aucune ligne n'a été chargée"
     else:
         counts += (
-            f" · {_count(result.rows_loaded, 'ligne chargée', 'lignes chargées')} "
+            f" · {french_count(result.rows_loaded, 'ligne chargée', 'lignes chargées')} "
             f"sur {french_number(result.rows_read)}, "
-            f"{_count(result.rows_rejected, 'ligne écartée', 'lignes écartées')} jusqu'à correction"
+            f"{french_count(result.rows_rejected, 'ligne écartée', 'lignes écartées')} "
+            "jusqu'à correction"
         )
     how = (
         "Les cellules concernées sont surlignées dans la copie de vos feuilles qui suit "
@@ -189,7 +190,7 @@ def _copy_sheets(workbook: Workbook, path: Path) -> dict[str, Worksheet]:
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         return {}
     try:
-        source = python_calamine.CalamineWorkbook.from_path(str(path))
+        source = open_workbook(path)
     except Exception:  # calamine raises several exception types; the finding already says why
         return {}
     copies: dict[str, Worksheet] = {}
@@ -304,12 +305,17 @@ def _completeness_sheet(ws, year, completeness, findings, centre_names) -> None:
     ]
     per_status = pd.Series([r["status"] for r in records], dtype=object).value_counts()
     parts = [
-        _count(int(per_status[s]), STATUS_LABELS[s].lower(), _plural_status(s))
+        french_count(int(per_status[s]), STATUS_LABELS[s].lower(), _plural_status(s))
         for s in STATUS_LABELS
         if s in per_status
     ]
     _put(ws, 1, 1, f"Bilans {year} : complétude des retours").font = Font(bold=True, size=14)
-    _put(ws, 2, 1, " · ".join([_count(len(records), "centre attendu", "centres attendus")] + parts))
+    _put(
+        ws,
+        2,
+        1,
+        " · ".join([french_count(len(records), "centre attendu", "centres attendus")] + parts),
+    )
     _table(ws, 4, _OVERVIEW_COLUMNS, rows, wrap=(2,))
     for offset, record in enumerate(records, start=5):
         fill = STATUS_FILLS.get(record["status"])
@@ -335,8 +341,11 @@ def _findings_sheet(ws: Worksheet, year: int, findings: pd.DataFrame) -> None:
     rows = [(centre, f.file_name, *_finding_row(f)) for centre, f in ordered]
     n_errors = sum(f.severity == "error" for f in records)
     _put(ws, 1, 1, f"Bilans {year} : constats de validation").font = Font(bold=True, size=14)
-    counts = [_count(n_errors, "erreur"), _count(len(records) - n_errors, "avertissement")]
-    _put(ws, 2, 1, f"{_count(len(records), 'constat')} : {', '.join(counts)}")
+    counts = [
+        french_count(n_errors, "erreur"),
+        french_count(len(records) - n_errors, "avertissement"),
+    ]
+    _put(ws, 2, 1, f"{french_count(len(records), 'constat')} : {', '.join(counts)}")
     _table(ws, 4, _FINDINGS_COLUMNS, rows, wrap=(2, 4, 5, 8))
     for offset, (_, finding) in enumerate(ordered, start=5):
         ws.cell(offset, 7).fill = _fill(finding.severity)
@@ -439,8 +448,3 @@ def _timestamp(value: Any) -> dt.datetime | str | None:
 
 def _fill(severity: str) -> PatternFill:
     return ERROR_FILL if severity == "error" else WARNING_FILL
-
-
-def _count(n: int, singular: str, plural: str | None = None) -> str:
-    word = singular if n <= 1 else (plural or singular + "s")
-    return f"{french_number(n)} {word}"

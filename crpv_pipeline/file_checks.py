@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crpv_pipeline.model import Finding, ReturnResult, empty_activities
+from crpv_pipeline.model import Finding, ReturnResult, display_name, empty_activities
 from crpv_pipeline.parsing import format_value, parse_whole
 from crpv_pipeline.reading import ReturnFileError, column_letter, identify_from_file_name
 from crpv_pipeline.refdata import Nomenclature
@@ -109,7 +109,7 @@ def file_finding(path: Path, err: ReturnFileError, nomenclature: Nomenclature) -
         else None
     )
     return Finding(
-        file_name=path.name,
+        file_name=display_name(path),
         sheet=err.sheet,
         row_number=err.row,
         cell=cell,

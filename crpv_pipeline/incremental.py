@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from crpv_pipeline import __version__
 from crpv_pipeline.loading import CURRENT_STATUSES, recorded_submission
-from crpv_pipeline.model import Finding, ReturnResult, empty_activities
+from crpv_pipeline.model import Finding, ReturnResult, display_name, empty_activities
 from crpv_pipeline.refdata import default_nomenclature
 from crpv_pipeline.resubmission import submission_activities
 from crpv_pipeline.warehouse import schema_table
@@ -61,7 +61,7 @@ def known_returns(
         for path, sha256 in files.items():
             if not sha256:
                 continue
-            row = _known_submission(conn, year, path.name, sha256, reference_version)
+            row = _known_submission(conn, year, display_name(path), sha256, reference_version)
             if row is not None:
                 known[path] = _rebuild(conn, row, path)
     return known

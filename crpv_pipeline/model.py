@@ -79,7 +79,7 @@ class ReturnResult:
 
     @property
     def file_name(self) -> str:
-        return self.path.name
+        return display_name(self.path)
 
     @property
     def n_errors(self) -> int:
@@ -102,6 +102,11 @@ class ReturnResult:
         if self.rejected:
             return "rejected"
         return "loaded_with_errors" if self.n_errors else "loaded"
+
+
+def display_name(path: Path) -> str:
+    """A file's name as text that can be stored and shown: bytes that are not UTF-8 become �."""
+    return path.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def empty_activities() -> pd.DataFrame:

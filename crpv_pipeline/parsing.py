@@ -107,6 +107,12 @@ def french_number(number: float, decimals: int | None = None) -> str:
     return text.replace(",", "\u202f").replace(".", ",")
 
 
+def french_count(n: int, singular: str, plural: str | None = None) -> str:
+    """``1 activité``, ``0 activité``, ``3 123 activités`` (French: plural from 2 on)."""
+    word = singular if n <= 1 else (plural or singular + "s")
+    return f"{french_number(n)} {word}"
+
+
 def format_value(value: Any) -> str | None:
     """A cell value as the centre sees it in the sheet (dates JJ/MM/AAAA, French decimals)."""
     if value is None:

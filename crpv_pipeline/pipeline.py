@@ -114,7 +114,7 @@ def validate_year(
             else "read"
         )
         progress(
-            f"[{index}/{len(files)}] {file.path.name}: {result.status}, "
+            f"[{index}/{len(files)}] {result.file_name}: {result.status}, "
             f"{result.rows_loaded}/{result.rows_read} rows, "
             f"{result.n_errors} errors, {result.n_warnings} warnings ({how})"
         )

@@ -9,6 +9,7 @@ that is ``validation``'s job. It reads with python-calamine, which handles ``.xl
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -121,9 +122,19 @@ def _open(path: Path) -> python_calamine.CalamineWorkbook:
     if suffix not in SUPPORTED_SUFFIXES:
         raise ReturnFileError("unsupported_format", value=path.suffix or path.name)
     try:
-        return python_calamine.CalamineWorkbook.from_path(str(path))
+        return open_workbook(path)
     except Exception as err:  # calamine raises several exception types for broken files
         raise ReturnFileError("unreadable_file", detail=_short(err)) from err
+
+
+def open_workbook(path: Path) -> python_calamine.CalamineWorkbook:
+    """Open a workbook with calamine, whatever bytes its name holds."""
+    try:
+        name = str(path).encode("utf-8").decode("utf-8")
+    except UnicodeEncodeError:  # a name with bytes that are not UTF-8: give calamine the bytes
+        with path.open("rb") as fh:
+            return python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(fh.read()))
+    return python_calamine.CalamineWorkbook.from_path(name)
 
 
 def _short(err: BaseException) -> str:

@@ -6,7 +6,7 @@ It reads the derived tables of one year and formats them the way the bilan does
 
 from __future__ import annotations
 
-from crpv_pipeline.parsing import french_number
+from crpv_pipeline.parsing import french_count, french_number
 from crpv_pipeline.warehouse import create_warehouse_engine, read_table
 
 TOP_THEMES = 3
@@ -40,11 +40,12 @@ def national_summary(warehouse_url: str, year: int) -> str:
     )
     return "\n".join(
         [
-            f"Bilan national {year} — {int(row.centres_reporting)} centres sur "
-            f"{int(row.centres_expected)} ont transmis un bilan exploitable",
-            f"  {french_number(int(row.half_days))} demi-journées · "
-            f"{french_number(int(row.n_activities))} activités · "
-            f"{french_number(int(row.participants))} participants · "
+            f"Bilan national {year} — {french_count(int(row.centres_reporting), 'centre')} sur "
+            f"{int(row.centres_expected)} "
+            f"{'ont' if row.centres_reporting > 1 else 'a'} transmis un bilan exploitable",
+            f"  {french_count(int(row.half_days), 'demi-journée', 'demi-journées')} · "
+            f"{french_count(int(row.n_activities), 'activité')} · "
+            f"{french_count(int(row.participants), 'participant')} · "
             f"{pct(row.share_distanciel_pct)} des demi-journées à distance",
             f"  Thématiques principales : {top_text or '–'}",
         ]

@@ -23,9 +23,16 @@ from pandera.typing import Series
 from crpv_pipeline.cell_problems import CellProblem
 from crpv_pipeline.file_checks import file_finding, identify, rejected
 from crpv_pipeline.file_guards import DEFAULT_LIMITS, Limits, check_file
-from crpv_pipeline.model import ACTIVITY_COLUMNS, Finding, ReturnResult, empty_activities
+from crpv_pipeline.model import (
+    ACTIVITY_COLUMNS,
+    Finding,
+    ReturnResult,
+    display_name,
+    empty_activities,
+)
 from crpv_pipeline.parsing import (
     format_value,
+    french_number,
     parse_date,
     parse_department,
     parse_whole,
@@ -42,6 +49,7 @@ from crpv_pipeline.reading import (
 from crpv_pipeline.refdata import Nomenclature, default_nomenclature, normalize_label
 
 MAX_TITLE_LENGTH = 500
+MAX_TEXT_LENGTH = 32_767  # the most a spreadsheet cell holds; more comes from a forged file
 HALF_DAYS_RANGE = (1, 60)
 HALF_DAYS_WARNING = 20
 PARTICIPANTS_RANGE = (0, 5000)
@@ -176,6 +184,10 @@ class ActivityRows(pa.DataFrameModel):
     def _title_too_long(cls, s: pd.Series) -> pd.Series:
         return _each(s, lambda v: len(format_value(v) or "") <= MAX_TITLE_LENGTH)
 
+    @pa.check("partners", "comment", name="text_too_long")
+    def _text_too_long(cls, s: pd.Series) -> pd.Series:
+        return _each(s, lambda v: len(format_value(v) or "") <= MAX_TEXT_LENGTH)
+
     @pa.check("activity_type", name="activity_type_unknown")
     def _activity_type_unknown(cls, s: pd.Series) -> pd.Series:
         return _matches("activity_type")(s)
@@ -264,7 +276,7 @@ def validate_return(
         if isinstance(err, OSError):
             err = ReturnFileError("unreadable_file", detail=err.strerror or type(err).__name__)
         hint = identify({}, path, year, nomenclature)  # the centre, if the file name says it
-        digest = hashlib.sha256(f"{path.name}\0{err.rule}".encode()).hexdigest()
+        digest = hashlib.sha256(f"{display_name(path)}\0{err.rule}".encode()).hexdigest()
         findings = [file_finding(path, err, nomenclature)]
         return rejected(path, digest, year or hint.year, findings, hint.centre_code)
     try:
@@ -327,8 +339,8 @@ def row_findings(frame: pd.DataFrame, raw: RawReturn, nomenclature: Nomenclature
             context["allowed"] = nomenclature.category(field_name).allowed_text()
         if rule == "publics_unknown":
             context["value"] = " ; ".join(unknown_publics(raw_value))
-        elif rule == "title_too_long":
-            context["length"] = len(format_value(raw_value) or "")
+        elif rule in ("title_too_long", "text_too_long"):
+            context["length"] = french_number(len(format_value(raw_value) or ""))
         elif rule == "weekend_date":
             context["weekday"] = weekday_fr(parse_date(raw_value))
         elif rule == "duplicate_activity":
@@ -373,7 +385,7 @@ def _row_finding(raw, field_name, source_row, raw_value, rule, context, nomencla
     label = column[1] if column else _canonical_label(field_name, nomenclature)
     context.setdefault("column", label)
     return Finding(
-        file_name=raw.path.name,
+        file_name=display_name(raw.path),
         sheet=raw.sheet,
         row_number=source_row,
         cell=f"{column_letter(column[0])}{source_row}" if column else None,
