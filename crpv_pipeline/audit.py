@@ -83,7 +83,7 @@ def record_load_run(engine: Engine, run: LoadRun) -> None:
     """Write the run's row (replacing it when a step of the run is executed again)."""
     table = schema_table("load_run")
     try:
-        with write_transaction(engine) as conn:
+        with write_transaction(engine, f"recording run {run.run_id} of {run.year}") as conn:
             conn.execute(
                 sa.delete(table).where(table.c.run_id == run.run_id, table.c.year == run.year)
             )
@@ -100,7 +100,7 @@ def finish_load_run(
     """Mark the run's row finished (its derived tables are rebuilt); False if it has none."""
     table = schema_table("load_run")
     try:
-        with write_transaction(engine) as conn:
+        with write_transaction(engine, f"recording the end of run {run_id} of {year}") as conn:
             done = conn.execute(
                 sa.update(table)
                 .where(table.c.run_id == run_id, table.c.year == int(year))

@@ -9,24 +9,29 @@ them, in the schema's transaction); the views and their descriptions are parsed 
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from crpv_pipeline.dictionary import BI_SCHEMA, bi_view_name, sql_literal, view_docs
 
 __all__ = ["view_statements"]
 
 
-def view_statements(dialect: str) -> list[str]:
+def view_statements(dialect: str, unchanged: Collection[str] = ()) -> list[str]:
     """The statements that (re)create every BI view on ``dialect``, in one transaction.
 
     PostgreSQL: the ``bi`` schema, ``CREATE OR REPLACE VIEW`` (grants given to BI roles stay;
     PostgreSQL only lets a replaced view gain columns at the end: drop a view by hand before
-    renaming or removing its columns) and the ``COMMENT ON`` of every view and column. Other
-    dialects: ``DROP VIEW IF EXISTS`` then ``CREATE VIEW``.
+    renaming or removing its columns) and the ``COMMENT ON`` of every view and column. Views
+    named in ``unchanged`` already have their definition and are only commented: replacing a
+    view waits for every query reading it. Other dialects: ``DROP VIEW IF EXISTS`` then
+    ``CREATE VIEW``.
     """
     statements = [f"CREATE SCHEMA IF NOT EXISTS {BI_SCHEMA}"] if dialect == "postgresql" else []
     for view in view_docs():
         name = bi_view_name(view.name, dialect)
         if dialect == "postgresql":
-            statements.append(f"CREATE OR REPLACE VIEW {name} AS\n{view.select}")
+            if view.name not in unchanged:
+                statements.append(f"CREATE OR REPLACE VIEW {name} AS\n{view.select}")
             statements.append(f"COMMENT ON VIEW {name} IS {sql_literal(view.description)}")
             statements += [
                 f"COMMENT ON COLUMN {name}.{c.name} IS {sql_literal(c.description)}"

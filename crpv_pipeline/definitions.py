@@ -1,9 +1,10 @@
 """The Dagster code location: assets, checks, the inbox sensor and resources of the pipeline.
 
 Loaded by ``dagster dev -w workspace.yaml``. The resources read ``CRPV_INBOX``,
-``CRPV_WAREHOUSE_URL``, ``CRPV_OUTPUT`` and ``CRPV_DEADLINES`` when Dagster loads the definitions,
-and fall back to ``./inbox``, the embedded SQLite warehouse ``./crpv_warehouse.sqlite``,
-``./crpv_output`` and 31 March of the following year. The inbox sensor (running by default) looks
+``CRPV_WAREHOUSE_URL``, ``CRPV_WAREHOUSE_RETRY``, ``CRPV_OUTPUT`` and ``CRPV_DEADLINES`` when
+Dagster loads the definitions, and fall back to ``./inbox``, the embedded SQLite warehouse
+``./crpv_warehouse.sqlite`` (writes tried 5 times while it is unavailable), ``./crpv_output``
+and 31 March of the following year. The inbox sensor (running by default) looks
 every ``CRPV_SENSOR_INTERVAL_SECONDS`` (default 30). Launched runs execute each step in its own
 process (``multiprocess_executor``) unless ``CRPV_EXECUTOR`` names another executor as
 ``module:attribute`` (for example ``dagster_k8s:k8s_job_executor``, see docs/deploy.md).
@@ -24,6 +25,7 @@ from crpv_pipeline.resources import (
     OutputResource,
     WarehouseResource,
 )
+from crpv_pipeline.retries import DEFAULT_RETRY
 from crpv_pipeline.sensors import DEFAULT_INTERVAL_SECONDS, bilan_year, build_inbox_sensor
 from crpv_pipeline.warehouse import DEFAULT_WAREHOUSE_URL
 
@@ -70,6 +72,7 @@ def build_definitions(
     warehouse_url: str | None = None,
     output: str | None = None,
     deadlines: str | None = None,
+    retry: str | None = None,
 ) -> dg.Definitions:
     """The code location's definitions, with explicit settings or those of the environment.
 
@@ -91,7 +94,8 @@ def build_definitions(
             "inbox": InboxResource(path=inbox or _setting("CRPV_INBOX", DEFAULT_INBOX)),
             "output": OutputResource(path=output or _setting("CRPV_OUTPUT", DEFAULT_OUTPUT)),
             "warehouse": WarehouseResource(
-                url=warehouse_url or _setting("CRPV_WAREHOUSE_URL", DEFAULT_WAREHOUSE_URL)
+                url=warehouse_url or _setting("CRPV_WAREHOUSE_URL", DEFAULT_WAREHOUSE_URL),
+                retry=retry or _setting("CRPV_WAREHOUSE_RETRY", DEFAULT_RETRY),
             ),
             "deadlines": DeadlinesResource(
                 spec=deadlines or _setting("CRPV_DEADLINES", DEFAULT_DEADLINES)

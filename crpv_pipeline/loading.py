@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crpv_pipeline.model import ACTIVITY_COLUMNS, ReturnResult
 from crpv_pipeline.resubmission import ActivityDiff, compare_activities, submission_activities
+from crpv_pipeline.testpoints import pause_point
 from crpv_pipeline.warehouse import WarehouseError, failure_reason, schema_table, write_transaction
 
 __all__ = ["CURRENT_STATUSES", "LoadOutcome", "load_return", "recorded_submission"]
@@ -75,12 +76,15 @@ def load_return(
     files of its centre loads once the other is gone). A loaded return records in its submission
     row how it differs from the one it supersedes (``resubmission``). Timestamps are stored in
     UTC (naive datetimes are taken as UTC).
+
+    Reaching the warehouse is tried again while it is unavailable (``write_transaction``); a
+    process that dies during the transaction leaves the warehouse as it was before the load.
     """
     where = f"{result.file_name} ({result.centre_code or 'centre inconnu'}, {result.year})"
     if not result.rejected and result.centre_code is None:
         raise WarehouseError(f"loading {where} failed: a loaded return must name its centre")
     try:
-        with write_transaction(engine) as conn:
+        with write_transaction(engine, f"loading {where}") as conn:
             return _load(conn, result, run_id, _utc(received_at), _utc(loaded_at))
     except SQLAlchemyError as err:
         raise WarehouseError(
@@ -225,6 +229,7 @@ def _load(
     if not result.rejected:
         _insert_activities(conn, result, submission_id)
     _insert_findings(conn, result, submission_id)
+    pause_point("load_return:uncommitted")  # fault tests kill the process here (testpoints)
     return LoadOutcome(
         submission_id,
         "rejected" if result.rejected else "loaded",

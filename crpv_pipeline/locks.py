@@ -7,24 +7,27 @@ beside a Dagster run) cannot interleave. Each transaction already holds the writ
 serialises the runs it launches with a tag concurrency limit, see ``deploy/dagster.yaml``).
 
 PostgreSQL: a session-level advisory lock ``(WRITE_LOCK_KEY, year)`` on a connection kept open
-for the run (released when the run ends, or when its process dies). SQLite: an exclusive
-``flock`` on ``<database file>.<year>.lock`` beside the database (same release on death); an
-in-memory database needs none.
+for the run (released when the run ends, or when its process dies); connecting is tried again
+while the server is unavailable, as for every write (``warehouse.connect_with_retries``).
+SQLite: an exclusive ``flock`` on ``<database file>.<year>.lock`` beside the database (same
+release on death); an in-memory database needs none.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from crpv_pipeline.retries import RetryPolicy
 from crpv_pipeline.warehouse import (
     WRITE_LOCK_KEY,
     WarehouseError,
+    connect_with_retries,
     create_warehouse_engine,
     failure_reason,
 )
@@ -43,9 +46,17 @@ class YearLocked(WarehouseError):
 
 
 @contextmanager
-def year_lock(url: str, year: int, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> Iterator[None]:
-    """Hold the lock of ``year`` on the warehouse at ``url``; wait up to ``timeout`` seconds."""
-    engine = create_warehouse_engine(url)
+def year_lock(
+    url: str,
+    year: int,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    retry: RetryPolicy | None = None,
+) -> Iterator[None]:
+    """Hold the lock of ``year`` on the warehouse at ``url``; wait up to ``timeout`` seconds.
+
+    ``retry``: how often to try reaching a PostgreSQL warehouse (see ``retries``).
+    """
+    engine = create_warehouse_engine(url, retry=retry)
     try:
         if engine.dialect.name == "postgresql":
             with _postgres_lock(engine, int(year), timeout):
@@ -69,24 +80,37 @@ def _waited_too_long(year: int, timeout: float) -> YearLocked:
 @contextmanager
 def _postgres_lock(engine: sa.Engine, year: int, timeout: float) -> Iterator[None]:
     key = {"key": WRITE_LOCK_KEY, "year": year}
+    shown = engine.url.render_as_string(hide_password=True)
     try:
-        conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-    except SQLAlchemyError as err:
-        shown = engine.url.render_as_string(hide_password=True)
+        conn = connect_with_retries(
+            engine,
+            f"taking the lock of {year}",
+            lambda c: c.execution_options(isolation_level="AUTOCOMMIT"),
+        )
+    except SQLAlchemyError as err:  # not transient: say so at once
         raise WarehouseError(
-            f"cannot take the lock of {year} on the warehouse {shown}: {failure_reason(err)}"
+            f"taking the lock of {year} on the warehouse {shown} failed: {failure_reason(err)}"
         ) from err
     with conn:
         deadline = time.monotonic() + timeout
         try_lock = sa.text("SELECT pg_try_advisory_lock(CAST(:key AS INTEGER), :year)")
-        while not conn.scalar(try_lock, key):
-            if time.monotonic() > deadline:
-                raise _waited_too_long(year, timeout)
-            time.sleep(POLL_SECONDS)
+        try:
+            while not conn.scalar(try_lock, key):
+                if time.monotonic() > deadline:
+                    raise _waited_too_long(year, timeout)
+                time.sleep(POLL_SECONDS)
+        except SQLAlchemyError as err:  # the connection was lost while waiting
+            raise WarehouseError(
+                f"taking the lock of {year} on the warehouse {shown} failed: {failure_reason(err)}"
+            ) from err
         try:
             yield
         finally:
-            conn.execute(sa.text("SELECT pg_advisory_unlock(CAST(:key AS INTEGER), :year)"), key)
+            # A connection lost during the run took its lock with it: nothing left to release.
+            with suppress(SQLAlchemyError):
+                conn.execute(
+                    sa.text("SELECT pg_advisory_unlock(CAST(:key AS INTEGER), :year)"), key
+                )
 
 
 @contextmanager

@@ -11,6 +11,7 @@ import dagster as dg
 from sqlalchemy import Engine
 
 from crpv_pipeline.deadlines import DEFAULT_DEADLINES, Deadlines, parse_deadlines
+from crpv_pipeline.retries import DEFAULT_RETRY, parse_retry_policy
 from crpv_pipeline.warehouse import DEFAULT_WAREHOUSE_URL, create_warehouse_engine
 
 DEFAULT_INBOX = "inbox"
@@ -36,12 +37,17 @@ class OutputResource(dg.ConfigurableResource):
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The SQL warehouse, as any SQLAlchemy URL (``CRPV_WAREHOUSE_URL``)."""
+    """The SQL warehouse, as any SQLAlchemy URL (``CRPV_WAREHOUSE_URL``).
+
+    ``retry`` (``CRPV_WAREHOUSE_RETRY``): ``TRIES[,FIRST_WAIT[,LONGEST_WAIT]]``, how often a
+    write tries to reach the warehouse while it is unavailable (default ``5,0.5,8``).
+    """
 
     url: str = DEFAULT_WAREHOUSE_URL
+    retry: str = DEFAULT_RETRY
 
     def engine(self) -> Engine:
-        return create_warehouse_engine(self.url)
+        return create_warehouse_engine(self.url, retry=parse_retry_policy(self.retry))
 
 
 class DeadlinesResource(dg.ConfigurableResource):

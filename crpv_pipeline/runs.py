@@ -1,9 +1,9 @@
 """Materialising a year's partition through Dagster, in process (``crpv run``, ``crpv demo``).
 
 Runs are recorded in the Dagster instance of ``DAGSTER_HOME`` when it is set, so that they show
-in the UI; otherwise in an ephemeral instance. A failed step raises ``RunFailed`` naming it. The
-whole run holds the warehouse's year lock (``locks``): such runs bypass Dagster's run queue, and
-two of them for the same year must not interleave.
+in the UI; otherwise in an ephemeral instance. A failed step raises ``RunFailed`` naming it and
+what it raised. The whole run holds the warehouse's year lock (``locks``): such runs bypass
+Dagster's run queue, and two of them for the same year must not interleave.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import dagster as dg
 
 from crpv_pipeline.definitions import build_definitions
 from crpv_pipeline.locks import year_lock
+from crpv_pipeline.retries import DEFAULT_RETRY, parse_retry_policy
 from crpv_pipeline.sensors import YEAR_TAG
 from crpv_pipeline.warehouse import WarehouseError
 
@@ -30,11 +31,18 @@ def _instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.ephemeral()
 
 
-def _root_cause(error) -> str:
-    """The innermost error message of a Dagster serialisable error (the user's exception)."""
-    while error.cause is not None:
+def _step_error(error) -> str:
+    """What a failed step raised, past Dagster's own wrappers, from its serialisable error.
+
+    The pipeline's own errors are written for people (they name what failed and chain the
+    driver's error): their message alone, without ``crpv_pipeline.module.Class:``.
+    """
+    while error.cause is not None and error.cls_name.startswith("Dagster"):
         error = error.cause
-    return error.message.strip()
+    message = error.message.strip()
+    if message.startswith("crpv_pipeline."):
+        message = message.split(": ", 1)[-1]
+    return message
 
 
 def materialize_year(
@@ -44,17 +52,28 @@ def materialize_year(
     progress: Callable[[str], None] | None = None,
     instance: dg.DagsterInstance | None = None,
     output: Path | None = None,
+    retry: str | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Materialise every asset (and check) of ``year``'s partition; raise ``RunFailed`` if not.
 
     ``output`` is where the workbooks for people go (default: ``CRPV_OUTPUT`` or ./crpv_output).
+    ``retry`` is how often the year lock and every write try to reach the warehouse while it is
+    unavailable (default: ``CRPV_WAREHOUSE_RETRY`` or ``5,0.5,8``, see ``retries``).
     """
+    retry = retry or os.environ.get("CRPV_WAREHOUSE_RETRY") or DEFAULT_RETRY
+    try:
+        policy = parse_retry_policy(retry)
+    except ValueError as err:
+        raise RunFailed(f"pipeline run for {year} could not start: {err}") from err
     defs = build_definitions(
-        inbox=str(inbox), warehouse_url=warehouse_url, output=str(output) if output else None
+        inbox=str(inbox),
+        warehouse_url=warehouse_url,
+        output=str(output) if output else None,
+        retry=retry,
     )
     job = defs.resolve_implicit_global_asset_job_def()
     try:
-        with year_lock(warehouse_url, year):
+        with year_lock(warehouse_url, year, retry=policy):
             result = job.execute_in_process(
                 partition_key=str(year),
                 instance=instance or _instance(),
@@ -66,7 +85,7 @@ def materialize_year(
         raise RunFailed(f"pipeline run for {year} could not start: {err}") from err
     if not result.success:
         failures = [
-            f"{e.step_key}: {_root_cause(e.step_failure_data.error)}"
+            f"{e.step_key}: {_step_error(e.step_failure_data.error)}"
             for e in result.all_events
             if e.is_step_failure and e.step_failure_data and e.step_failure_data.error
         ]

@@ -11,8 +11,10 @@ comments, parsed by ``dictionary``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from functools import cache
 from pathlib import Path
 
@@ -26,19 +28,24 @@ from crpv_pipeline.bi import view_statements
 from crpv_pipeline.deadlines import Deadlines
 from crpv_pipeline.dictionary import (
     SCHEMA_TABLES,
+    bi_view_name,
     comment_statements,
     index_names,
     schema_sql,
     sql_dir,
     table_doc,
+    view_docs,
 )
 from crpv_pipeline.refdata import Nomenclature, default_nomenclature
+from crpv_pipeline.retries import RetryPolicy, is_transient
 
 __all__ = [
     "DEFAULT_WAREHOUSE_URL",
     "DERIVED_TABLES",
     "SCHEMA_TABLES",
     "WarehouseError",
+    "WarehouseUnavailable",
+    "connect_with_retries",
     "count_rows",
     "create_warehouse_engine",
     "derive_year",
@@ -46,6 +53,7 @@ __all__ = [
     "ensure_schema",
     "failure_reason",
     "read_table",
+    "retry_policy",
     "schema_table",
     "sql_dir",
     "write_transaction",
@@ -75,6 +83,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite connection waits for another writer before failing with 'locked'."""
 
 _WRITE_OPTION = "crpv_write_transaction"
+_RETRY_OPTION = "crpv_retry_policy"  # the engine's RetryPolicy, a user-defined execution option
 _NO_PARAMS = {"no_parameters": True}  # run DDL text as is: no ':name' or '%' parsing
 
 _DIMENSIONS = ("dim_centre", "dim_activity_type", "dim_modality", "dim_public", "dim_theme")
@@ -93,17 +102,31 @@ class WarehouseError(RuntimeError):
     """A warehouse operation failed; the message names the operation and the object."""
 
 
+class WarehouseUnavailable(WarehouseError):
+    """The warehouse could not be reached (or stayed locked) for as many tries as allowed."""
+
+
+_log = logging.getLogger(__name__)
+
+
 # --- engine and transactions -------------------------------------------------------------
 
 
 def create_warehouse_engine(
-    url: str, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
+    url: str,
+    *,
+    sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+    retry: RetryPolicy | None = None,
 ) -> Engine:
     """An engine for any SQLAlchemy URL; ``postgresql://`` uses the psycopg (3) driver.
 
     SQLite engines enforce foreign keys, wait ``sqlite_busy_timeout_ms`` for a busy database,
-    let SQLAlchemy emit BEGIN itself (so DDL is transactional and ``write_transaction`` can
-    begin IMMEDIATE), and the folder of the database file is created if needed.
+    keep their journal in write-ahead-log mode (readers and the writer never block each other,
+    so a long BI query cannot make a load fail with "database is locked"), let SQLAlchemy emit
+    BEGIN itself (so DDL is transactional and ``write_transaction`` can begin IMMEDIATE), and
+    the folder of the database file is created if needed. ``retry`` says how often the start
+    of a write transaction is tried while the warehouse is unavailable (default: 5 tries, see
+    ``retries``).
     """
     try:
         parsed = sa.make_url(url)
@@ -127,6 +150,7 @@ def create_warehouse_engine(
             engine = sa.create_engine(parsed, pool_pre_ping=True)
     except (SQLAlchemyError, ImportError, OSError) as err:
         raise WarehouseError(f"cannot open the warehouse {shown}: {err}") from err
+    engine.update_execution_options(**{_RETRY_OPTION: retry or RetryPolicy()})
     return engine
 
 
@@ -145,18 +169,74 @@ def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms:d}")  # PRAGMA takes no binds
+        cursor.execute("PRAGMA journal_mode = WAL")  # kept in the file; in-memory ones say no
         cursor.close()
 
     event.listen(engine, "begin", _sqlite_on_begin)
 
 
+def retry_policy(engine: Engine) -> RetryPolicy:
+    """The engine's retry policy (``create_warehouse_engine``), else the default one."""
+    return engine.get_execution_options().get(_RETRY_OPTION) or RetryPolicy()
+
+
+def connect_with_retries(
+    engine: Engine, what: str, prepare: Callable[[Connection], object] | None = None
+) -> Connection:
+    """A connection on which ``prepare`` (begin, take a lock…) succeeded, tried per the policy.
+
+    A transient error (``retries.is_transient``: refused or lost connection, a busy SQLite
+    database…) while connecting or preparing is tried again after the policy's waits; when the
+    tries are spent, ``WarehouseUnavailable`` says what failed, names the warehouse (password
+    hidden) and gives the last error. Other errors are raised as they are, at once.
+    """
+    policy = retry_policy(engine)
+    delays = policy.delays()
+    for attempt, delay in enumerate([*delays, None], start=1):
+        conn = None
+        try:
+            conn = engine.connect()
+            if prepare is not None:
+                prepare(conn)
+            return conn
+        except SQLAlchemyError as err:
+            if conn is not None:
+                with suppress(SQLAlchemyError):
+                    conn.close()  # rolls back whatever prepare began
+            if not is_transient(err):
+                raise
+            shown = engine.url.render_as_string(hide_password=True)
+            if delay is None:
+                tries = f"{policy.tries} tries over {sum(delays):g} s" if delays else "1 try"
+                raise WarehouseUnavailable(
+                    f"{what} failed: the warehouse {shown} was still unavailable after {tries}:"
+                    f" {failure_reason(err)}"
+                ) from err
+            _log.warning(
+                "%s: the warehouse %s is unavailable (%s), try %d of %d in %g s",
+                what,
+                shown,
+                failure_reason(err),
+                attempt + 1,
+                policy.tries,
+                delay,
+            )
+            time.sleep(delay)
+    raise AssertionError("unreachable")  # the last try returns or raises
+
+
 @contextmanager
-def write_transaction(engine: Engine) -> Iterator[Connection]:
+def write_transaction(
+    engine: Engine, what: str = "writing to the warehouse"
+) -> Iterator[Connection]:
     """A transaction holding the warehouse write lock; commits on success, rolls back on error.
 
     PostgreSQL: ``pg_advisory_xact_lock`` on ``WRITE_LOCK_KEY``, released at commit/rollback.
     SQLite: the transaction begins IMMEDIATE, taking the database's write lock at once (other
-    writers wait up to the busy timeout, readers are not blocked).
+    writers wait up to the busy timeout, readers are not blocked). Connecting, beginning and
+    taking the lock are tried again while the warehouse is unavailable
+    (``connect_with_retries``; ``what`` names the operation in the error); once the transaction
+    has begun, nothing is retried: an error rolls it all back.
     """
     dialect = engine.dialect.name
     if dialect == "sqlite" and not event.contains(engine, "begin", _sqlite_on_begin):
@@ -164,15 +244,19 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             "this SQLite engine cannot take the write lock: create it with"
             " create_warehouse_engine()"
         )
-    with engine.connect() as conn:
+
+    def begin_writing(conn: Connection) -> None:
         conn.execution_options(**{_WRITE_OPTION: True})
-        with conn.begin():
-            if dialect == "postgresql":
-                conn.execute(
-                    sa.text("SELECT pg_advisory_xact_lock(CAST(:key AS BIGINT))"),
-                    {"key": WRITE_LOCK_KEY},
-                )
-            yield conn
+        conn.begin()
+        if dialect == "postgresql":
+            conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(CAST(:key AS BIGINT))"),
+                {"key": WRITE_LOCK_KEY},
+            )
+
+    conn = connect_with_retries(engine, what, begin_writing)
+    with conn, conn.get_transaction():
+        yield conn
 
 
 def failure_reason(err: BaseException) -> str:
@@ -228,7 +312,7 @@ def ensure_schema(engine: Engine, nomenclature: Nomenclature | None = None) -> N
     step = "reading sql/schema"
     try:
         statements = [(name, schema_sql(name)) for name in SCHEMA_TABLES + index_names()]
-        with write_transaction(engine) as conn:
+        with write_transaction(engine, "updating the warehouse schema") as conn:
             for name, ddl in statements:
                 step = f"creating {name}"
                 conn.exec_driver_sql(ddl, execution_options=_NO_PARAMS)
@@ -242,10 +326,41 @@ def ensure_schema(engine: Engine, nomenclature: Nomenclature | None = None) -> N
                 step = f"updating {name}"
                 conn.execute(_upsert_statement(name), rows)
             step = "creating the BI views"
-            for statement in view_statements(conn.dialect.name):
+            for statement in view_statements(conn.dialect.name, _unchanged_views(conn)):
                 conn.exec_driver_sql(statement, execution_options=_NO_PARAMS)
     except (SQLAlchemyError, OSError) as err:
         raise WarehouseError(f"warehouse schema: {step} failed: {failure_reason(err)}") from err
+
+
+def _unchanged_views(conn: Connection) -> set[str]:
+    """The BI views that PostgreSQL already holds with the definition they would get.
+
+    Replacing a view takes a lock that waits for every transaction reading it, so a BI tool
+    holding a long read would stall the run (and every reader queued behind it). PostgreSQL
+    stores a view's definition normalised: each view's SELECT is compared, normalised the same
+    way through a temporary view, with the stored one. Other dialects: none.
+    """
+    if conn.dialect.name != "postgresql":
+        return set()
+    definition = sa.text("SELECT pg_get_viewdef(to_regclass(:name))")
+    unchanged = set()
+    for view in view_docs():
+        current = conn.scalar(definition, {"name": bi_view_name(view.name, "postgresql")})
+        if current is None:
+            continue
+        try:
+            with conn.begin_nested():  # a SELECT reading what is not there yet: replace it
+                conn.exec_driver_sql(
+                    f"CREATE TEMPORARY VIEW crpv_candidate_view AS\n{view.select}",
+                    execution_options=_NO_PARAMS,
+                )
+                candidate = conn.scalar(definition, {"name": "crpv_candidate_view"})
+                conn.exec_driver_sql("DROP VIEW crpv_candidate_view", execution_options=_NO_PARAMS)
+        except SQLAlchemyError:
+            continue
+        if candidate == current:
+            unchanged.add(view.name)
+    return unchanged
 
 
 def _add_missing_columns(conn: Connection) -> None:
@@ -379,7 +494,7 @@ def derive_year(engine: Engine, year: int, deadlines: Deadlines | None = None) -
     counts: dict[str, int] = {}
     name = DERIVED_TABLES[0]
     try:
-        with write_transaction(engine) as conn:
+        with write_transaction(engine, f"deriving the tables of {year}") as conn:
             for name in DERIVED_TABLES:
                 table = schema_table(name)
                 for rebuilt in (year, year + 1) if name in READS_PREVIOUS_YEAR else (year,):

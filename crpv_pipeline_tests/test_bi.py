@@ -133,6 +133,31 @@ def test_views_are_replaced_in_place(engine):
         assert sorted(inspector.get_view_names()) == sorted(f"bi_{v}" for v in BI_VIEWS)
 
 
+@pytest.mark.postgres
+def test_only_views_whose_definition_changed_are_replaced(pg_url):
+    engine = create_warehouse_engine(pg_url)
+    try:
+        ensure_schema(engine)
+        with engine.begin() as conn:  # as an earlier version left it
+            conn.exec_driver_sql(
+                "CREATE OR REPLACE VIEW bi.yearly_trend AS SELECT * FROM yearly_trend WHERE false"
+            )
+        replaced = []
+
+        def record(_conn, _cursor, statement, *_):
+            if statement.startswith("CREATE OR REPLACE VIEW"):
+                replaced.append(statement.split(" AS")[0])
+
+        sa.event.listen(engine, "before_cursor_execute", record)
+        ensure_schema(engine)
+        assert replaced == ["CREATE OR REPLACE VIEW bi.yearly_trend"]
+        with engine.connect() as conn:
+            definition = conn.scalar(sa.text("SELECT pg_get_viewdef('bi.yearly_trend')"))
+        assert "false" not in definition.lower()
+    finally:
+        engine.dispose()
+
+
 def test_view_statements_name_the_views_per_dialect():
     sqlite = view_statements("sqlite")
     assert sqlite[:2] == ["DROP VIEW IF EXISTS bi_activities", sqlite[1]]

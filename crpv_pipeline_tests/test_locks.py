@@ -4,8 +4,10 @@ import threading
 import time
 
 import pytest
+import sqlalchemy as sa
 
 from crpv_pipeline.locks import YearLocked, year_lock
+from crpv_pipeline_tests.processes import TcpProxy
 
 
 def test_a_second_run_of_the_same_year_waits_for_the_first(warehouse_url):
@@ -48,4 +50,17 @@ def test_the_lock_is_released_when_the_run_fails(warehouse_url):
         with year_lock(warehouse_url, 2021):
             raise RuntimeError("step failed")
     with year_lock(warehouse_url, 2021, timeout=0.1):
+        pass
+
+
+@pytest.mark.postgres
+def test_a_lock_whose_connection_was_lost_is_given_up_quietly(pg_url):
+    proxy = TcpProxy(("127.0.0.1", sa.make_url(pg_url).port or 5432))
+    proxy.open()
+    try:
+        with year_lock(proxy.url(pg_url), 2021):
+            proxy.close()  # the server went away during the run: its lock went with it
+    finally:
+        proxy.close()
+    with year_lock(pg_url, 2021, timeout=5):
         pass

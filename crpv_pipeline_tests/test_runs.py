@@ -1,5 +1,6 @@
 """Runs outside Dagster's queue (crpv run): the whole run holds the year lock."""
 
+import re
 import threading
 import time
 
@@ -37,10 +38,41 @@ def test_a_run_waits_while_another_run_of_the_year_holds_the_warehouse(tmp_path,
 
 
 def test_a_run_that_cannot_take_the_lock_says_so(tmp_path):
-    with pytest.raises(RunFailed, match="pipeline run for 2021 could not start: cannot take"):
+    expected = (
+        "pipeline run for 2021 could not start: taking the lock of 2021 failed: the warehouse "
+        "postgresql+psycopg://nobody@127.0.0.1:1/crpv was still unavailable after 2 tries"
+    )
+    with pytest.raises(RunFailed, match=re.escape(expected)):
         materialize_year(
             2021,
             tmp_path / "inbox",
             "postgresql+psycopg://nobody@127.0.0.1:1/crpv",
             instance=dg.DagsterInstance.ephemeral(),
+            retry="2,0.05",
         )
+
+
+def test_a_failed_step_is_reported_with_the_error_it_raised(tmp_path, sqlite_url):
+    from crpv_pipeline.warehouse import create_warehouse_engine, ensure_schema
+
+    write_return(tmp_path / "inbox" / "2021" / "IREV_2021.xlsx")
+    engine = create_warehouse_engine(sqlite_url)
+    ensure_schema(engine)
+    with engine.begin() as conn:  # the warehouse refuses every new submission
+        conn.exec_driver_sql(
+            "CREATE TRIGGER refuse BEFORE INSERT ON submission"
+            " BEGIN SELECT RAISE(ABORT, 'submissions are frozen'); END"
+        )
+    engine.dispose()
+    with pytest.raises(RunFailed) as info:
+        materialize_year(
+            2021,
+            tmp_path / "inbox",
+            sqlite_url,
+            instance=dg.DagsterInstance.ephemeral(),
+            output=tmp_path / "out",
+        )
+    assert str(info.value).endswith(
+        " for 2021 failed: warehouse_load: loading IREV_2021.xlsx (IREV, 2021) into the"
+        " warehouse failed: submissions are frozen"
+    )

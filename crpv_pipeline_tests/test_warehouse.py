@@ -4,11 +4,13 @@ import pytest
 import sqlalchemy as sa
 
 from crpv_pipeline.refdata import load_nomenclature
+from crpv_pipeline.retries import RetryPolicy
 from crpv_pipeline.warehouse import (
     DERIVED_TABLES,
     SCHEMA_TABLES,
     WRITE_LOCK_KEY,
     WarehouseError,
+    WarehouseUnavailable,
     count_rows,
     create_warehouse_engine,
     derive_year,
@@ -144,11 +146,13 @@ def test_write_transaction_commits_and_rolls_back(engine):
 
 
 def test_write_transaction_holds_the_warehouse_lock(engine, warehouse_url):
-    other = create_warehouse_engine(warehouse_url, sqlite_busy_timeout_ms=0)
+    other = create_warehouse_engine(
+        warehouse_url, sqlite_busy_timeout_ms=0, retry=RetryPolicy(tries=1)
+    )
     try:
         with write_transaction(engine):
             if engine.dialect.name == "sqlite":
-                with pytest.raises(sa.exc.OperationalError, match="locked"):
+                with pytest.raises(WarehouseUnavailable, match="after 1 try: database is locked"):
                     with write_transaction(other):
                         pass
                 with other.connect() as conn:  # readers are not blocked
