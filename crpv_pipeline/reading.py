@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -91,7 +92,9 @@ def column_letter(index: int) -> str:
 
 
 def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
+    """Hex SHA-256 of a file's bytes; of a symbolic link, of where it points (never followed)."""
+    if path.is_symlink():
+        return hashlib.sha256(b"symlink\0" + os.fsencode(os.readlink(path))).hexdigest()
     with path.open("rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 

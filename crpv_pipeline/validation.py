@@ -10,7 +10,6 @@ quarantined; the others are converted to typed activities. Nothing here touches 
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -265,20 +264,19 @@ def validate_return(
 
     With ``year`` None (a steward checking a file on its own) the year the file declares is
     used and no year-mismatch check is made. A file refused by ``file_guards`` (a link, empty,
-    too large, encrypted, a zip bomb) is never opened by the reader; its hash is then made from
-    its name and the reason, since its bytes are not read.
+    too large, encrypted, a zip bomb) is hashed but never opened by the reader.
     """
     nomenclature = default_nomenclature()
     try:
+        sha256 = file_sha256(path)  # a link is hashed by where it points, never followed
         check_file(path, limits)
-        sha256 = file_sha256(path)
     except (ReturnFileError, OSError) as err:
         if isinstance(err, OSError):
             err = ReturnFileError("unreadable_file", detail=err.strerror or type(err).__name__)
+            sha256 = ""
         hint = identify({}, path, year, nomenclature)  # the centre, if the file name says it
-        digest = hashlib.sha256(f"{display_name(path)}\0{err.rule}".encode()).hexdigest()
         findings = [file_finding(path, err, nomenclature)]
-        return rejected(path, digest, year or hint.year, findings, hint.centre_code)
+        return rejected(path, sha256, year or hint.year, findings, hint.centre_code)
     try:
         raw = read_return(path, nomenclature, limits.max_rows, limits.max_columns)
     except ReturnFileError as err:

@@ -174,3 +174,61 @@ def test_external_entities_are_not_read(tmp_path):
     result = validate_return(path, 2021)
     assert result.rejected
     assert "mot de passe" not in repr(result)
+
+
+def _empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def _truncated(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:200])
+
+
+def _encrypted(path: Path) -> None:
+    shutil.copy(FIXTURES / "IREV_2021_chiffre.xlsx", path)
+
+
+def _bombed(path: Path) -> None:
+    _bomb(path.parent.parent.parent / "bomb.xlsx", 64).replace(path)  # built outside the inbox
+
+
+def _linked(path: Path) -> None:
+    outside = write_return(path.parent.parent.parent / "ailleurs" / "x.xlsx")
+    path.unlink()
+    path.symlink_to(outside)
+
+
+@pytest.mark.parametrize("spoil", [_empty, _truncated, _encrypted, _bombed, _linked])
+def test_a_hostile_resubmission_costs_one_rejection_and_nothing_loaded(tmp_path, sqlite_url, spoil):
+    import dagster as dg
+
+    from crpv_pipeline.runs import materialize_year
+    from crpv_pipeline.warehouse import create_warehouse_engine, read_table
+
+    folder = tmp_path / "inbox" / "2021"
+    irev = write_return(folder / "IREV_2021.xlsx")
+
+    def run():
+        return materialize_year(
+            2021,
+            tmp_path / "inbox",
+            sqlite_url,
+            instance=dg.DagsterInstance.ephemeral(),
+            output=tmp_path / "out",
+        )
+
+    assert run().success
+    write_return(folder / "ORIV_2021.xlsx", centre="ORIV")
+    spoil(irev)
+    assert run().success
+    engine = create_warehouse_engine(sqlite_url)
+    try:
+        submissions = read_table(engine, "submission").set_index("submission_id")
+        facts = read_table(engine, "fact_activity")
+        completeness = read_table(engine, "completeness").set_index("centre_code")
+    finally:
+        engine.dispose()
+    assert submissions["status"].tolist() == ["loaded", "rejected", "loaded"]  # IREV, IREV, ORIV
+    assert sorted(facts["centre_code"]) == ["IREV", "ORIV"]  # IREV's earlier data still there
+    assert completeness.loc["IREV", "status"] == "loaded"
+    assert completeness.loc["ORIV", "status"] == "loaded"
