@@ -9,6 +9,7 @@ functions of ``pipeline``, ``warehouse``, ``audit`` and ``checks`` and adds meta
 people watching (built in ``asset_metadata``); no business rule lives here.
 """
 
+import os
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -19,6 +20,7 @@ from crpv_pipeline import asset_metadata, pipeline
 from crpv_pipeline.audit import finish_load_run, load_run_of, record_load_run
 from crpv_pipeline.checks import completeness_of, reconcile_year
 from crpv_pipeline.dictionary import load_dictionary
+from crpv_pipeline.file_guards import limits_from_environment
 from crpv_pipeline.model import ReturnResult, display_name
 from crpv_pipeline.pipeline import InboxFile
 from crpv_pipeline.refdata import default_nomenclature
@@ -133,7 +135,13 @@ def validated_returns(
             known = pipeline.known_files(engine, inbox_files, year)
         finally:
             engine.dispose()
-    results = pipeline.validate_year(inbox_files, year, progress=context.log.info, known=known)
+    results = pipeline.validate_year(
+        inbox_files,
+        year,
+        progress=context.log.info,
+        known=known,
+        limits=limits_from_environment(os.environ),  # read at run time, never at import
+    )
     by_rule = Counter(f.rule for r in results for f in r.findings)
     by_centre = asset_metadata.findings_by_centre(results)
     yield dg.Output(

@@ -42,8 +42,13 @@ def _say(text: str) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from crpv_pipeline.file_guards import limits_from_environment
     from crpv_pipeline.validation import validate_return
 
+    try:
+        limits = limits_from_environment(os.environ)
+    except ValueError as err:
+        raise CliError(str(err), EXIT_USAGE) from err
     missing = [f for f in args.files if not Path(f).is_file()]
     if missing:
         raise CliError(f"no such file: {', '.join(missing)}", EXIT_USAGE)
@@ -51,7 +56,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for name in args.files:
         path = Path(name)
         year = args.year if args.year is not None else _folder_year(path)
-        results.append(validate_return(path, year))
+        results.append(validate_return(path, year, limits))
     if args.report:
         _write_reports(results, Path(args.report))
     out = sys.stdout

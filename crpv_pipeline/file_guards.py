@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from crpv_pipeline.parsing import french_number
@@ -39,6 +40,28 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+_ENVIRONMENT = {
+    "CRPV_MAX_ROWS": ("max_rows", 1),
+    "CRPV_MAX_COLUMNS": ("max_columns", 1),
+    "CRPV_MAX_FILE_MB": ("max_file_bytes", 1024 * 1024),
+}
+
+
+def limits_from_environment(environ: Mapping[str, str]) -> Limits:
+    """``Limits`` with ``CRPV_MAX_ROWS``, ``CRPV_MAX_COLUMNS``, ``CRPV_MAX_FILE_MB`` applied.
+
+    Read when a run or a check starts (never at import); a value that is not a positive whole
+    number raises ``ValueError`` naming the variable.
+    """
+    changes = {}
+    for name, (field, unit) in _ENVIRONMENT.items():
+        text = environ.get(name, "").strip()
+        if text:
+            if not text.isdigit() or int(text) == 0:
+                raise ValueError(f"{name}={text!r}: expected a positive whole number")
+            changes[field] = int(text) * unit
+    return replace(DEFAULT_LIMITS, **changes)
 
 
 def _megabytes(size: int) -> str:

@@ -22,6 +22,7 @@ from crpv_pipeline.corrections import (
     write_steward_overview,
 )
 from crpv_pipeline.file_checks import file_finding
+from crpv_pipeline.file_guards import DEFAULT_LIMITS, Limits
 from crpv_pipeline.incremental import known_returns
 from crpv_pipeline.loading import LoadOutcome, load_return
 from crpv_pipeline.model import ReturnResult, empty_activities
@@ -99,15 +100,17 @@ def validate_year(
     year: int,
     progress: Progress = _quiet,
     known: Mapping[Path, ReturnResult] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> list[ReturnResult]:
     """Read and validate every return of a year's inbox, then apply the cross-file rules.
 
-    Files in ``known`` (see ``known_files``) are taken as recorded instead of being read.
+    Files in ``known`` (see ``known_files``) are taken as recorded instead of being read;
+    ``limits`` bound what is read of the others.
     """
     known = known or {}
     results = []
     for index, file in enumerate(files, start=1):
-        result = known.get(file.path) or validate_return(file.path, year)
+        result = known.get(file.path) or validate_return(file.path, year, limits)
         how = (
             f"known as submission {result.recorded_as}, not read again"
             if result.recorded_as is not None

@@ -232,3 +232,25 @@ def test_a_hostile_resubmission_costs_one_rejection_and_nothing_loaded(tmp_path,
     assert sorted(facts["centre_code"]) == ["IREV", "ORIV"]  # IREV's earlier data still there
     assert completeness.loc["IREV", "status"] == "loaded"
     assert completeness.loc["ORIV", "status"] == "loaded"
+
+
+def test_limits_come_from_the_environment(tmp_path, monkeypatch, capsys):
+    from crpv_pipeline.cli import main
+    from crpv_pipeline.file_guards import limits_from_environment
+
+    limits = limits_from_environment({"CRPV_MAX_ROWS": "10", "CRPV_MAX_FILE_MB": "2"})
+    assert (limits.max_rows, limits.max_file_bytes, limits.max_columns) == (
+        10,
+        2 * 1024 * 1024,
+        200,
+    )
+    with pytest.raises(ValueError, match="CRPV_MAX_COLUMNS='beaucoup'"):
+        limits_from_environment({"CRPV_MAX_COLUMNS": "beaucoup"})
+
+    path = write_return(tmp_path / "IREV_2021.xlsx", [VALID_ROW] * 11)
+    monkeypatch.setenv("CRPV_MAX_ROWS", "10")
+    assert main(["validate", str(path)]) == 1
+    assert "too_many_rows" in capsys.readouterr().out
+    monkeypatch.setenv("CRPV_MAX_ROWS", "0")
+    assert main(["validate", str(path)]) == 2
+    assert "Error: CRPV_MAX_ROWS='0': expected a positive whole number" in capsys.readouterr().err
