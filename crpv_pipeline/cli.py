@@ -43,6 +43,7 @@ def _say(text: str) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from crpv_pipeline.file_guards import limits_from_environment
+    from crpv_pipeline.model import FINDING_FIELDS
     from crpv_pipeline.validation import validate_return
 
     try:
@@ -83,36 +84,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
         out.write("\n")
     elif args.format == "csv":
         writer = csv.writer(out)
-        writer.writerow(
-            [
-                "file_name",
-                "sheet",
-                "row_number",
-                "cell",
-                "column_label",
-                "field",
-                "value",
-                "rule",
-                "severity",
-                "message",
-            ]
-        )
+        writer.writerow(FINDING_FIELDS)
         for r in results:
             for f in r.findings:
-                writer.writerow(
-                    [
-                        _csv_text(f.file_name),
-                        f.sheet,
-                        f.row_number,
-                        f.cell,
-                        _csv_text(f.column_label),
-                        f.field,
-                        _csv_text(f.value),
-                        f.rule,
-                        f.severity,
-                        f.message,
-                    ]
-                )
+                writer.writerow(_csv_text(getattr(f, name)) for name in FINDING_FIELDS)
     else:
         for r in results:
             out.write(
@@ -144,9 +119,9 @@ def _write_reports(results, report: Path) -> None:
         _say(f"Correction workbook written: {write_correction_workbook(result, target)}")
 
 
-def _csv_text(value: str | None) -> str | None:
+def _csv_text(value: object) -> object:
     """Text a spreadsheet opening the CSV must not run as a formula: ``=1+1`` → ``'=1+1``."""
-    if value and value.lstrip()[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    if isinstance(value, str) and value.lstrip()[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
 

@@ -30,7 +30,7 @@ from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
-from crpv_pipeline.model import Finding, ReturnResult
+from crpv_pipeline.model import FINDING_FIELDS, Finding, ReturnResult
 from crpv_pipeline.parsing import format_value, french_count, french_number
 from crpv_pipeline.reading import SUPPORTED_SUFFIXES, open_workbook
 from crpv_pipeline.refdata import default_nomenclature, normalize_label
@@ -70,7 +70,6 @@ _TABLE_COLUMNS["Message"] = 80
 _OVERVIEW_COLUMNS = {"Code": 16, "Centre": 50, "Statut": 20, "Reçu le (UTC)": 18}
 _OVERVIEW_COLUMNS |= {"Lignes chargées": 12, "Erreurs": 10, "Avertissements": 15}
 _FINDINGS_COLUMNS = {"Centre": 16, "Fichier": 28} | {**_TABLE_COLUMNS, "Message": 70}
-_FINDING_FIELDS = tuple(Finding.__dataclass_fields__)
 _COMPLETENESS_FIELDS = ["centre_code", "status", "submission_id", "received_at", "rows_loaded"]
 _COMPLETENESS_FIELDS += ["n_errors"]
 
@@ -273,7 +272,7 @@ def write_steward_overview(
     if "year" in findings:
         findings = findings.loc[findings["year"] == year]
     completeness = completeness.reindex(columns=_COMPLETENESS_FIELDS)
-    findings = findings.reindex(columns=[*_FINDING_FIELDS, "submission_id", "centre_code"])
+    findings = findings.reindex(columns=[*FINDING_FIELDS, "submission_id", "centre_code"])
     workbook = Workbook()
     _completeness_sheet(workbook.active, year, completeness, findings, centre_names)
     _findings_sheet(workbook.create_sheet(FINDINGS_SHEET), year, findings)
@@ -330,7 +329,7 @@ def _plural_status(status: str) -> str:
 
 def _findings_sheet(ws: Worksheet, year: int, findings: pd.DataFrame) -> None:
     pairs = [
-        (_scalar(r["centre_code"]), Finding(**{k: _scalar(r[k]) for k in _FINDING_FIELDS}))
+        (_scalar(r["centre_code"]), Finding(**{k: _scalar(r[k]) for k in FINDING_FIELDS}))
         for r in findings.to_dict("records")
     ]
     sheets = list(dict.fromkeys(f.sheet for _, f in pairs if f.sheet))

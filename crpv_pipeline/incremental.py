@@ -22,7 +22,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from crpv_pipeline import __version__
 from crpv_pipeline.loading import CURRENT_STATUSES, recorded_submission
-from crpv_pipeline.model import Finding, ReturnResult, display_name, empty_activities
+from crpv_pipeline.model import (
+    FINDING_FIELDS,
+    Finding,
+    ReturnResult,
+    display_name,
+    empty_activities,
+)
 from crpv_pipeline.refdata import default_nomenclature
 from crpv_pipeline.resubmission import submission_activities
 from crpv_pipeline.warehouse import schema_table
@@ -30,18 +36,6 @@ from crpv_pipeline.warehouse import schema_table
 DUPLICATE_RULE = "duplicate_file"
 """The file-level rule whose rejection depends on the other files of the inbox."""
 
-_FINDING_FIELDS = (
-    "file_name",
-    "sheet",
-    "row_number",
-    "cell",
-    "column_label",
-    "field",
-    "value",
-    "rule",
-    "severity",
-    "message",
-)
 
 
 def known_returns(
@@ -109,9 +103,9 @@ def _known_submission(
 def _rebuild(conn: Connection, row: sa.Row, path: Path) -> ReturnResult:
     failure = schema_table("validation_failure")
     findings = [
-        Finding(**dict(zip(_FINDING_FIELDS, values, strict=True)))
+        Finding(**dict(zip(FINDING_FIELDS, values, strict=True)))
         for values in conn.execute(
-            sa.select(*(failure.c[f] for f in _FINDING_FIELDS))
+            sa.select(*(failure.c[f] for f in FINDING_FIELDS))
             .where(failure.c.submission_id == row.submission_id)
             .order_by(failure.c.failure_id)
         )

@@ -56,6 +56,10 @@ class Finding:
         return self.sheet or self.file_name
 
 
+FINDING_FIELDS = tuple(Finding.__dataclass_fields__)
+"""The fields of a finding, in order: also the columns of ``validation_failure`` they fill."""
+
+
 @dataclass
 class ReturnResult:
     """A return (one file) after reading and validation, ready to load.

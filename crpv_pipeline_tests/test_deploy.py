@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from crpv_pipeline.runs import materialize_year
 from crpv_pipeline.warehouse import create_warehouse_engine, read_table
-from crpv_pipeline_tests.dagster_home import DEPLOY, production_home
+from crpv_pipeline_tests.instance_home import DEPLOY, production_home
 from crpv_pipeline_tests.workbooks import write_return
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from crpv_pipeline.warehouse import create_warehouse_engine, read_table
-from crpv_pipeline_tests.dagster_home import production_home
+from crpv_pipeline_tests.instance_home import production_home
 from crpv_pipeline_tests.workbooks import row, write_return
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]

@@ -42,9 +42,9 @@ def reads(monkeypatch):
     names = []
     validate = pipeline.validate_return
 
-    def spy(path, year):
+    def spy(path, year, *rest):
         names.append(path.name)
-        return validate(path, year)
+        return validate(path, year, *rest)
 
     monkeypatch.setattr(pipeline, "validate_return", spy)
     return names
