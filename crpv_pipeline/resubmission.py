@@ -26,18 +26,7 @@ from crpv_pipeline.model import ACTIVITY_COLUMNS
 from crpv_pipeline.refdata import normalize_label
 from crpv_pipeline.warehouse import schema_table
 
-COMPARED_FIELDS = (
-    "title",
-    "activity_type_code",
-    "modality_code",
-    "theme_code",
-    "half_days",
-    "participants",
-    "department",
-    "partners",
-    "comment",
-    "public_codes",
-)
+COMPARED_FIELDS = tuple(c for c in ACTIVITY_COLUMNS if c not in ("source_row", "activity_date"))
 """Fields whose difference makes an activity *changed* (its date and loose title identify it)."""
 
 
