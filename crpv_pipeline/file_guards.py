@@ -24,6 +24,7 @@ _LAST_ROW = re.compile(rb'<row[^>]*\br="(\d+)"')
 _CELL_COLUMN = re.compile(rb'<c r="([A-Z]{1,3})\d')
 _CHUNK = 1 << 20
 _OVERLAP = 64  # a reference cut between two chunks is found whole in the next one
+_CELL_PROBLEM_MARKUP = (b't="e"', b"<f")  # an error value, a formula (as cell_problems looks)
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,16 @@ def _megabytes(size: int) -> str:
     return f"{french_number(size / 1024 / 1024, 1)} Mo"
 
 
-def check_file(path: Path, limits: Limits = DEFAULT_LIMITS) -> None:
+@dataclass(frozen=True)
+class FileScan:
+    """What the guards saw of a file they let through."""
+
+    may_hold_cell_problems: bool = True
+    """False when every worksheet XML was scanned and holds no error value and no formula:
+    the reader then need not look for them (``cell_problems``)."""
+
+
+def check_file(path: Path, limits: Limits = DEFAULT_LIMITS) -> FileScan:
     """Raise ``ReturnFileError`` when ``path`` must be rejected before it is opened."""
     if path.is_symlink():
         raise ReturnFileError("symlink_refused")
@@ -87,10 +97,11 @@ def check_file(path: Path, limits: Limits = DEFAULT_LIMITS) -> None:
     if suffix in (".xlsx", ".xlsm") and magic == _OLE_MAGIC:
         raise ReturnFileError("password_protected")
     if magic.startswith(_ZIP_MAGIC):
-        _check_archive(path, limits)
+        return _check_archive(path, limits)
+    return FileScan()
 
 
-def _check_archive(path: Path, limits: Limits) -> None:
+def _check_archive(path: Path, limits: Limits) -> FileScan:
     try:
         with zipfile.ZipFile(path) as archive:
             entries = archive.infolist()
@@ -105,19 +116,24 @@ def _check_archive(path: Path, limits: Limits) -> None:
                 total > 10 * 1024 * 1024 and ratio > limits.max_compression_ratio
             ):
                 raise ReturnFileError("zip_bomb", value=_megabytes(total))
-            for entry in entries:
-                if entry.filename.startswith("xl/worksheets/") and entry.filename.endswith(".xml"):
-                    _check_grid(archive, entry, limits)
+            worksheets = [
+                e
+                for e in entries
+                if e.filename.startswith("xl/worksheets/") and e.filename.endswith(".xml")
+            ]
+            problems = [_check_grid(archive, entry, limits) for entry in worksheets]
+            return FileScan(may_hold_cell_problems=not worksheets or any(problems))
     except zipfile.BadZipFile as err:
         raise ReturnFileError("unreadable_file", detail="archive zip invalide") from err
 
 
-def _check_grid(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, limits: Limits) -> None:
+def _check_grid(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, limits: Limits) -> bool:
     """Refuse a sheet whose used range (last row × widest column) is too large to hold.
 
-    The sheet XML is streamed in chunks, never held whole.
+    The sheet XML is streamed in chunks, never held whole. Returns whether it may hold error
+    values or formulas (a byte search for their markup).
     """
-    last_row, letters, tail = 0, set(), b""
+    last_row, letters, tail, marked = 0, set(), b"", False
     with archive.open(entry) as stream:
         while chunk := stream.read(_CHUNK):
             data = tail + chunk
@@ -125,6 +141,7 @@ def _check_grid(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, limits: Limits
             if rows:
                 last_row = max(last_row, int(rows[-1]))
             letters.update(_CELL_COLUMN.findall(data))
+            marked = marked or any(marker in data for marker in _CELL_PROBLEM_MARKUP)
             tail = data[-_OVERLAP:]
     columns = max((_width(column) for column in letters), default=0)
     if last_row * columns > limits.max_grid_cells:
@@ -132,6 +149,7 @@ def _check_grid(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, limits: Limits
             "sheet_too_large",
             value=f"{french_number(last_row)} lignes × {french_number(columns)} colonnes",
         )
+    return marked
 
 
 def _width(letters: bytes) -> int:

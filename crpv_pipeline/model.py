@@ -80,6 +80,8 @@ class ReturnResult:
     recorded_as: int | None = None
     """The submission these bytes were already recorded as, when the file was not read again:
     its activities and findings are then those the warehouse holds (see ``incremental``)."""
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    """Seconds spent on this return per stage (``read``, ``normalise``, ``validate``)."""
 
     @property
     def file_name(self) -> str:

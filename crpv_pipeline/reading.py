@@ -21,6 +21,7 @@ import pandas as pd
 import python_calamine
 
 from crpv_pipeline.cell_problems import error_text, xlsx_cell_problems
+from crpv_pipeline.normalisation import by_value
 from crpv_pipeline.refdata import Nomenclature, normalize_label
 
 SUPPORTED_SUFFIXES = (".xlsx", ".xlsm", ".ods", ".xls")
@@ -114,10 +115,16 @@ def clean_cell(value: Any) -> Any:
     return value
 
 
+def _column(rows: list[list[Any]], index: int) -> list[Any]:
+    """The cleaned cells (``clean_cell``) of one column of ``rows``; None past a short row."""
+    return by_value([row[index] if index < len(row) else None for row in rows], clean_cell)
+
+
 def _is_blank(row: Sequence[Any]) -> bool:
-    if not any(row):  # fast path: every cell '' (or 0, checked below)
-        return all(v is None or isinstance(v, str) for v in row)
-    return all(v is None or (isinstance(v, str) and not v.strip()) for v in row)
+    for v in row:
+        if v is not None and v != "" and not (isinstance(v, str) and not v.strip()):
+            return False
+    return True
 
 
 def _open(path: Path) -> python_calamine.CalamineWorkbook:
@@ -263,12 +270,15 @@ def read_return(
     nomenclature: Nomenclature,
     max_rows: int = MAX_ROWS,
     max_columns: int = MAX_COLUMNS,
+    look_for_cell_problems: bool = True,
 ) -> RawReturn:
     """Read a return's Identification values and activity rows.
 
     Raises ``ReturnFileError`` for every file-level problem of reading (format, unreadable file,
     no header row, missing required column, more than ``max_rows`` activity rows or
-    ``max_columns`` header labels).
+    ``max_columns`` header labels). ``look_for_cell_problems`` False skips the search for error
+    values and formulas in the sheet XML, for a file the guards found none in
+    (``file_guards.FileScan``).
     """
     workbook = _open(path)
     try:
@@ -280,7 +290,8 @@ def read_return(
             raise
     finally:
         workbook.close()
-    for (row, column), problem in xlsx_cell_problems(path, sheet).items():
+    problems = xlsx_cell_problems(path, sheet) if look_for_cell_problems else {}
+    for (row, column), problem in problems.items():
         if row > header_index:  # calamine shows these cells as empty, or not at all
             rows.extend([] for _ in range(row + 1 - len(rows)))
             rows[row].extend("" for _ in range(column + 1 - len(rows[row])))
@@ -297,16 +308,13 @@ def read_return(
         for index, cell in enumerate(header)
         if index not in mapped and isinstance(cell, str | int | float) and str(cell).strip()
     ]
-    data: dict[str, list[Any]] = {name: [] for name in columns}
-    excel_rows: list[int] = []
-    for offset, row in enumerate(rows[header_index + 1 :]):
-        if _is_blank(row):
-            continue
-        if len(excel_rows) == max_rows:
-            raise ReturnFileError("too_many_rows", sheet=sheet, limit=max_rows)
-        excel_rows.append(header_index + 2 + offset)
-        for name, (index, _) in columns.items():
-            data[name].append(clean_cell(row[index]) if index < len(row) else None)
+    body = rows[header_index + 1 :]
+    kept = [offset for offset, row in enumerate(body) if not _is_blank(row)]
+    if len(kept) > max_rows:
+        raise ReturnFileError("too_many_rows", sheet=sheet, limit=max_rows)
+    kept_rows = [body[offset] for offset in kept]
+    data = {name: _column(kept_rows, index) for name, (index, _) in columns.items()}
+    excel_rows = [header_index + 2 + offset for offset in kept]
     frame = pd.DataFrame(
         data, index=pd.Index(excel_rows, name="source_row", dtype="int64"), dtype=object
     )

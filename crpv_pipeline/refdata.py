@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -29,18 +30,45 @@ REFERENCE_FILES = (
 )
 
 # Hyphens, underscores and apostrophes (straight or curly) read as spaces (§1.3).
-_AS_SPACE = str.maketrans(
-    {c: " " for c in "-_'\u2010\u2011\u2012\u2013\u2014\u2018\u2019\u02bc\u00b4`"}
-)
+_AS_SPACE_CHARS = "-_'\u2010\u2011\u2012\u2013\u2014\u2018\u2019\u02bc\u00b4`"
 # Zero-width characters count as white space (§1.3); NFKC already maps non-breaking spaces.
-_ZERO_WIDTH = str.maketrans({c: " " for c in "\u200b\u200c\u200d\u2060\ufeff"})
+_ZERO_WIDTH_CHARS = "\u200b\u200c\u200d\u2060\ufeff"
+_ASCII_AS_SPACE = str.maketrans({c: " " for c in _AS_SPACE_CHARS if c.isascii()})
+
+
+class _FoldTable(dict):
+    """``str.translate`` table: combining marks dropped, §1.3 separators read as spaces.
+
+    Filled as characters are met (``__missing__``), so no table of all of Unicode is built.
+    """
+
+    def __missing__(self, code: int) -> int | None:
+        char = chr(code)
+        if char in _AS_SPACE_CHARS or char in _ZERO_WIDTH_CHARS:
+            value: int | None = 32
+        elif unicodedata.combining(char):
+            value = None
+        else:
+            value = code
+        self[code] = value
+        return value
+
+
+_FOLD = _FoldTable()
 
 
 def normalize_label(text: object) -> str:
-    """Return the comparison key of a label: no accents, casefolded, spaces collapsed."""
-    s = unicodedata.normalize("NFKC", str(text)).translate(_ZERO_WIDTH)
-    s = "".join(c for c in unicodedata.normalize("NFD", s) if not unicodedata.combining(c))
-    s = s.casefold().translate(_AS_SPACE)
+    """Return the comparison key of a label: no accents, casefolded, spaces collapsed.
+
+    The steps of contract §1.3 in one pass: compatibility decomposition (NFKD, which is NFKC
+    followed by the canonical decomposition that exposes accents), combining marks dropped and
+    separators read as spaces in one ``translate``, then casefolding and collapsed spaces. Pure
+    ASCII text, the common case, skips the Unicode steps.
+    """
+    s = text if isinstance(text, str) else str(text)
+    if s.isascii():
+        return " ".join(s.casefold().translate(_ASCII_AS_SPACE).split())
+    s = unicodedata.normalize("NFKD", s).translate(_FOLD).casefold()
     return " ".join(s.split())
 
 
@@ -214,15 +242,27 @@ def _entries(rows: list[dict[str, str]], label_key: str = "label") -> list[Entry
     ]
 
 
+REFERENCE_DIR_VARIABLE = "CRPV_REFERENCE_DIR"
+"""Environment variable naming a folder of reference CSV files that replace the packaged ones."""
+
+
 def _read_texts(directory: Path | None) -> dict[str, str]:
-    if directory is None:
-        base = resources.files("crpv_pipeline") / "data"
-        return {name: (base / name).read_text(encoding="utf-8") for name in REFERENCE_FILES}
-    return {name: (directory / name).read_text(encoding="utf-8") for name in REFERENCE_FILES}
+    """Each reference file's text: from ``directory`` where it holds the file, else packaged."""
+    base = resources.files("crpv_pipeline") / "data"
+    texts = {}
+    for name in REFERENCE_FILES:
+        local = directory / name if directory is not None else None
+        source = local if local is not None and local.is_file() else base / name
+        texts[name] = source.read_text(encoding="utf-8")
+    return texts
 
 
 def load_nomenclature(directory: Path | None = None) -> Nomenclature:
-    """Read the reference CSV files (the packaged ones unless ``directory`` is given)."""
+    """Read the reference CSV files: those of ``directory`` where present, else the packaged ones.
+
+    A folder holding only ``centres.csv`` thus changes the centres and keeps every other list.
+    The version (a digest of every file's text) changes with any of them.
+    """
     texts = _read_texts(directory)
     tables = {name: list(csv.DictReader(io.StringIO(text))) for name, text in texts.items()}
     digest = hashlib.sha256()
@@ -265,7 +305,19 @@ def load_nomenclature(directory: Path | None = None) -> Nomenclature:
     )
 
 
-@cache
 def default_nomenclature() -> Nomenclature:
-    """The packaged reference data, read once per process."""
-    return load_nomenclature()
+    """The reference data in force, read once per process.
+
+    The packaged lists, unless ``CRPV_REFERENCE_DIR`` names a folder whose CSV files replace
+    them (read when first asked for, never at import; see ``load_nomenclature``).
+    """
+    return _nomenclature_of(os.environ.get(REFERENCE_DIR_VARIABLE, "").strip())
+
+
+@cache
+def _nomenclature_of(directory: str) -> Nomenclature:
+    if directory and not Path(directory).expanduser().is_dir():
+        raise FileNotFoundError(
+            f"{REFERENCE_DIR_VARIABLE}={directory!r}: no such folder of reference CSV files"
+        )
+    return load_nomenclature(Path(directory).expanduser() if directory else None)

@@ -11,7 +11,7 @@ quarantined; the others are converted to typed activities. Nothing here touches 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +29,17 @@ from crpv_pipeline.model import (
     display_name,
     empty_activities,
 )
+from crpv_pipeline.normalisation import (
+    NormalisedRows,
+    by_value,
+    normalise,
+    normalise_column,
+    problem_mask,
+)
 from crpv_pipeline.parsing import (
     format_value,
     french_number,
     parse_date,
-    parse_department,
-    parse_whole,
-    split_publics,
     weekday_fr,
 )
 from crpv_pipeline.reading import (
@@ -45,7 +49,8 @@ from crpv_pipeline.reading import (
     file_sha256,
     read_return,
 )
-from crpv_pipeline.refdata import Nomenclature, default_nomenclature, normalize_label
+from crpv_pipeline.refdata import Nomenclature, default_nomenclature
+from crpv_pipeline.timing import StageTimer
 
 MAX_TITLE_LENGTH = 500
 MAX_TEXT_LENGTH = 32_767  # the most a spreadsheet cell holds; more comes from a forged file
@@ -59,63 +64,73 @@ PARTICIPANTS_WARNING = 500
 _DATAFRAME_CHECK_FIELD = {"date_out_of_year": "activity_date", "duplicate_activity": "title"}
 
 
-def _each(series: pd.Series, predicate: Callable[[Any], bool]) -> pd.Series:
-    """Apply ``predicate`` to each non-null value (Pandera drops nulls before column checks).
+_NORMALISED: ContextVar[NormalisedRows | None] = ContextVar("crpv_normalised", default=None)
+"""The normalised values of the frame being validated, set by ``row_findings`` so that the
+checks of ``ActivityRows`` look values up instead of parsing them again."""
 
-    Each distinct value is judged once (a column holds few: the same labels, dates, numbers).
-    A cell with no usable value (``CellProblem``) passes: the ``cell_error`` and
-    ``formula_without_value`` checks report it, once.
+
+def _normalised(series: pd.Series, name: str) -> pd.Series:
+    """The normalised column ``name`` for the rows of ``series`` (a column of raw cells).
+
+    Pandera drops the blank cells of a column before a column check: the rows are those of
+    ``series``. Outside ``row_findings`` (the model validating a frame on its own) the column is
+    computed from ``series``.
     """
-    return _by_value(series, lambda v: isinstance(v, CellProblem) or predicate(v)).astype(bool)
+    rows = _NORMALISED.get()
+    if rows is None:
+        return normalise_column(name, series, default_nomenclature())
+    column = rows.values[name]
+    return column if len(column) == len(series) else column.reindex(series.index)
 
 
-def _by_value(series: pd.Series, function: Callable[[Any], Any]) -> pd.Series:
-    """``series.map(function)``, calling ``function`` once per distinct value."""
-    results: dict[Any, Any] = {}
-    values = []
-    for value in series.tolist():
-        key = (type(value), value)  # 1 and 1.0 and True stay apart
-        if key not in results:
-            results[key] = function(value)
-        values.append(results[key])
-    return pd.Series(values, index=series.index, dtype=object)
+def _problems(series: pd.Series) -> pd.Series | None:
+    """Mask of the cells of ``series`` that hold a ``CellProblem``, None if none does."""
+    rows = _NORMALISED.get()
+    if rows is None:
+        mask = problem_mask(series)
+        return mask if mask.any() else None
+    mask = rows.problems.get(str(series.name))
+    if mask is None:
+        return None
+    return mask if len(mask) == len(series) else mask.reindex(series.index)
+
+
+def _passes(series: pd.Series, ok: pd.Series) -> pd.Series:
+    """``ok``, except where a cell holds no usable value.
+
+    ``cell_error`` and ``formula_without_value`` report such a cell, once.
+    """
+    ok = ok.astype(bool)
+    problems = _problems(series)
+    return ok if problems is None else ok | problems
+
+
+def _parsed(series: pd.Series, name: str) -> pd.Series:
+    """True where the cell gave a normalised value (``name``)."""
+    return _passes(series, _normalised(series, name).notna())
 
 
 def _no_problem(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
     """Element-wise: True where a cell is not a ``CellProblem`` of ``kind``."""
-    return frame.map(lambda v: not (isinstance(v, CellProblem) and v.kind == kind)).astype(bool)
+    rows = _NORMALISED.get()
+    fields = list(frame.columns) if rows is None else [c for c in frame if c in rows.problems]
+    out = pd.DataFrame(True, index=frame.index, columns=frame.columns)
+    for name in fields:
+        column = frame[name].tolist()
+        out[name] = [not (type(v) is CellProblem and v.kind == kind) for v in column]
+    return out
 
 
-def _matches(list_name: str) -> Callable[[pd.Series], pd.Series]:
-    def check(series: pd.Series) -> pd.Series:
-        reference = default_nomenclature().category(list_name)
-        return _each(series, lambda v: reference.match(v) is not None)
-
-    return check
-
-
-def _whole_in(bounds: tuple[int, int]) -> Callable[[Any], bool]:
+def _whole_in(series: pd.Series, name: str, bounds: tuple[int, int]) -> pd.Series:
     low, high = bounds
-
-    def ok(value: Any) -> bool:
-        number = parse_whole(value)
-        return number is None or low <= number <= high
-
-    return ok
+    number = pd.to_numeric(_normalised(series, name), errors="coerce")
+    return _passes(series, number.isna() | number.between(low, high))
 
 
-def _plausible(limit: int, ceiling: int) -> Callable[[Any], bool]:
+def _plausible(series: pd.Series, name: str, limit: int, ceiling: int) -> pd.Series:
     """Warning check: a whole number above ``limit`` but still allowed (≤ ``ceiling``) fails."""
-
-    def ok(value: Any) -> bool:
-        number = parse_whole(value)
-        return number is None or number <= limit or number > ceiling
-
-    return ok
-
-
-def _is_whole(value: Any) -> bool:
-    return parse_whole(value) is not None
+    number = pd.to_numeric(_normalised(series, name), errors="coerce")
+    return _passes(series, number.isna() | (number <= limit) | (number > ceiling))
 
 
 def duplicate_of(frame: pd.DataFrame) -> pd.Series:
@@ -123,21 +138,16 @@ def duplicate_of(frame: pd.DataFrame) -> pd.Series:
 
     Identical: same date, title (loosely), activity type and modality.
     """
-    nomenclature = default_nomenclature()
-
-    def code(reference):
-        return lambda v: (entry := reference.match(v)) and entry.code
-
     keys = pd.DataFrame(
         {
-            "date": _by_value(frame["activity_date"], parse_date),
-            "title": _by_value(frame["title"], lambda v: v is not None and normalize_label(v)),
-            "type": _by_value(frame["activity_type"], code(nomenclature.activity_types)),
-            "modality": _by_value(frame["modality"], code(nomenclature.modalities)),
+            "date": _normalised(frame["activity_date"], "date"),
+            "title": _normalised(frame["title"], "title_key"),
+            "type": _normalised(frame["activity_type"], "activity_type_code"),
+            "modality": _normalised(frame["modality"], "modality_code"),
         },
         index=frame.index,
     )
-    complete = keys.notna().all(axis=1) & keys.astype(bool).all(axis=1)
+    complete = keys.notna().all(axis=1)
     keyed = keys[complete]
     first = keyed.reset_index().groupby(list(keys.columns), sort=False)[keyed.index.name or "index"]
     first_row = pd.Series(first.transform("first").to_numpy(), index=keyed.index)
@@ -165,71 +175,72 @@ class ActivityRows(pa.DataFrameModel):
 
     @pa.check("activity_date", name="date_invalid")
     def _date_invalid(cls, s: pd.Series) -> pd.Series:
-        return _each(s, lambda v: parse_date(v) is not None)
+        return _parsed(s, "date")
 
     @pa.check("activity_date", name="weekend_date")
     def _weekend_date(cls, s: pd.Series) -> pd.Series:
-        return _each(s, lambda v: (d := parse_date(v)) is None or d.weekday() < 5)
+        dates = _normalised(s, "date").tolist()
+        return _passes(s, pd.Series(by_value(dates, _not_weekend), index=s.index))
 
     @pa.dataframe_check(name="date_out_of_year")
     def _date_out_of_year(cls, df: pd.DataFrame) -> pd.Series:
-        dates = df["activity_date"].map(parse_date)
+        dates = _normalised(df["activity_date"], "date").tolist()
         return pd.Series(
-            [d is None or d.year == y for d, y in zip(dates, df["year"], strict=True)],
+            [d is None or d.year == y for d, y in zip(dates, df["year"].tolist(), strict=True)],
             index=df.index,
         )
 
     @pa.check("title", name="title_too_long")
     def _title_too_long(cls, s: pd.Series) -> pd.Series:
-        return _each(s, lambda v: len(format_value(v) or "") <= MAX_TITLE_LENGTH)
+        return _passes(s, _normalised(s, "title_length") <= MAX_TITLE_LENGTH)
 
     @pa.check("partners", "comment", name="text_too_long")
     def _text_too_long(cls, s: pd.Series) -> pd.Series:
-        return _each(s, lambda v: len(format_value(v) or "") <= MAX_TEXT_LENGTH)
+        return _passes(s, _normalised(s, f"{s.name}_length") <= MAX_TEXT_LENGTH)
 
     @pa.check("activity_type", name="activity_type_unknown")
     def _activity_type_unknown(cls, s: pd.Series) -> pd.Series:
-        return _matches("activity_type")(s)
+        return _parsed(s, "activity_type_code")
 
     @pa.check("modality", name="modality_unknown")
     def _modality_unknown(cls, s: pd.Series) -> pd.Series:
-        return _matches("modality")(s)
+        return _parsed(s, "modality_code")
 
     @pa.check("theme", name="theme_unknown")
     def _theme_unknown(cls, s: pd.Series) -> pd.Series:
-        return _matches("theme")(s)
+        return _parsed(s, "theme_code")
 
     @pa.check("publics", name="publics_unknown")
     def _publics_unknown(cls, s: pd.Series) -> pd.Series:
-        return _each(s, lambda v: not unknown_publics(v))
+        return _passes(s, _normalised(s, "publics_unknown").map(len) == 0)
 
     @pa.check("half_days", name="half_days_not_integer")
     def _half_days_not_integer(cls, s: pd.Series) -> pd.Series:
-        return _each(s, _is_whole)
+        return _parsed(s, "half_days")
 
     @pa.check("half_days", name="half_days_out_of_range")
     def _half_days_out_of_range(cls, s: pd.Series) -> pd.Series:
-        return _each(s, _whole_in(HALF_DAYS_RANGE))
+        return _whole_in(s, "half_days", HALF_DAYS_RANGE)
 
     @pa.check("half_days", name="half_days_high")
     def _half_days_high(cls, s: pd.Series) -> pd.Series:
-        return _each(s, _plausible(HALF_DAYS_WARNING, HALF_DAYS_RANGE[1]))
+        return _plausible(s, "half_days", HALF_DAYS_WARNING, HALF_DAYS_RANGE[1])
 
     @pa.check("participants", name="participants_not_integer")
     def _participants_not_integer(cls, s: pd.Series) -> pd.Series:
-        return _each(s, _is_whole)
+        return _parsed(s, "participants")
 
     @pa.check("participants", name="participants_out_of_range")
     def _participants_out_of_range(cls, s: pd.Series) -> pd.Series:
-        return _each(s, _whole_in(PARTICIPANTS_RANGE))
+        return _whole_in(s, "participants", PARTICIPANTS_RANGE)
 
     @pa.check("participants", name="participants_high")
     def _participants_high(cls, s: pd.Series) -> pd.Series:
-        return _each(s, _plausible(PARTICIPANTS_WARNING, PARTICIPANTS_RANGE[1]))
+        return _plausible(s, "participants", PARTICIPANTS_WARNING, PARTICIPANTS_RANGE[1])
 
     @pa.check("department", name="department_invalid")
     def _department_invalid(cls, s: pd.Series) -> pd.Series:
-        return _each(s, lambda v: parse_department(v) is not None)
+        return _parsed(s, "department")
 
     @pa.dataframe_check(name="cell_error")
     def _cell_error(cls, df: pd.DataFrame) -> pd.DataFrame:
@@ -248,10 +259,8 @@ class ActivityRows(pa.DataFrameModel):
         coerce = False
 
 
-def unknown_publics(value: Any) -> list[str]:
-    """The labels of a Publics cell that match no public of the reference list."""
-    publics = default_nomenclature().publics
-    return [label for label in split_publics(value) if publics.match(label) is None]
+def _not_weekend(day: Any) -> bool:
+    return day is None or day.weekday() < 5
 
 
 FIELDS = tuple(name for name in ActivityRows.to_schema().columns if name != "year")
@@ -267,9 +276,11 @@ def validate_return(
     too large, encrypted, a zip bomb) is hashed but never opened by the reader.
     """
     nomenclature = default_nomenclature()
+    timer = StageTimer()
     try:
-        sha256 = file_sha256(path)  # a link is hashed by where it points, never followed
-        check_file(path, limits)
+        with timer.stage("read"):
+            sha256 = file_sha256(path)  # a link is hashed by where it points, never followed
+            scan = check_file(path, limits)
     except (ReturnFileError, OSError) as err:
         if isinstance(err, OSError):
             err = ReturnFileError("unreadable_file", detail=err.strerror or type(err).__name__)
@@ -278,7 +289,14 @@ def validate_return(
         findings = [file_finding(path, err, nomenclature)]
         return rejected(path, sha256, year or hint.year, findings, hint.centre_code)
     try:
-        raw = read_return(path, nomenclature, limits.max_rows, limits.max_columns)
+        with timer.stage("read"):
+            raw = read_return(
+                path,
+                nomenclature,
+                limits.max_rows,
+                limits.max_columns,
+                look_for_cell_problems=scan.may_hold_cell_problems,
+            )
     except ReturnFileError as err:
         identity = identify(err.identification or {}, path, year, nomenclature)
         findings = [file_finding(path, e, nomenclature) for e in [err, *identity.errors]]
@@ -297,12 +315,19 @@ def validate_return(
             "extra_columns", sheet=raw.sheet, row=raw.header_row, value=", ".join(raw.extra_columns)
         )
         findings.append(file_finding(path, extra, nomenclature))
-    frame = raw.rows.reindex(columns=list(FIELDS)).astype(object)
-    frame = frame.where(frame.notna(), None)
-    frame.insert(0, "year", pd.Series(year, index=frame.index, dtype="int64"))
-    findings += row_findings(frame, raw, nomenclature)
-    quarantined = {f.row_number for f in findings if f.severity == "error" and f.field}
-    valid = frame.loc[~frame.index.isin(quarantined)]
+    with timer.stage("normalise"):
+        blank = pd.Series(None, index=raw.rows.index, dtype=object)
+        frame = pd.DataFrame(
+            {name: raw.rows[name] if name in raw.rows else blank for name in FIELDS},
+            index=raw.rows.index,
+        )
+        frame.insert(0, "year", pd.Series(year, index=frame.index, dtype="int64"))
+        normalised = normalise(frame[list(FIELDS)], nomenclature)
+    with timer.stage("validate"):
+        findings += row_findings(frame, raw, nomenclature, normalised)
+        quarantined = {f.row_number for f in findings if f.severity == "error" and f.field}
+        valid = ~frame.index.isin(list(quarantined))
+        activities = to_activities(normalised.values.loc[valid])
     return ReturnResult(
         path=path,
         file_sha256=sha256,
@@ -310,13 +335,25 @@ def validate_return(
         centre_code=identity.centre_code,
         template_version=identity.template_version,
         rows_read=len(frame),
-        activities=to_activities(valid, nomenclature),
+        activities=activities,
         findings=findings,
+        stage_seconds=timer.seconds,
     )
 
 
-def row_findings(frame: pd.DataFrame, raw: RawReturn, nomenclature: Nomenclature) -> list[Finding]:
-    """Run ``ActivityRows`` lazily on ``frame`` and turn every failure into a ``Finding``."""
+def row_findings(
+    frame: pd.DataFrame,
+    raw: RawReturn,
+    nomenclature: Nomenclature,
+    normalised: NormalisedRows | None = None,
+) -> list[Finding]:
+    """Run ``ActivityRows`` lazily on ``frame`` and turn every failure into a ``Finding``.
+
+    ``normalised`` holds the normalised values of ``frame`` (computed here if not given).
+    """
+    if normalised is None:
+        normalised = normalise(frame[list(FIELDS)], nomenclature)
+    token = _NORMALISED.set(normalised)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -325,6 +362,8 @@ def row_findings(frame: pd.DataFrame, raw: RawReturn, nomenclature: Nomenclature
         cases = errors.failure_cases
     else:
         return []
+    finally:
+        _NORMALISED.reset(token)
     duplicates = None
     findings = []
     for rule, field_name, source_row in _failed_cells(cases, nomenclature):
@@ -336,14 +375,18 @@ def row_findings(frame: pd.DataFrame, raw: RawReturn, nomenclature: Nomenclature
         if rule.endswith("_unknown"):
             context["allowed"] = nomenclature.category(field_name).allowed_text()
         if rule == "publics_unknown":
-            context["value"] = " ; ".join(unknown_publics(raw_value))
+            context["value"] = " ; ".join(normalised.values.at[source_row, "publics_unknown"])
         elif rule in ("title_too_long", "text_too_long"):
             context["length"] = french_number(len(format_value(raw_value) or ""))
         elif rule == "weekend_date":
             context["weekday"] = weekday_fr(parse_date(raw_value))
         elif rule == "duplicate_activity":
             if duplicates is None:
-                duplicates = duplicate_of(frame)
+                token = _NORMALISED.set(normalised)
+                try:
+                    duplicates = duplicate_of(frame)
+                finally:
+                    _NORMALISED.reset(token)
             context["first_row"] = int(duplicates.at[source_row])
         findings.append(
             _row_finding(raw, field_name, source_row, raw_value, rule, context, nomenclature)
@@ -400,43 +443,29 @@ def _canonical_label(field_name: str, nomenclature: Nomenclature) -> str:
     return next(c.label for c in nomenclature.columns if c.field == field_name)
 
 
-def _text(value: Any) -> str | None:
-    text = format_value(value)
-    return text.strip() if text and text.strip() else None
+_ACTIVITY_SOURCES = {
+    "activity_date": "date",
+    "title": "title_text",
+    "activity_type_code": "activity_type_code",
+    "modality_code": "modality_code",
+    "theme_code": "theme_code",
+    "half_days": "half_days",
+    "participants": "participants",
+    "department": "department",
+    "partners": "partners_text",
+    "comment": "comment_text",
+    "public_codes": "public_codes",
+}
+"""Each column of ``model.ACTIVITY_COLUMNS`` (but ``source_row``): its normalised column."""
 
 
-def to_activities(valid: pd.DataFrame, nomenclature: Nomenclature) -> pd.DataFrame:
-    """Typed activities (``model.ACTIVITY_COLUMNS``) from rows that passed every error rule."""
+def to_activities(valid: pd.DataFrame) -> pd.DataFrame:
+    """Typed activities (``model.ACTIVITY_COLUMNS``) of the rows that passed every error rule.
+
+    ``valid`` holds their normalised values (``NormalisedRows.values``, indexed by Excel row).
+    """
     if valid.empty:
         return empty_activities()
-    types, modalities, themes, publics = (
-        nomenclature.activity_types,
-        nomenclature.modalities,
-        nomenclature.themes,
-        nomenclature.publics,
-    )
-
-    def codes(column: str, reference) -> list[str]:
-        return [reference.match(v).code for v in valid[column]]
-
-    return pd.DataFrame(
-        {
-            "source_row": valid.index.tolist(),
-            "activity_date": [parse_date(v) for v in valid["activity_date"]],
-            "title": [_text(v) for v in valid["title"]],
-            "activity_type_code": codes("activity_type", types),
-            "modality_code": codes("modality", modalities),
-            "theme_code": codes("theme", themes),
-            "half_days": [parse_whole(v) for v in valid["half_days"]],
-            "participants": [parse_whole(v) for v in valid["participants"]],
-            "department": [parse_department(v) for v in valid["department"]],
-            "partners": [_text(v) for v in valid["partners"]],
-            "comment": [_text(v) for v in valid["comment"]],
-            "public_codes": [
-                tuple(dict.fromkeys(publics.match(p).code for p in split_publics(v)))
-                for v in valid["publics"]
-            ],
-        },
-        columns=list(ACTIVITY_COLUMNS),
-        dtype=object,
-    )
+    columns = {"source_row": valid.index.tolist()}
+    columns.update({name: valid[source].tolist() for name, source in _ACTIVITY_SOURCES.items()})
+    return pd.DataFrame(columns, columns=list(ACTIVITY_COLUMNS), dtype=object)
