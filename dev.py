@@ -4,6 +4,7 @@
     python3 dev.py demo    # create .venv, install, run `crpv demo` on the embedded SQLite warehouse
     python3 dev.py test    # create .venv, install, run ruff and the whole pytest suite
     python3 dev.py crpv …  # any crpv command inside the project's environment
+    python3 dev.py bench … # the performance benchmark (benchmarks/, writes benchmarks/RESULTS.md)
 
 The virtual environment lives in ``.venv``; it is (re)installed from ``constraints.txt`` (exact
 versions tested together) whenever ``pyproject.toml`` or ``constraints.txt`` change.
@@ -48,7 +49,7 @@ def ensure_env() -> None:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"demo", "test", "crpv"}:
+    if not argv or argv[0] not in {"demo", "test", "crpv", "bench"}:
         print(__doc__)
         return 2
     ensure_env()
@@ -57,6 +58,8 @@ def main(argv: list[str]) -> int:
         cmd = [BIN / "crpv", "demo", *rest]
     elif command == "crpv":
         cmd = [BIN / "crpv", *rest]
+    elif command == "bench":
+        cmd = [BIN / "python", "-m", "benchmarks", *rest]
     else:
         lint = subprocess.run([str(BIN / "ruff"), "check", "."], cwd=ROOT)
         if lint.returncode:

@@ -31,6 +31,7 @@ from crpv_pipeline.resources import (
     OutputResource,
     WarehouseResource,
 )
+from crpv_pipeline.timing import add_seconds
 from crpv_pipeline.warehouse import DERIVED_TABLES, count_rows, derive_year, ensure_schema
 
 YEARS = dg.TimeWindowPartitionsDefinition(
@@ -141,7 +142,9 @@ def validated_returns(
         progress=context.log.info,
         known=known,
         limits=limits_from_environment(os.environ),  # read at run time, never at import
+        workers=pipeline.worker_processes(),
     )
+    seconds = add_seconds(r.stage_seconds for r in results)
     by_rule = Counter(f.rule for r in results for f in r.findings)
     by_centre = asset_metadata.findings_by_centre(results)
     yield dg.Output(
@@ -158,6 +161,10 @@ def validated_returns(
             "warnings": sum(r.n_warnings for r in results),
             "findings_by_centre": by_centre,
             "sample_findings": asset_metadata.sample_findings(results),
+            **{
+                f"seconds_{stage}": dg.MetadataValue.float(round(value, 3))
+                for stage, value in seconds.items()
+            },
         },
     )
     n_findings = sum(by_rule.values())
@@ -312,7 +319,7 @@ def correction_workbooks(
     validated_returns: list[ReturnResult],
 ) -> dg.MaterializeResult:
     folder = output.year_folder(int(context.partition_key)) / "corrections"
-    paths = pipeline.write_corrections(validated_returns, folder)
+    paths = pipeline.write_corrections(validated_returns, folder, pipeline.worker_processes())
     context.log.info(f"{len(paths)} correction workbooks in {folder}")
     return dg.MaterializeResult(
         metadata={

@@ -362,10 +362,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _without_data_synthesis() -> None:
+    """Keep Pandera from importing Hypothesis in this process.
+
+    When Hypothesis is installed (it is a test tool of this project), Pandera imports it on the
+    first validation to offer data synthesis, which ``crpv`` never uses: 0.13 s of a 0.6 s
+    ``crpv validate``. A process that already imported it keeps it.
+    """
+    sys.modules.setdefault("hypothesis", None)  # None in sys.modules: "not installed"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``crpv`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if argv is None:  # the console script's own process (tests pass their arguments)
+        _without_data_synthesis()
     try:
         return args.func(args)
     except CliError as err:

@@ -10,16 +10,19 @@ changed after it was read is left for the next run. The rules of a single file l
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+import os
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from crpv_pipeline.corrections import (
     CORRECTIONS_PREFIX,
     correction_file_name,
     write_correction_workbook,
-    write_steward_overview,
 )
 from crpv_pipeline.file_checks import file_finding
 from crpv_pipeline.file_guards import DEFAULT_LIMITS, Limits
@@ -28,6 +31,7 @@ from crpv_pipeline.loading import LoadOutcome, load_return
 from crpv_pipeline.model import ReturnResult, empty_activities
 from crpv_pipeline.reading import ReturnFileError, discover_returns, file_sha256
 from crpv_pipeline.refdata import Nomenclature, default_nomenclature
+from crpv_pipeline.steward_overview import write_steward_overview
 from crpv_pipeline.validation import validate_return
 from crpv_pipeline.warehouse import read_table
 
@@ -95,22 +99,74 @@ def reject_duplicate_centres(results: Sequence[ReturnResult], nomenclature: Nome
             result.recorded_as = None  # judged again by this run, not as recorded
 
 
+PARALLEL_MIN_BYTES = 4 * 1024 * 1024
+"""Below this many bytes of returns to read, one process reads them all: starting worker
+processes (about a second: each imports pandas and Pandera) would cost more than it saves."""
+
+
+def worker_processes(environ: Mapping[str, str] | None = None) -> int:
+    """Processes that read and validate returns and write their workbooks (``CRPV_WORKERS``).
+
+    Default: the cores this process may use.
+    """
+    environ = os.environ if environ is None else environ
+    text = environ.get("CRPV_WORKERS", "").strip()
+    if text:
+        if not text.isdigit() or int(text) < 1:
+            raise ValueError(f"CRPV_WORKERS={text!r}: expected a whole number of processes, ≥ 1")
+        return int(text)
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+
+
+def _validate_one(job: tuple[Path, int, Limits]) -> ReturnResult:
+    path, year, limits = job
+    return validate_return(path, year, limits)
+
+
+def _in_processes(
+    function: Callable[[Any], Any], jobs: Sequence[Any], workers: int, sizes: Sequence[int]
+) -> Iterator[Any]:
+    """``map(function, jobs)`` in order; by ``workers`` processes when there is enough work.
+
+    ``sizes`` are the bytes of the files the jobs read: below ``PARALLEL_MIN_BYTES`` in all,
+    one process does everything.
+    """
+    if workers < 2 or len(jobs) < 2 or sum(sizes) < PARALLEL_MIN_BYTES:
+        yield from map(function, jobs)
+        return
+    context = multiprocessing.get_context("spawn")  # no fork of a threaded process
+    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context) as pool:
+        yield from pool.map(function, jobs)
+
+
+def _validated(
+    files: Sequence[InboxFile], year: int, limits: Limits, workers: int
+) -> Iterator[ReturnResult]:
+    """Each file validated, in order; by ``workers`` processes when there is enough to read."""
+    jobs = [(f.path, year, limits) for f in files]
+    yield from _in_processes(_validate_one, jobs, workers, [f.size for f in files])
+
+
 def validate_year(
     files: Sequence[InboxFile],
     year: int,
     progress: Progress = _quiet,
     known: Mapping[Path, ReturnResult] | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    workers: int = 1,
 ) -> list[ReturnResult]:
     """Read and validate every return of a year's inbox, then apply the cross-file rules.
 
     Files in ``known`` (see ``known_files``) are taken as recorded instead of being read;
-    ``limits`` bound what is read of the others.
+    ``limits`` bound what is read of the others. With ``workers`` above 1 and at least
+    ``PARALLEL_MIN_BYTES`` to read, that many processes read and validate returns side by side
+    (one return at a time each, so memory grows with the workers, not with the year).
     """
     known = known or {}
+    fresh = _validated([f for f in files if f.path not in known], year, limits, workers)
     results = []
     for index, file in enumerate(files, start=1):
-        result = known.get(file.path) or validate_return(file.path, year, limits)
+        result = known[file.path] if file.path in known else next(fresh)
         how = (
             f"known as submission {result.recorded_as}, not read again"
             if result.recorded_as is not None
@@ -160,23 +216,34 @@ def load_year(
     return outcomes
 
 
-def write_corrections(results: Sequence[ReturnResult], folder: Path) -> list[Path]:
+def write_corrections(
+    results: Sequence[ReturnResult], folder: Path, workers: int = 1
+) -> list[Path]:
     """One correction workbook per return with findings, in ``folder``.
 
     Correction workbooks of earlier runs that no longer apply (the centre sent a clean return)
-    are removed, so the folder always matches the latest run.
+    are removed, so the folder always matches the latest run. With ``workers`` above 1 and
+    enough to copy, that many processes write workbooks side by side.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    written = [
-        _correction_workbook(r, folder / correction_file_name(r)) for r in results if r.findings
-    ]
+    jobs = [(r, folder / correction_file_name(r)) for r in results if r.findings]
+    sizes = [_size(r.path) for r, _ in jobs]
+    written = list(_in_processes(_correction_workbook, jobs, workers, sizes))
     for stale in set(folder.glob(f"{CORRECTIONS_PREFIX}*.xlsx")) - set(written):
         stale.unlink()
     return written
 
 
-def _correction_workbook(result: ReturnResult, path: Path) -> Path:
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _correction_workbook(job: tuple[ReturnResult, Path]) -> Path:
     """Write the workbook, unless the file was not read again and its workbook is there."""
+    result, path = job
     if result.recorded_as is not None and path.is_file():
         return path
     return write_correction_workbook(result, path)

@@ -12,11 +12,11 @@ from crpv_pipeline.corrections import (
     CORRECTIONS_SHEET,
     correction_file_name,
     write_correction_workbook,
-    write_steward_overview,
 )
 from crpv_pipeline.model import Finding, ReturnResult, empty_activities
 from crpv_pipeline.parsing import format_value
 from crpv_pipeline.refdata import default_nomenclature
+from crpv_pipeline.steward_overview import write_steward_overview
 from crpv_pipeline.validation import validate_return
 from crpv_pipeline_tests.workbooks import HEADER, VALID_ROW, row, write_return
 

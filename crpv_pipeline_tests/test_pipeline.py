@@ -301,3 +301,56 @@ def test_reread_all_reads_every_file_again_and_changes_nothing(tmp_path, inbox, 
     assert event.materialization.metadata["returns_read"].value == 3
     after = snapshot(sqlite_url)
     assert all(after[t].equals(frame) for t, frame in before.items() if t != "load_run")
+
+
+def _outcome(result):
+    return (
+        result.file_name,
+        result.status,
+        result.rows_read,
+        result.findings,
+        result.activities.to_dict("records"),
+    )
+
+
+def test_two_processes_validate_exactly_as_one(tmp_path, inbox, monkeypatch):
+    from crpv_pipeline import pipeline
+
+    files = pipeline.inbox_files(tmp_path / "inbox", 2021)
+    alone = pipeline.validate_year(files, 2021, workers=1)
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)  # these files are small
+    messages = []
+    side_by_side = pipeline.validate_year(files, 2021, progress=messages.append, workers=2)
+    assert [_outcome(r) for r in side_by_side] == [_outcome(r) for r in alone]
+    assert [m.split(":")[0] for m in messages] == [
+        "[1/3] Bilan IREV 2021.xlsx",
+        "[2/3] ORIV_2021.xlsx",
+        "[3/3] inconnu.xlsx",
+    ]
+    assert all({"read", "normalise", "validate"} <= r.stage_seconds.keys() for r in alone[:1])
+
+    folder = tmp_path / "corrections"
+    written = pipeline.write_corrections(side_by_side, folder, workers=2)
+    assert sorted(p.name for p in written) == [
+        "corrections_ORIV_2021_ORIV_2021.xlsx",
+        "corrections_centre_inconnu_2021_inconnu.xlsx",
+    ]
+    assert all(p.stat().st_size > 0 for p in written)
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [({"CRPV_WORKERS": "3"}, 3), ({"CRPV_WORKERS": " 1 "}, 1), ({}, len(os.sched_getaffinity(0)))],
+)
+def test_worker_processes_come_from_crpv_workers_or_the_cores(environ, expected):
+    from crpv_pipeline.pipeline import worker_processes
+
+    assert worker_processes(environ) == expected
+
+
+@pytest.mark.parametrize("text", ["0", "two", "-1"])
+def test_a_wrong_crpv_workers_names_the_variable(text):
+    from crpv_pipeline.pipeline import worker_processes
+
+    with pytest.raises(ValueError, match=f"CRPV_WORKERS='{text}'"):
+        worker_processes({"CRPV_WORKERS": text})

@@ -84,3 +84,49 @@ def test_a_synonym_used_twice_is_refused(tmp_path):
         ReferenceList(
             "x", [Entry("A", "Alpha", synonyms=("x",)), Entry("B", "Beta", synonyms=("X",))]
         )
+
+
+def test_a_reference_folder_replaces_only_the_files_it_holds(tmp_path, monkeypatch):
+    (tmp_path / "centres.csv").write_text(
+        "code,name,region,active_from,active_to,synonyms\n"
+        "NOUVEAU,Nouveau centre de ressources,Corse,2022,,NCR\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("CRPV_REFERENCE_DIR", str(tmp_path))
+    custom = default_nomenclature()
+    assert [c.code for c in custom.centres] == ["NOUVEAU"]
+    assert custom.centres.match("ncr").code == "NOUVEAU"
+    assert [c.code for c in custom.expected_centres(2022)] == ["NOUVEAU"]
+    assert custom.themes.match("Éducation").code == "EDUCATION"  # the packaged lists stay
+    monkeypatch.delenv("CRPV_REFERENCE_DIR")
+    assert len(default_nomenclature().centres) == 17
+    assert custom.version != default_nomenclature().version
+
+
+def test_a_reference_folder_that_does_not_exist_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("CRPV_REFERENCE_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(FileNotFoundError, match="CRPV_REFERENCE_DIR=.*nowhere"):
+        default_nomenclature()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ville\u0301 É\u0300cole",  # combining accents, composed or not
+        "L\u2019égalité – femmes\u00a0hommes",  # curly apostrophe, en dash, no-break space
+        "ﬁn d\u200bannée",  # a ligature (NFKC) and a zero-width space
+        "İstanbul ǅ Ⅻ ½",  # casefolding and compatibility forms
+        "plain ASCII_label-with 'quotes'",
+    ],
+)
+def test_normalize_label_follows_the_steps_of_the_contract(text):
+    import unicodedata
+
+    as_space = str.maketrans(
+        {c: " " for c in "-_'\u2010\u2011\u2012\u2013\u2014\u2018\u2019\u02bc\u00b4`"}
+    )
+    zero_width = str.maketrans({c: " " for c in "\u200b\u200c\u200d\u2060\ufeff"})
+    step = unicodedata.normalize("NFKC", text).translate(zero_width)
+    step = "".join(c for c in unicodedata.normalize("NFD", step) if not unicodedata.combining(c))
+    expected = " ".join(step.casefold().translate(as_space).split())
+    assert normalize_label(text) == expected

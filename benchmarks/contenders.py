@@ -1,0 +1,149 @@
+"""What the benchmark races, each run in a fresh child process by ``harness``.
+
+- ``naive``: what a user would write instead — ``pandas.read_excel`` (openpyxl) of each return,
+  then ``DataFrame.to_sql``; no validation, no publics, no derived tables.
+- ``floor``: the least any loader must do — read the cells with python-calamine, then write
+  every row with one bulk statement (``executemany`` on SQLite, ``COPY`` on PostgreSQL).
+- ``stages``: the pipeline's own functions called one after the other in one process, each
+  stage timed (read, normalise, validate — per return —, load — per return —, derive).
+- ``dagster``: the whole pipeline as ops run it: every asset of the year's partition
+  materialised through Dagster in process (``crpv run``), correction workbooks and the bilan
+  included.
+
+Each prints one JSON line: seconds of work (imports and start-up excluded), rows written,
+stage seconds. Run as ``python -m benchmarks.contenders NAME CORPUS_ROOT YEAR URL WORKDIR``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+
+NAIVE_TABLE = "naive_activities"
+FLOOR_TABLE = "floor_activities"
+HEADER_ROW = 2  # 0-based: a title row, a blank row, then the header (corpus.write_return)
+
+
+def _files(inbox: Path, year: int) -> list[Path]:
+    return sorted((inbox / str(year)).glob("*.xlsx"))
+
+
+def naive(inbox: Path, year: int, url: str, workdir: Path) -> dict:
+    import pandas as pd
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    start = time.perf_counter()
+    rows = 0
+    for path in _files(inbox, year):
+        frame = pd.read_excel(path, sheet_name="Activités", header=HEADER_ROW, engine="openpyxl")
+        frame.to_sql(NAIVE_TABLE, engine, if_exists="append", index=False)
+        rows += len(frame)
+    seconds = time.perf_counter() - start
+    engine.dispose()
+    return {"seconds": seconds, "rows": rows}
+
+
+def floor(inbox: Path, year: int, url: str, workdir: Path) -> dict:
+    import python_calamine
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    columns = [f"c{i}" for i in range(11)]
+    typed = " TEXT" if engine.dialect.name == "postgresql" else ""  # SQLite: any value
+    definition = ", ".join(c + typed for c in columns)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE TABLE {FLOOR_TABLE} ({definition})")
+    start = read_start = time.perf_counter()
+    rows: list[tuple] = []
+    for path in _files(inbox, year):
+        workbook = python_calamine.CalamineWorkbook.from_path(str(path))
+        cells = workbook.get_sheet_by_name("Activités").to_python()
+        workbook.close()
+        rows.extend(tuple((list(r) + [None] * 11)[:11]) for r in cells[HEADER_ROW + 1 :])
+    read_seconds = time.perf_counter() - read_start
+    write_start = time.perf_counter()
+    with engine.begin() as conn:
+        dbapi = conn.connection.dbapi_connection
+        cursor = dbapi.cursor()
+        if engine.dialect.name == "postgresql":
+            with cursor.copy(f"COPY {FLOOR_TABLE} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join("?" for _ in columns)
+            cursor.executemany(f"INSERT INTO {FLOOR_TABLE} VALUES ({marks})", rows)
+        cursor.close()
+    write_seconds = time.perf_counter() - write_start
+    seconds = time.perf_counter() - start
+    engine.dispose()
+    return {
+        "seconds": seconds,
+        "rows": len(rows),
+        "stages": {"read": read_seconds, "write": write_seconds},
+    }
+
+
+def stages(inbox: Path, year: int, url: str, workdir: Path) -> dict:
+    from crpv_pipeline.loading import load_return
+    from crpv_pipeline.pipeline import inbox_files, reject_duplicate_centres
+    from crpv_pipeline.refdata import default_nomenclature
+    from crpv_pipeline.timing import add_seconds
+    from crpv_pipeline.validation import validate_return
+    from crpv_pipeline.warehouse import create_warehouse_engine, derive_year, ensure_schema
+
+    engine = create_warehouse_engine(url)
+    start = time.perf_counter()
+    ensure_schema(engine, default_nomenclature())
+    files = inbox_files(inbox, year)
+    results = [validate_return(f.path, year) for f in files]
+    reject_duplicate_centres(results, default_nomenclature())
+    seconds = add_seconds(r.stage_seconds for r in results)
+    moment = dt.datetime(year + 1, 2, 1)
+    load_start = time.perf_counter()
+    for result in results:
+        load_return(engine, result, run_id="bench", received_at=moment, loaded_at=moment)
+    seconds["load"] = time.perf_counter() - load_start
+    derive_start = time.perf_counter()
+    derive_year(engine, year)
+    seconds["derive"] = time.perf_counter() - derive_start
+    total = time.perf_counter() - start
+    engine.dispose()
+    return {"seconds": total, "rows": sum(r.rows_loaded for r in results), "stages": seconds}
+
+
+def dagster(inbox: Path, year: int, url: str, workdir: Path) -> dict:
+    from crpv_pipeline.runs import materialize_year
+    from crpv_pipeline.warehouse import count_rows, create_warehouse_engine
+
+    start = time.perf_counter()
+    result = materialize_year(year, inbox, url, output=workdir / "output")
+    seconds = time.perf_counter() - start
+    steps = {}
+    for event in result.all_events:
+        if event.is_step_success and event.step_key:
+            steps[event.step_key] = event.event_specific_data.duration_ms / 1000
+    engine = create_warehouse_engine(url)
+    rows = count_rows(engine, "fact_activity", year)
+    engine.dispose()
+    return {"seconds": seconds, "rows": rows, "stages": steps}
+
+
+CONTENDERS = {"naive": naive, "floor": floor, "stages": stages, "dagster": dagster}
+
+
+def main(argv: list[str]) -> int:
+    name, inbox, year, url, workdir = argv
+    outcome = CONTENDERS[name](Path(inbox), int(year), url, Path(workdir))
+    import resource
+
+    outcome["self_max_rss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print("BENCH-RESULT " + json.dumps(outcome), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,556 @@
+"""The benchmark harness: race the pipeline against the naive script and the floor, side by side.
+
+Belongs here: writing the corpora (``corpus``), running each contender (``contenders``) in a
+fresh child process on the same files and a fresh warehouse, measuring its wall time, peak
+memory (RSS of the child and every process it starts, sampled every 20 ms) and CPU time, and
+writing ``benchmarks/RESULTS.md`` with the ratios the targets of issue 6 are stated in. Also
+measured: ``crpv validate`` on one 300-row return against the bare imports it needs, and a
+re-run of a year where one return of 17 changed against the first run.
+
+Stays out: the pipeline (it is called, never patched) and any pass/fail decision in tests
+(the smoke test only checks that every figure is there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import secrets
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from benchmarks.corpus import SPECS, Corpus, CorpusSpec, build_corpus, write_return
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUTPUT = ROOT / "benchmarks" / "RESULTS.md"
+DEFAULT_CORPORA = ROOT / "benchmarks" / "corpus"
+DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+BACKENDS = ("sqlite", "postgresql")
+CONTENDERS = ("naive", "floor", "stages", "dagster")
+SAMPLE_SECONDS = 0.02
+GIB = 1024**3
+
+TARGETS = {
+    "pipeline_vs_floor": 2.0,
+    "naive_vs_pipeline": 3.0,
+    "peak_rss_bytes": 1.5 * GIB,
+    "validate_vs_imports": 1.3,
+    "rerun_vs_first": 0.25,
+}
+
+
+class BenchmarkError(RuntimeError):
+    """A contender failed: the message names it and ends with its error output."""
+
+
+@dataclass
+class Measure:
+    """One contender's run on one backend."""
+
+    contender: str
+    backend: str
+    seconds: float
+    rows: int
+    peak_rss_bytes: int
+    cpu_seconds: float
+    process_seconds: float
+    """Wall time of the whole child process (start-up included), over which CPU is counted."""
+    stages: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+    @property
+    def cores_used(self) -> float:
+        return self.cpu_seconds / self.process_seconds if self.process_seconds else 0.0
+
+
+# --- running a child and watching it ------------------------------------------------------
+
+
+def _watch(command: list[str], env: dict[str, str], log: Path) -> tuple[int, int, float, float]:
+    """Run ``command``; its exit code, peak RSS of its process tree, CPU seconds, wall seconds."""
+    import psutil
+
+    cpu: dict[int, float] = {}
+    peak = 0
+    start = time.perf_counter()
+    with log.open("wb") as out:
+        child = psutil.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        while child.poll() is None:
+            rss = 0
+            try:
+                tree = [child, *child.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                tree = []
+            for process in tree:
+                try:
+                    with process.oneshot():
+                        rss += process.memory_info().rss
+                        times = process.cpu_times()
+                        cpu[process.pid] = times.user + times.system
+                except psutil.NoSuchProcess:
+                    continue
+            peak = max(peak, rss)
+            time.sleep(SAMPLE_SECONDS)
+    wall = time.perf_counter() - start
+    return child.returncode, peak, sum(cpu.values()), wall
+
+
+def _child_env(corpus: Corpus, workdir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CRPV_", "DAGSTER_"))}
+    env["CRPV_REFERENCE_DIR"] = str(corpus.reference_dir)
+    env["CRPV_OUTPUT"] = str(workdir / "output")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def run_contender(
+    name: str, corpus: Corpus, backend: str, url: str, workdir: Path, inbox: Path | None = None
+) -> Measure:
+    """Run one contender in a child process and measure it."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    log = workdir / f"{name}-{backend}.log"
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.contenders",
+        name,
+        str(inbox or corpus.inbox),
+        str(corpus.spec.year),
+        url,
+        str(workdir),
+    ]
+    code, peak, cpu, wall = _watch(command, _child_env(corpus, workdir), log)
+    text = log.read_text(encoding="utf-8", errors="replace")
+    lines = [line for line in text.splitlines() if line.startswith("BENCH-RESULT ")]
+    if code != 0 or not lines:
+        tail = "\n".join(text.splitlines()[-25:])
+        raise BenchmarkError(f"{name} on {backend} failed (exit {code}):\n{tail}")
+    outcome = json.loads(lines[-1].removeprefix("BENCH-RESULT "))
+    peak = max(peak, int(outcome["self_max_rss_kib"]) * 1024)
+    return Measure(
+        name,
+        backend,
+        outcome["seconds"],
+        outcome["rows"],
+        peak,
+        cpu,
+        wall,
+        outcome.get("stages", {}),
+    )
+
+
+# --- warehouses ---------------------------------------------------------------------------
+
+
+class Warehouses:
+    """Fresh, empty warehouses: SQLite files in the work folder, PostgreSQL databases."""
+
+    def __init__(self, workdir: Path, pg_admin_url: str):
+        self.workdir = workdir
+        self.pg_admin_url = pg_admin_url
+        self._databases: list[str] = []
+
+    def new(self, backend: str, label: str) -> str:
+        if backend == "sqlite":
+            path = self.workdir / f"{label}-{secrets.token_hex(3)}.sqlite"
+            return f"sqlite:///{path}"
+        import sqlalchemy as sa
+
+        name = f"crpv_bench_{secrets.token_hex(4)}"  # hex only: safe as an identifier
+        engine = sa.create_engine(self.pg_admin_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE {name}")
+        engine.dispose()
+        self._databases.append(name)
+        return sa.make_url(self.pg_admin_url).set(database=name).render_as_string(False)
+
+    def drop_all(self) -> None:
+        if not self._databases:
+            return
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(self.pg_admin_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            for name in self._databases:
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        engine.dispose()
+        self._databases.clear()
+
+
+# --- the other two targets ----------------------------------------------------------------
+
+
+def measure_validate_cli(workdir: Path, repeats: int) -> dict[str, float]:
+    """Median wall time of ``crpv validate`` on a 300-row return and of the bare imports."""
+    spec = CorpusSpec("validate-300", centres=1, rows_per_return=300)
+    path = workdir / "IREV_2021.xlsx"
+    write_return(path, "IREV", 1, spec)
+    crpv = Path(sys.executable).with_name("crpv")
+    commands = {
+        "validate": [str(crpv), "validate", str(path)],
+        "imports": [sys.executable, "-c", "import pandas, pandera.pandas, python_calamine"],
+    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRPV_")}
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(repeats + 1):  # the first round warms the file cache and is dropped
+        for name, command in commands.items():
+            start = time.perf_counter()
+            done = subprocess.run(command, env=env, capture_output=True, cwd=workdir)
+            times[name].append(time.perf_counter() - start)
+            if done.returncode != 0:
+                raise BenchmarkError(f"{' '.join(command)} failed: {done.stderr.decode()[-2000:]}")
+    medians = {name: statistics.median(values[1:]) for name, values in times.items()}
+    medians["ratio"] = medians["validate"] / medians["imports"]
+    return medians
+
+
+def measure_rerun(
+    spec: CorpusSpec, corpora: Path, backend: str, warehouses: Warehouses, workdir: Path
+) -> dict[str, float]:
+    """A year run through Dagster, then run again after one return changed."""
+    corpus = build_corpus(spec, corpora / spec.name, progress=lambda _: None)
+    inbox = workdir / f"rerun-{backend}" / "inbox"
+    shutil.copytree(corpus.inbox, inbox)
+    url = warehouses.new(backend, "rerun")
+    first = run_contender("dagster", corpus, backend, url, workdir / f"rerun-{backend}", inbox)
+    changed = sorted((inbox / str(spec.year)).glob("*.xlsx"))[1]
+    code = changed.stem.split("_")[0]
+    write_return(
+        changed, code, 1, CorpusSpec(f"{spec.name}-changed", spec.centres, spec.rows_per_return)
+    )
+    again = run_contender("dagster", corpus, backend, url, workdir / f"rerun-{backend}-2", inbox)
+    return {
+        "returns": spec.centres,
+        "first": first.seconds,
+        "rerun": again.seconds,
+        "ratio": again.seconds / first.seconds,
+    }
+
+
+# --- the whole benchmark ------------------------------------------------------------------
+
+
+@dataclass
+class Results:
+    spec: CorpusSpec
+    measures: list[Measure]
+    validate_cli: dict[str, float]
+    reruns: dict[str, dict[str, float]]
+    rerun_spec: CorpusSpec
+    started: dt.datetime
+    seconds: float
+
+    def get(self, contender: str, backend: str) -> Measure | None:
+        return next(
+            (m for m in self.measures if m.contender == contender and m.backend == backend), None
+        )
+
+
+def run_benchmark(
+    spec: CorpusSpec,
+    backends: tuple[str, ...] = BACKENDS,
+    contenders: tuple[str, ...] = CONTENDERS,
+    corpora: Path = DEFAULT_CORPORA,
+    rerun_spec: CorpusSpec = SPECS["realistic"],
+    validate_repeats: int = 7,
+    pg_admin_url: str = DEFAULT_PG_ADMIN_URL,
+    progress=print,
+) -> Results:
+    """Run every contender on every backend, then the validate and re-run measures."""
+    started = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    begin = time.perf_counter()
+    corpus = build_corpus(spec, corpora / spec.name, progress=progress)
+    measures: list[Measure] = []
+    with tempfile.TemporaryDirectory(prefix="crpv-bench-") as tmp:
+        workdir = Path(tmp)
+        warehouses = Warehouses(workdir, pg_admin_url)
+        try:
+            for backend in backends:
+                for name in contenders:
+                    progress(f"{name} on {backend}: {spec.rows:,} rows …")
+                    url = warehouses.new(backend, name)
+                    measure = run_contender(name, corpus, backend, url, workdir / name)
+                    progress(
+                        f"  {measure.seconds:.1f} s, {measure.rows_per_second:,.0f} rows/s, "
+                        f"peak {measure.peak_rss_bytes / 2**20:,.0f} MiB, "
+                        f"{measure.cores_used:.2f} cores"
+                    )
+                    measures.append(measure)
+            progress("crpv validate on one 300-row return, against the bare imports …")
+            validate_cli = measure_validate_cli(workdir, validate_repeats)
+            reruns = {}
+            for backend in backends:
+                progress(f"re-run after one of {rerun_spec.centres} returns changed, {backend} …")
+                reruns[backend] = measure_rerun(rerun_spec, corpora, backend, warehouses, workdir)
+        finally:
+            warehouses.drop_all()
+    return Results(
+        spec, measures, validate_cli, reruns, rerun_spec, started, time.perf_counter() - begin
+    )
+
+
+# --- the report ---------------------------------------------------------------------------
+
+
+def _versions() -> str:
+    names = ("dagster", "pandas", "pandera", "python-calamine", "SQLAlchemy", "psycopg", "openpyxl")
+    return ", ".join(f"{n} {metadata.version(n)}" for n in names)
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _memory() -> str:
+    import psutil
+
+    return f"{psutil.virtual_memory().total / GIB:.0f} GiB"
+
+
+def _pg_version(url: str) -> str:
+    try:
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            version = conn.exec_driver_sql("SHOW server_version").scalar()
+        engine.dispose()
+        return f"PostgreSQL {version}"
+    except Exception as err:  # the report says so rather than failing at the very end
+        return f"PostgreSQL (unreachable: {type(err).__name__})"
+
+
+def _ratio(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}×"
+
+
+def _met(ok: bool | None) -> str:
+    return "—" if ok is None else ("met" if ok else "**missed**")
+
+
+def _seconds_ratio(a: Measure | None, b: Measure | None) -> float | None:
+    return a.seconds / b.seconds if a and b and b.seconds else None
+
+
+def render(results: Results, pg_admin_url: str = DEFAULT_PG_ADMIN_URL) -> str:
+    """``RESULTS.md``: the machine, the targets with their measured ratios, every measure."""
+    spec = results.spec
+    backends = list(dict.fromkeys(m.backend for m in results.measures))
+    lines = [
+        "# Benchmark results",
+        "",
+        "Written by `python3 dev.py bench` (`benchmarks/harness.py`); every figure below comes",
+        "from the one run described here, each contender in a fresh process on the same files",
+        "and a fresh warehouse.",
+        "",
+        f"- **Run**: {results.started:%Y-%m-%d %H:%M} UTC, {results.seconds / 60:.1f} min in all",
+        f"- **Machine**: {_cpu_model()}, {os.cpu_count()} cores, {_memory()},"
+        f" {platform.system()} {platform.release()}",
+        f"- **Software**: Python {platform.python_version()}, SQLite {sqlite3.sqlite_version},"
+        f" {_pg_version(pg_admin_url) if 'postgresql' in backends else 'no PostgreSQL'};"
+        f" {_versions()}",
+        f"- **Corpus** `{spec.name}`: {spec.centres} returns × {spec.rows_per_return:,} rows ="
+        f" {spec.rows:,} activity rows for {spec.year}, real `.xlsx` files; one return in"
+        f" {spec.files_with_mistakes_every} carries 5 row errors and 5 warnings",
+        "",
+        "## Targets",
+        "",
+        "| target | " + " | ".join(backends) + " | goal | |",
+        "|---|" + "---|" * len(backends) + "---|---|",
+    ]
+
+    def row(label: str, values: list[float | None], goal: str, ok: list[bool | None]) -> None:
+        verdicts = [v for v in ok if v is not None]
+        verdict = "—" if not verdicts else _met(all(verdicts))
+        lines.append(
+            f"| {label} | " + " | ".join(_ratio(v) for v in values) + f" | {goal} | {verdict} |"
+        )
+
+    pipeline_floor = [
+        _seconds_ratio(results.get("dagster", b), results.get("floor", b)) for b in backends
+    ]
+    row(
+        "whole pipeline (Dagster) ÷ floor",
+        pipeline_floor,
+        "≤ 2×",
+        [None if v is None else v <= TARGETS["pipeline_vs_floor"] for v in pipeline_floor],
+    )
+    naive_pipeline = [
+        _seconds_ratio(results.get("naive", b), results.get("dagster", b)) for b in backends
+    ]
+    row(
+        "naive script ÷ whole pipeline",
+        naive_pipeline,
+        "≥ 3×",
+        [None if v is None else v >= TARGETS["naive_vs_pipeline"] for v in naive_pipeline],
+    )
+    peaks = [results.get("dagster", b) for b in backends]
+    lines.append(
+        "| peak memory of the whole pipeline | "
+        + " | ".join(f"{m.peak_rss_bytes / GIB:.2f} GiB" if m else "—" for m in peaks)
+        + " | ≤ 1.5 GiB | "
+        + _met(
+            all(m.peak_rss_bytes <= TARGETS["peak_rss_bytes"] for m in peaks if m)
+            if any(peaks)
+            else None
+        )
+        + " |"
+    )
+    cores = [results.get("dagster", b) for b in backends]
+    validate_step = [(m.stages.get("validated_returns"), m) for m in cores if m and m.stages]
+    lines.append(
+        "| cores used by the whole pipeline (CPU ÷ wall) | "
+        + " | ".join(f"{m.cores_used:.2f}" if m else "—" for m in cores)
+        + " | both cores where the work allows | "
+        + ("reading and validating run in 2 processes" if validate_step else "—")
+        + " |"
+    )
+    cli = results.validate_cli
+    lines.append(
+        "| `crpv validate` (300 rows) ÷ bare imports (no warehouse) | "
+        + " | ".join([_ratio(cli["ratio"])] * len(backends))
+        + f" | ≤ 1.3× | {_met(cli['ratio'] <= TARGETS['validate_vs_imports'])} |"
+    )
+    reruns = [results.reruns.get(b, {}).get("ratio") for b in backends]
+    row(
+        f"re-run, 1 of {results.rerun_spec.centres} returns changed ÷ first run",
+        reruns,
+        "≤ 0.25×",
+        [None if v is None else v <= TARGETS["rerun_vs_first"] for v in reruns],
+    )
+    lines += [
+        "",
+        f"`crpv validate` took {cli['validate']:.2f} s against {cli['imports']:.2f} s for"
+        ' `python -c "import pandas, pandera.pandas, python_calamine"` (medians, whole'
+        " processes).",
+        "",
+    ]
+    for backend, rerun in results.reruns.items():
+        lines.append(
+            f"Re-run on {backend} (corpus `{results.rerun_spec.name}`, {rerun['returns']} returns):"
+            f" first run {rerun['first']:.2f} s, re-run {rerun['rerun']:.2f} s."
+        )
+    lines += [
+        "",
+        f"## Every contender on `{spec.name}` ({spec.rows:,} rows)",
+        "",
+        "Wall time is the work alone (the child's start-up and imports excluded); peak memory is"
+        " the RSS of the child and all its processes; cores = CPU time ÷ wall time of the whole"
+        " child process (start-up included).",
+        "",
+        "| contender | backend | wall (s) | rows written | rows/s | peak RSS (MiB) | cores |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    labels = {
+        "naive": "naive: `read_excel` (openpyxl) + `to_sql`",
+        "floor": "floor: calamine + one bulk insert",
+        "stages": "pipeline functions, one process",
+        "dagster": "whole pipeline through Dagster",
+    }
+    for m in results.measures:
+        lines.append(
+            f"| {labels[m.contender]} | {m.backend} | {m.seconds:.2f} | {m.rows:,} |"
+            f" {m.rows_per_second:,.0f} | {m.peak_rss_bytes / 2**20:,.0f} | {m.cores_used:.2f} |"
+        )
+    lines += ["", "### Stage by stage (seconds)", ""]
+    for m in results.measures:
+        if m.stages:
+            parts = ", ".join(f"{k} {v:.2f}" for k, v in m.stages.items())
+            lines.append(f"- {labels[m.contender]}, {m.backend}: {parts}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description=(
+            "Race the CRPV pipeline against the naive script (pandas.read_excel + to_sql) and "
+            "the floor (calamine + one bulk insert) on a generated corpus of real .xlsx returns, "
+            "on SQLite and PostgreSQL, and write the ratios to benchmarks/RESULTS.md."
+        ),
+    )
+    parser.add_argument(
+        "--corpus",
+        choices=sorted(SPECS),
+        default="large",
+        help="corpus size (default: large, 200 returns × 5 000 rows)",
+    )
+    parser.add_argument(
+        "--backends",
+        default=",".join(BACKENDS),
+        help="comma-separated: sqlite, postgresql (default: both)",
+    )
+    parser.add_argument(
+        "--contenders",
+        default=",".join(CONTENDERS),
+        help="comma-separated subset of " + ", ".join(CONTENDERS),
+    )
+    parser.add_argument(
+        "--rerun-corpus",
+        choices=sorted(SPECS),
+        default="realistic",
+        help="corpus of the re-run measure (default: realistic, 17 returns)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        help=f"where to write the results (default: {DEFAULT_OUTPUT})",
+    )
+    parser.add_argument(
+        "--corpora",
+        type=Path,
+        default=DEFAULT_CORPORA,
+        help="where generated corpora are kept and reused",
+    )
+    parser.add_argument(
+        "--pg-admin-url",
+        default=os.environ.get("CRPV_BENCH_PG_ADMIN_URL", DEFAULT_PG_ADMIN_URL),
+        help="PostgreSQL URL allowed to create databases (CRPV_BENCH_PG_ADMIN_URL)",
+    )
+    parser.add_argument("--validate-repeats", type=int, default=7)
+    args = parser.parse_args(argv)
+    backends = tuple(b.strip() for b in args.backends.split(",") if b.strip())
+    contenders = tuple(c.strip() for c in args.contenders.split(",") if c.strip())
+    unknown = [b for b in backends if b not in BACKENDS] + [
+        c for c in contenders if c not in CONTENDERS
+    ]
+    if unknown:
+        parser.error(f"unknown backend or contender: {', '.join(unknown)}")
+    try:
+        results = run_benchmark(
+            SPECS[args.corpus],
+            backends,
+            contenders,
+            args.corpora,
+            SPECS[args.rerun_corpus],
+            args.validate_repeats,
+            args.pg_admin_url,
+        )
+    except BenchmarkError as err:
+        print(f"Error: {err}", file=sys.stderr)
+        return 3
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(render(results, args.pg_admin_url), encoding="utf-8")
+    print(f"Results written to {args.output}")
+    return 0
