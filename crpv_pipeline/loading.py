@@ -5,22 +5,24 @@ Belongs here: turning a ``ReturnResult`` into rows of ``submission``, ``fact_act
 ``unchanged``, a new one supersedes the centre's previous submission and records how it differs
 from it, a rejected one leaves it in place) and the conversion of pandas values into values every
 driver accepts. Stays out: the engine, the write lock, the schema and the derived tables
-(``warehouse``), comparing activities (``resubmission``), validating returns (``validation``) and
-choosing which files of a year to load (``pipeline``).
+(``warehouse``), how each driver writes many rows at once (``bulk``), comparing activities
+(``resubmission``), validating returns (``validation``) and choosing which files of a year to
+load (``pipeline``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from crpv_pipeline.bulk import bulk_insert
 from crpv_pipeline.model import ACTIVITY_COLUMNS, ReturnResult
 from crpv_pipeline.resubmission import ActivityDiff, compare_activities, submission_activities
 from crpv_pipeline.testpoints import pause_point
@@ -33,6 +35,23 @@ CURRENT_STATUSES = ("loaded", "loaded_with_errors")
 
 _FACT_FIELDS = tuple(c for c in ACTIVITY_COLUMNS if c != "public_codes")
 _INTEGER_FIELDS = frozenset({"source_row", "half_days", "participants"})
+_FINDING_COLUMNS = (
+    "failure_id",
+    "submission_id",
+    "year",
+    "centre_code",
+    "file_name",
+    "sheet",
+    "row_number",
+    "cell",
+    "column_label",
+    "field",
+    "value",
+    "rule",
+    "severity",
+    "message",
+)
+"""Columns of ``validation_failure``, in the order ``_insert_findings`` builds its rows."""
 
 
 @dataclass(frozen=True)
@@ -268,19 +287,40 @@ def _is_missing(value: object) -> bool:
     )
 
 
+_KEPT_AS_IS = {
+    True: frozenset({type(None), int}),
+    False: frozenset({type(None), str, int, bool, date}),
+}
+"""Types whose values ``_plain_values`` returns unchanged (never missing, never a datetime)."""
+
+
 def _plain_values(series: pd.Series, integer: bool) -> list:
-    """Column values as plain Python objects (None for missing) that every driver accepts."""
+    """Column values as plain Python objects (None for missing) that every driver accepts.
+
+    Missing values (None, NaN, ``pd.NA``, ``pd.NaT``) become None, integer fields ints and
+    datetimes (pandas ``Timestamp`` included) dates. A column whose values all have types kept
+    as they are (str, int, ``datetime.date``…, the usual case) is returned without a per-value
+    conversion.
+    """
+    values = series.tolist()  # tolist() turns numpy scalars into Python ones
+    if _KEPT_AS_IS[integer].issuperset(map(type, values)):
+        return values
     out = []
-    for value in series.tolist():  # tolist() turns numpy scalars into Python ones
+    for value in values:
         if _is_missing(value):
             out.append(None)
         elif integer:
             out.append(int(value))
-        elif isinstance(value, datetime):  # pandas Timestamp included
+        elif isinstance(value, datetime):
             out.append(value.date())
         else:
             out.append(value)
     return out
+
+
+def _columns_of(table_name: str, values: Mapping[str, object]) -> list[str]:
+    """The columns of a table (in DDL order) that ``values`` fills; the others stay NULL."""
+    return [c for c in schema_table(table_name).c.keys() if c in values]
 
 
 def _insert_activities(conn: Connection, result: ReturnResult, submission_id: int) -> None:
@@ -288,49 +328,51 @@ def _insert_activities(conn: Connection, result: ReturnResult, submission_id: in
     if activities.empty:
         return
     first_id = _next_id(conn, schema_table("fact_activity").c.activity_id)
-    ids = range(first_id, first_id + len(activities))
-    columns = [_plain_values(activities[f], f in _INTEGER_FIELDS) for f in _FACT_FIELDS]
-    constant = {
-        "submission_id": submission_id,
-        "year": result.year,
-        "centre_code": result.centre_code,
+    n = len(activities)
+    ids = range(first_id, first_id + n)
+    fact: dict[str, Sequence[object]] = {
+        "activity_id": ids,
+        "submission_id": [submission_id] * n,
+        "year": [result.year] * n,
+        "centre_code": [result.centre_code] * n,
     }
-    fact_rows = [
-        {"activity_id": activity_id, **constant, **dict(zip(_FACT_FIELDS, values, strict=True))}
-        for activity_id, values in zip(ids, zip(*columns, strict=True), strict=True)
-    ]
-    conn.execute(sa.insert(schema_table("fact_activity")), fact_rows)
+    fact.update((f, _plain_values(activities[f], f in _INTEGER_FIELDS)) for f in _FACT_FIELDS)
+    columns = _columns_of("fact_activity", fact)
+    bulk_insert(conn, "fact_activity", columns, list(zip(*(fact[c] for c in columns), strict=True)))
     public_rows = [
-        {"activity_id": activity_id, "public_code": code}
+        (activity_id, code)
         for activity_id, codes in zip(ids, activities["public_codes"].tolist(), strict=True)
-        if isinstance(codes, Sequence) and not isinstance(codes, str)
+        if _is_list_of_codes(codes)
         for code in dict.fromkeys(codes)
     ]
-    if public_rows:
-        conn.execute(sa.insert(schema_table("fact_activity_public")), public_rows)
+    bulk_insert(conn, "fact_activity_public", ("activity_id", "public_code"), public_rows)
+
+
+def _is_list_of_codes(codes: object) -> bool:
+    """Whether ``public_codes`` holds codes: a sequence that is not a str (a tuple, usually)."""
+    return type(codes) is tuple or (isinstance(codes, Sequence) and not isinstance(codes, str))
 
 
 def _insert_findings(conn: Connection, result: ReturnResult, submission_id: int) -> None:
     if not result.findings:
         return
     first_id = _next_id(conn, schema_table("validation_failure").c.failure_id)
+    constant = (submission_id, result.year, result.centre_code)
     rows = [
-        {
-            "failure_id": first_id + i,
-            "submission_id": submission_id,
-            "year": result.year,
-            "centre_code": result.centre_code,
-            "file_name": f.file_name,
-            "sheet": f.sheet,
-            "row_number": f.row_number,
-            "cell": f.cell,
-            "column_label": f.column_label,
-            "field": f.field,
-            "value": None if f.value is None else str(f.value),
-            "rule": f.rule,
-            "severity": f.severity,
-            "message": f.message,
-        }
+        (
+            first_id + i,
+            *constant,
+            f.file_name,
+            f.sheet,
+            f.row_number,
+            f.cell,
+            f.column_label,
+            f.field,
+            None if f.value is None else str(f.value),
+            f.rule,
+            f.severity,
+            f.message,
+        )
         for i, f in enumerate(result.findings)
     ]
-    conn.execute(sa.insert(schema_table("validation_failure")), rows)
+    bulk_insert(conn, "validation_failure", _FINDING_COLUMNS, rows)
