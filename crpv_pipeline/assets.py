@@ -4,7 +4,9 @@ inbox_files → validated_returns → submission, fact_activity, fact_activity_p
 validation_failure, load_run → activity_counts, theme_shares, modality_shares, yearly_summary,
 completeness, yearly_trend → bilan_report (the national bilan as HTML and .xlsx); and for the
 stewards, correction_workbooks (from validated_returns) and steward_overview (from
-completeness and validation_failure). Each asset calls the domain
+completeness and validation_failure). validated_returns and the tables it loads are one step,
+``validate_and_load``, so that each return is loaded while the next ones are read; selecting
+validated_returns alone validates without loading. Each asset calls the domain
 functions of ``pipeline``, ``warehouse``, ``audit`` and ``checks`` and adds metadata for the
 people watching (built in ``asset_metadata``); no business rule lives here.
 """
@@ -99,20 +101,48 @@ def inbox_files(context: dg.AssetExecutionContext, inbox: InboxResource) -> dg.O
 
 
 class ValidationConfig(dg.Config):
-    """Run configuration of ``validated_returns``."""
+    """Run configuration of ``validate_and_load`` (the step of ``validated_returns``)."""
 
     reread_all: bool = False
     """Read every file again, even those the warehouse already knows by their SHA-256."""
 
 
-@dg.asset(
+def _table_out(table: str) -> dg.AssetOut:
+    """A warehouse table written by ``validate_and_load`` (no value: the table is the asset)."""
+    return dg.AssetOut(
+        dagster_type=dg.Nothing,
+        description=load_dictionary()[table].description,
+        group_name="warehouse",
+        kinds={"sql"},
+        metadata=_table_metadata(table),
+        is_required=False,
+    )
+
+
+@dg.multi_asset(
+    outs={
+        "validated_returns": dg.AssetOut(
+            description=(
+                "Every return read and validated (contract §1, §4): file-level rejections, "
+                "quarantined rows and warnings, and the typed activities that passed."
+            ),
+            group_name="returns",
+            kinds={"excel", "pandas"},
+            is_required=False,
+        ),
+        **{table: _table_out(table) for table in LOADED_TABLES},
+    },
+    ins={"inbox_files": dg.AssetIn("inbox_files")},
+    internal_asset_deps={
+        "validated_returns": {dg.AssetKey("inbox_files")},
+        **{
+            table: {dg.AssetKey("validated_returns")}
+            | ({dg.AssetKey("inbox_files")} if table == "submission" else set())
+            for table in LOADED_TABLES
+        },
+    },
     partitions_def=YEARS,
-    group_name="returns",
-    kinds={"excel", "pandas"},
-    description=(
-        "Every return read and validated (contract §1, §4): file-level rejections, quarantined "
-        "rows and warnings, and the typed activities that passed."
-    ),
+    can_subset=True,
     check_specs=[
         dg.AssetCheckSpec(
             "validation_findings",
@@ -120,35 +150,85 @@ class ValidationConfig(dg.Config):
             description="Warns when the returns carry validation findings for stewards to review.",
         )
     ],
+    description=(
+        "Read and validate every return, and load each into the warehouse as soon as it is "
+        "validated (one transaction per return) while worker processes read the next ones; "
+        "record the run in load_run. Selecting validated_returns alone validates without loading."
+    ),
 )
-def validated_returns(
+def validate_and_load(
     context: dg.AssetExecutionContext,
     config: ValidationConfig,
     warehouse: WarehouseResource,
     inbox_files: list[InboxFile],
-) -> Iterator[dg.Output | dg.AssetCheckResult]:
+) -> Iterator[dg.Output | dg.MaterializeResult | dg.AssetCheckResult]:
     year = int(context.partition_key)
-    known = {}
-    if not config.reread_all:
-        engine = warehouse.engine()
-        try:
-            ensure_schema(engine, default_nomenclature())
-            known = pipeline.known_files(engine, inbox_files, year)
-        finally:
-            engine.dispose()
-    results = pipeline.validate_year(
-        inbox_files,
-        year,
-        progress=context.log.info,
-        known=known,
-        limits=limits_from_environment(os.environ),  # read at run time, never at import
-        workers=pipeline.worker_processes(),
-    )
+    load = any(dg.AssetKey(t) in context.selected_asset_keys for t in LOADED_TABLES)
+    limits = limits_from_environment(os.environ)  # read at run time, never at import
+    workers = pipeline.worker_processes()
+    engine = warehouse.engine()
+    try:
+        ensure_schema(engine, default_nomenclature())
+        known = {} if config.reread_all else pipeline.known_files(engine, inbox_files, year)
+        if load:
+            results, outcomes = pipeline.validate_and_load_year(
+                engine,
+                inbox_files,
+                year,
+                context.run.run_id,
+                progress=context.log.info,
+                known=known,
+                limits=limits,
+                workers=workers,
+            )
+            run = load_run_of(
+                context.run.run_id,
+                year,
+                asset_metadata.run_started(context),
+                results,
+                outcomes,
+            )
+            record_load_run(engine, run)
+            counts = _year_counts(engine, year)
+        else:
+            results = pipeline.validate_year(
+                inbox_files, year, context.log.info, known, limits, workers
+            )
+    finally:
+        engine.dispose()
+    if dg.AssetKey("validated_returns") in context.selected_asset_keys:
+        yield from _validated_returns_events(results)
+    if not load:
+        return
+    extra = {
+        "submission": {"resubmissions": asset_metadata.resubmissions(results, outcomes)},
+        "load_run": {
+            "run_files_read": run.files_read,
+            "pipeline_version": run.pipeline_version,
+            "reference_data_version": run.reference_data_version,
+        },
+    }
+    for table in LOADED_TABLES:
+        yield dg.MaterializeResult(
+            asset_key=table,
+            metadata={
+                "dagster/row_count": counts[table],
+                **run.submissions,
+                **extra.get(table, {}),
+            },
+        )
+
+
+def _validated_returns_events(
+    results: list[ReturnResult],
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    """The output ``validated_returns`` with its metadata, and its ``validation_findings``."""
     seconds = add_seconds(r.stage_seconds for r in results)
     by_rule = Counter(f.rule for r in results for f in r.findings)
     by_centre = asset_metadata.findings_by_centre(results)
     yield dg.Output(
         results,
+        output_name="validated_returns",
         metadata={
             "dagster/row_count": sum(r.rows_loaded for r in results),
             "returns": len(results),
@@ -170,6 +250,7 @@ def validated_returns(
     n_findings = sum(by_rule.values())
     yield dg.AssetCheckResult(
         check_name="validation_findings",
+        asset_key="validated_returns",
         passed=n_findings == 0,
         severity=dg.AssetCheckSeverity.WARN,
         description=f"{n_findings} findings for stewards to review",
@@ -178,68 +259,6 @@ def validated_returns(
             "findings_by_rule": dg.MetadataValue.json(dict(by_rule.most_common())),
         },
     )
-
-
-@dg.multi_asset(
-    specs=[
-        _table_spec(
-            t,
-            ["inbox_files", "validated_returns"] if t == "submission" else ["validated_returns"],
-            "warehouse",
-        )
-        for t in LOADED_TABLES
-    ],
-    partitions_def=YEARS,
-    ins={
-        "inbox_files": dg.AssetIn("inbox_files"),
-        "validated_returns": dg.AssetIn("validated_returns"),
-    },
-    description=(
-        "Load each return into the warehouse, one transaction per return, and record the run "
-        "in load_run."
-    ),
-)
-def warehouse_load(
-    context: dg.AssetExecutionContext,
-    warehouse: WarehouseResource,
-    inbox_files: list[InboxFile],
-    validated_returns: list[ReturnResult],
-) -> Iterator[dg.MaterializeResult]:
-    year = int(context.partition_key)
-    engine = warehouse.engine()
-    try:
-        ensure_schema(engine, default_nomenclature())
-        outcomes = pipeline.load_year(
-            engine, inbox_files, validated_returns, context.run.run_id, progress=context.log.info
-        )
-        run = load_run_of(
-            context.run.run_id,
-            year,
-            asset_metadata.run_started(context),
-            validated_returns,
-            outcomes,
-        )
-        record_load_run(engine, run)
-        counts = _year_counts(engine, year)
-    finally:
-        engine.dispose()
-    extra = {
-        "submission": {"resubmissions": asset_metadata.resubmissions(validated_returns, outcomes)},
-        "load_run": {
-            "run_files_read": run.files_read,
-            "pipeline_version": run.pipeline_version,
-            "reference_data_version": run.reference_data_version,
-        },
-    }
-    for table in LOADED_TABLES:
-        yield dg.MaterializeResult(
-            asset_key=table,
-            metadata={
-                "dagster/row_count": counts[table],
-                **run.submissions,
-                **extra.get(table, {}),
-            },
-        )
 
 
 def _year_counts(engine, year: int) -> dict[str, int]:
@@ -396,8 +415,7 @@ def bilan_report(
 
 ALL_ASSETS = [
     inbox_files,
-    validated_returns,
-    warehouse_load,
+    validate_and_load,
     derived_tables,
     correction_workbooks,
     steward_overview,

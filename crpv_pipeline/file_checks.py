@@ -10,9 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from crpv_pipeline.file_guards import Limits, check_file
 from crpv_pipeline.model import Finding, ReturnResult, display_name, empty_activities
 from crpv_pipeline.parsing import format_value, parse_whole
-from crpv_pipeline.reading import ReturnFileError, column_letter, identify_from_file_name
+from crpv_pipeline.reading import (
+    ReturnFileError,
+    column_letter,
+    identify_from_file_name,
+    read_identification,
+)
 from crpv_pipeline.refdata import Nomenclature
 
 
@@ -83,6 +89,29 @@ def identify(
     if version is not None and version[0] is not None:
         identity.template_version = format_value(version[0]) or "1"
     return identity
+
+
+def claimed_centres(path: Path, nomenclature: Nomenclature, limits: Limits) -> frozenset[str]:
+    """Every centre a return could turn out to be for, found without validating it.
+
+    The centre of its ``CODE_YEAR`` file name and, once the file guards let it through, the one
+    of its Identification sheet (only that sheet is read): validation names one of these, or
+    none. The pipeline loads a return early only when no other return claims its centre, since
+    two files for one centre must both be rejected (§4).
+    """
+    claims = set()
+    from_name = identify_from_file_name(path)
+    if from_name is not None and (entry := nomenclature.centres.match(from_name[0])):
+        claims.add(entry.code)
+    try:
+        check_file(path, limits)
+        identification = read_identification(path, nomenclature)
+    except (ReturnFileError, OSError):
+        return frozenset(claims)
+    centre = identification.get("centre")
+    if centre is not None and (entry := nomenclature.centres.match(centre[0])):
+        claims.add(entry.code)
+    return frozenset(claims)
 
 
 def _sheet_of(cell: tuple | None) -> str | None:

@@ -22,9 +22,11 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # also the container of encrypted .xlsx files
 _LAST_ROW = re.compile(rb'<row[^>]*\br="(\d+)"')
 _CELL_COLUMN = re.compile(rb'<c r="([A-Z]{1,3})\d')
+_NARROW_WIDTH = 11  # columns A to K
+_WIDE_CELL = re.compile(rb'<c r="(?:[L-Z]|[A-Z]{2,3})\d')  # a cell beyond column K
+_CELL_PROBLEM_MARKUP = (b't="e"', b"<f")  # an error value, a formula (as cell_problems looks)
 _CHUNK = 1 << 20
 _OVERLAP = 64  # a reference cut between two chunks is found whole in the next one
-_CELL_PROBLEM_MARKUP = (b't="e"', b"<f")  # an error value, a formula (as cell_problems looks)
 
 
 @dataclass(frozen=True)
@@ -131,25 +133,48 @@ def _check_grid(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, limits: Limits
     """Refuse a sheet whose used range (last row × widest column) is too large to hold.
 
     The sheet XML is streamed in chunks, never held whole. Returns whether it may hold error
-    values or formulas (a byte search for their markup).
+    values or formulas (a byte search for their markup). Columns are only counted one by one
+    when a cell lies beyond column K: up to K, no sheet of 1 048 576 rows reaches the limit.
     """
-    last_row, letters, tail, marked = 0, set(), b"", False
+    last_row, widest, tail, marked = 0, _NARROW_WIDTH, b"", False
     with archive.open(entry) as stream:
         while chunk := stream.read(_CHUNK):
             data = tail + chunk
-            rows = _LAST_ROW.findall(data)
-            if rows:
-                last_row = max(last_row, int(rows[-1]))
-            letters.update(_CELL_COLUMN.findall(data))
-            marked = marked or any(marker in data for marker in _CELL_PROBLEM_MARKUP)
+            last_row = max(last_row, _last_row(data))
+            if _WIDE_CELL.search(data):  # a cell beyond column K: count its columns exactly
+                widest = max(widest, *map(_width, _CELL_COLUMN.findall(data)))
+            marked = marked or any(markup in data for markup in _CELL_PROBLEM_MARKUP)
             tail = data[-_OVERLAP:]
-    columns = max((_width(column) for column in letters), default=0)
-    if last_row * columns > limits.max_grid_cells:
-        raise ReturnFileError(
-            "sheet_too_large",
-            value=f"{french_number(last_row)} lignes × {french_number(columns)} colonnes",
-        )
+    if last_row * widest > limits.max_grid_cells:
+        columns = _exact_width(archive, entry)
+        if last_row * columns > limits.max_grid_cells:
+            raise ReturnFileError(
+                "sheet_too_large",
+                value=f"{french_number(last_row)} lignes × {french_number(columns)} colonnes",
+            )
     return marked
+
+
+def _last_row(data: bytes) -> int:
+    """The row number of the last complete ``<row … r="N"`` of a chunk (0 if none)."""
+    end = len(data)
+    while (start := data.rfind(b"<row", 0, end)) >= 0:
+        match = _LAST_ROW.match(data, start)
+        if match:
+            return int(match[1])
+        end = start
+    return 0
+
+
+def _exact_width(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> int:
+    """The widest column of any cell of a sheet (1-based), counted cell by cell."""
+    widest, tail = 0, b""
+    with archive.open(entry) as stream:
+        while chunk := stream.read(_CHUNK):
+            data = tail + chunk
+            widest = max(widest, *map(_width, _CELL_COLUMN.findall(data)), 0)
+            tail = data[-_OVERLAP:]
+    return widest
 
 
 def _width(letters: bytes) -> int:

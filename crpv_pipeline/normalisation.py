@@ -49,12 +49,16 @@ def by_value(values: Sequence[Any], function: Callable[[Any], Any]) -> list[Any]
 
 def text_of(value: Any) -> str | None:
     """A free-text cell as stored: the text the centre sees, trimmed; None when blank."""
+    if type(value) is str:
+        return value.strip() or None
     text = format_value(value)
     return text.strip() if text and text.strip() else None
 
 
 def text_length(value: Any) -> int:
     """Characters of a cell as the centre sees it (rules on the length of text)."""
+    if type(value) is str:
+        return len(value)
     return len(format_value(value) or "")
 
 

@@ -15,6 +15,7 @@ import os
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from crpv_pipeline.corrections import (
     correction_file_name,
     write_correction_workbook,
 )
-from crpv_pipeline.file_checks import file_finding
+from crpv_pipeline.file_checks import claimed_centres, file_finding
 from crpv_pipeline.file_guards import DEFAULT_LIMITS, Limits
 from crpv_pipeline.incremental import known_returns
 from crpv_pipeline.loading import LoadOutcome, load_return
@@ -124,27 +125,31 @@ def _validate_one(job: tuple[Path, int, Limits]) -> ReturnResult:
 
 
 def _in_processes(
-    function: Callable[[Any], Any], jobs: Sequence[Any], workers: int, sizes: Sequence[int]
-) -> Iterator[Any]:
-    """``map(function, jobs)`` in order; by ``workers`` processes when there is enough work.
+    stack: ExitStack,
+    function: Callable[[Any], Any],
+    jobs: Sequence[Any],
+    workers: int,
+    sizes: Sequence[int],
+) -> Iterator[Any] | None:
+    """``map(function, jobs)`` by ``workers`` processes, started now and closed with ``stack``.
 
-    ``sizes`` are the bytes of the files the jobs read: below ``PARALLEL_MIN_BYTES`` in all,
-    one process does everything.
+    None when one process should do the work itself: fewer than two workers or jobs, or less
+    than ``PARALLEL_MIN_BYTES`` in all of the files the jobs read (``sizes``).
     """
     if workers < 2 or len(jobs) < 2 or sum(sizes) < PARALLEL_MIN_BYTES:
-        yield from map(function, jobs)
-        return
+        return None
     context = multiprocessing.get_context("spawn")  # no fork of a threaded process
-    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context) as pool:
-        yield from pool.map(function, jobs)
+    pool = stack.enter_context(ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context))
+    return pool.map(function, jobs)  # every job submitted at once; results come in order
 
 
 def _validated(
-    files: Sequence[InboxFile], year: int, limits: Limits, workers: int
-) -> Iterator[ReturnResult]:
-    """Each file validated, in order; by ``workers`` processes when there is enough to read."""
+    stack: ExitStack, files: Sequence[InboxFile], year: int, limits: Limits, workers: int
+) -> tuple[Iterator[ReturnResult], bool]:
+    """Each file validated, in order, and whether worker processes do it (started now)."""
     jobs = [(f.path, year, limits) for f in files]
-    yield from _in_processes(_validate_one, jobs, workers, [f.size for f in files])
+    parallel = _in_processes(stack, _validate_one, jobs, workers, [f.size for f in files])
+    return (parallel, True) if parallel is not None else (map(_validate_one, jobs), False)
 
 
 def validate_year(
@@ -163,23 +168,99 @@ def validate_year(
     (one return at a time each, so memory grows with the workers, not with the year).
     """
     known = known or {}
-    fresh = _validated([f for f in files if f.path not in known], year, limits, workers)
-    results = []
-    for index, file in enumerate(files, start=1):
-        result = known[file.path] if file.path in known else next(fresh)
-        how = (
-            f"known as submission {result.recorded_as}, not read again"
-            if result.recorded_as is not None
-            else "read"
-        )
-        progress(
-            f"[{index}/{len(files)}] {result.file_name}: {result.status}, "
-            f"{result.rows_loaded}/{result.rows_read} rows, "
-            f"{result.n_errors} errors, {result.n_warnings} warnings ({how})"
-        )
-        results.append(result)
+    with ExitStack() as stack:
+        unread = [f for f in files if f.path not in known]
+        fresh, _ = _validated(stack, unread, year, limits, workers)
+        results = [
+            _validated_one(index, files, file, known, fresh, progress)
+            for index, file in enumerate(files, start=1)
+        ]
     reject_duplicate_centres(results, default_nomenclature())
     return results
+
+
+def _validated_one(
+    index: int,
+    files: Sequence[InboxFile],
+    file: InboxFile,
+    known: Mapping[Path, ReturnResult],
+    fresh: Iterator[ReturnResult],
+    progress: Progress,
+) -> ReturnResult:
+    """The next file's validated return (known, or the next one read), said in ``progress``."""
+    result = known[file.path] if file.path in known else next(fresh)
+    how = (
+        f"known as submission {result.recorded_as}, not read again"
+        if result.recorded_as is not None
+        else "read"
+    )
+    progress(
+        f"[{index}/{len(files)}] {result.file_name}: {result.status}, "
+        f"{result.rows_loaded}/{result.rows_read} rows, "
+        f"{result.n_errors} errors, {result.n_warnings} warnings ({how})"
+    )
+    return result
+
+
+def validate_and_load_year(
+    engine,
+    files: Sequence[InboxFile],
+    year: int,
+    run_id: str,
+    progress: Progress = _quiet,
+    known: Mapping[Path, ReturnResult] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    workers: int = 1,
+) -> tuple[list[ReturnResult], list[LoadOutcome]]:
+    """Validate every return of a year's inbox and load each, one transaction per return.
+
+    The same outcome as ``validate_year`` then ``load_year``, sooner: when worker processes read
+    the returns, each one is loaded as soon as it is validated, while the workers read the next
+    ones, unless another return of the inbox may be for the same centre (``claimed_centres``):
+    such returns wait for the cross-file rules (two files for one centre are both rejected),
+    applied once every return is validated. Returns the validated returns and the load outcomes,
+    both in the order of ``files``.
+    """
+    known = known or {}
+    nomenclature = default_nomenclature()
+    received = {f.path: f.received_at for f in files}
+    loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    outcomes: dict[Path, LoadOutcome] = {}
+
+    def load(result: ReturnResult) -> None:
+        outcomes[result.path] = _load_one(engine, result, received, loaded_at, run_id, progress)
+
+    with ExitStack() as stack:
+        unread = [f for f in files if f.path not in known]
+        fresh, parallel = _validated(stack, unread, year, limits, workers)
+        claims = {path: frozenset({r.centre_code} - {None}) for path, r in known.items()}
+        if parallel:  # while the workers start: who each return may be for
+            claims.update((f.path, claimed_centres(f.path, nomenclature, limits)) for f in unread)
+        results = []
+        for index, file in enumerate(files, start=1):
+            result = _validated_one(index, files, file, known, fresh, progress)
+            results.append(result)
+            if parallel and _alone(result, file, files, claims):
+                load(result)
+    reject_duplicate_centres(results, nomenclature)
+    for result in results:
+        if result.path not in outcomes:
+            load(result)
+    return results, [outcomes[f.path] for f in files]
+
+
+def _alone(
+    result: ReturnResult,
+    file: InboxFile,
+    files: Sequence[InboxFile],
+    claims: Mapping[Path, frozenset[str]],
+) -> bool:
+    """Whether no other return of the inbox may be for the centre of ``result``."""
+    return result.centre_code is None or not any(
+        result.centre_code in claims.get(other.path, ()) for other in files if other is not file
+    )
+
+
 
 
 def load_year(
@@ -196,24 +277,26 @@ def load_year(
     """
     received = {f.path: f.received_at for f in files}
     loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-    outcomes = []
-    for result in results:
-        if (_sha256_or_none(result.path) or "") != result.file_sha256:
-            progress(f"{result.file_name}: changed since it was read, left for the next run")
-            outcomes.append(
-                LoadOutcome(None, "deferred", result.status, 0, result.n_errors, result.n_warnings)
-            )
-            continue
-        outcome = load_return(
-            engine,
-            result,
-            run_id=run_id,
-            received_at=received[result.path],
-            loaded_at=loaded_at,
-        )
-        progress(f"{result.file_name}: {outcome.action} (submission {outcome.submission_id})")
-        outcomes.append(outcome)
-    return outcomes
+    return [_load_one(engine, r, received, loaded_at, run_id, progress) for r in results]
+
+
+def _load_one(
+    engine,
+    result: ReturnResult,
+    received: Mapping[Path, dt.datetime],
+    loaded_at: dt.datetime,
+    run_id: str,
+    progress: Progress,
+) -> LoadOutcome:
+    """Load one validated return, unless its bytes changed since it was read (``deferred``)."""
+    if (_sha256_or_none(result.path) or "") != result.file_sha256:
+        progress(f"{result.file_name}: changed since it was read, left for the next run")
+        return LoadOutcome(None, "deferred", result.status, 0, result.n_errors, result.n_warnings)
+    outcome = load_return(
+        engine, result, run_id=run_id, received_at=received[result.path], loaded_at=loaded_at
+    )
+    progress(f"{result.file_name}: {outcome.action} (submission {outcome.submission_id})")
+    return outcome
 
 
 def write_corrections(
@@ -228,7 +311,9 @@ def write_corrections(
     folder.mkdir(parents=True, exist_ok=True)
     jobs = [(r, folder / correction_file_name(r)) for r in results if r.findings]
     sizes = [_size(r.path) for r, _ in jobs]
-    written = list(_in_processes(_correction_workbook, jobs, workers, sizes))
+    with ExitStack() as stack:
+        parallel = _in_processes(stack, _correction_workbook, jobs, workers, sizes)
+        written = list(parallel if parallel is not None else map(_correction_workbook, jobs))
     for stale in set(folder.glob(f"{CORRECTIONS_PREFIX}*.xlsx")) - set(written):
         stale.unlink()
     return written

@@ -115,9 +115,9 @@ def clean_cell(value: Any) -> Any:
     return value
 
 
-def _column(rows: list[list[Any]], index: int) -> list[Any]:
-    """The cleaned cells (``clean_cell``) of one column of ``rows``; None past a short row."""
-    return by_value([row[index] if index < len(row) else None for row in rows], clean_cell)
+def _padded(row: list[Any], width: int) -> list[Any]:
+    """``row`` with at least ``width`` cells (None past a short row)."""
+    return row if len(row) >= width else [*row, *([None] * (width - len(row)))]
 
 
 def _is_blank(row: Sequence[Any]) -> bool:
@@ -265,6 +265,18 @@ def _identification(
     return name, values
 
 
+def read_identification(path: Path, nomenclature: Nomenclature) -> dict[str, tuple[Any, str, int]]:
+    """The Identification values of a return (as ``RawReturn.identification``), nothing else.
+
+    Raises ``ReturnFileError`` when the file cannot be opened.
+    """
+    workbook = _open(path)
+    try:
+        return _identification(workbook, nomenclature)[1]
+    finally:
+        workbook.close()
+
+
 def read_return(
     path: Path,
     nomenclature: Nomenclature,
@@ -312,8 +324,12 @@ def read_return(
     kept = [offset for offset, row in enumerate(body) if not _is_blank(row)]
     if len(kept) > max_rows:
         raise ReturnFileError("too_many_rows", sheet=sheet, limit=max_rows)
-    kept_rows = [body[offset] for offset in kept]
-    data = {name: _column(kept_rows, index) for name, (index, _) in columns.items()}
+    width = max((index for index, _ in columns.values()), default=-1) + 1
+    grid = list(zip(*(_padded(body[offset], width) for offset in kept), strict=False))
+    data = {
+        name: by_value(grid[index], clean_cell) if grid else []
+        for name, (index, _) in columns.items()
+    }
     excel_rows = [header_index + 2 + offset for offset in kept]
     frame = pd.DataFrame(
         data, index=pd.Index(excel_rows, name="source_row", dtype="int64"), dtype=object

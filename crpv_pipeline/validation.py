@@ -147,8 +147,7 @@ def duplicate_of(frame: pd.DataFrame) -> pd.Series:
         },
         index=frame.index,
     )
-    complete = keys.notna().all(axis=1)
-    keyed = keys[complete]
+    keyed = keys[keys.notna().all(axis=1)]
     first = keyed.reset_index().groupby(list(keys.columns), sort=False)[keyed.index.name or "index"]
     first_row = pd.Series(first.transform("first").to_numpy(), index=keyed.index)
     out = pd.Series(pd.NA, index=frame.index, dtype="Int64")

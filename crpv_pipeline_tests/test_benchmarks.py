@@ -68,7 +68,7 @@ def test_the_harness_measures_every_contender_and_target(backend, tmp_path, requ
         "load",
         "derive",
     }
-    assert {"validated_returns", "warehouse_load", "derived_tables"} <= set(
+    assert {"validate_and_load", "derived_tables"} <= set(
         results.get("dagster", backend).stages
     )
     assert results.reruns[backend]["ratio"] > 0

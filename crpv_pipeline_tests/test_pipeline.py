@@ -291,7 +291,7 @@ def test_reread_all_reads_every_file_again_and_changes_nothing(tmp_path, inbox, 
     result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
         partition_key="2021",
         instance=dg.DagsterInstance.ephemeral(),
-        run_config={"ops": {"validated_returns": {"config": {"reread_all": True}}}},
+        run_config={"ops": {"validate_and_load": {"config": {"reread_all": True}}}},
     )
     (event,) = [
         e
@@ -354,3 +354,77 @@ def test_a_wrong_crpv_workers_names_the_variable(text):
 
     with pytest.raises(ValueError, match=f"CRPV_WORKERS='{text}'"):
         worker_processes({"CRPV_WORKERS": text})
+
+
+def _loaded_state(url):
+    """The loaded rows, ids aside (loading while validating loads in another order)."""
+    tables = snapshot(url)
+    ids = ["submission_id", "run_id", "loaded_at"]
+    submission = tables["submission"].drop(columns=ids).sort_values("file_name")
+    facts = tables["fact_activity"].drop(columns=["activity_id", "submission_id"])
+    facts = facts.sort_values(["centre_code", "source_row"])
+    return submission.to_dict("records"), facts.to_dict("records")
+
+
+def test_loading_while_validating_gives_what_loading_after_gives(tmp_path, inbox, monkeypatch):
+    from crpv_pipeline import pipeline
+    from crpv_pipeline.warehouse import ensure_schema
+
+    # Two files for IREV: both must be rejected even though other returns load meanwhile.
+    write_return(inbox / "IREV_bis.xlsx", [row(title="Doublon")])
+    write_return(inbox / "PROFBANLIEUE_2021.xlsx", identification=False)
+    files = pipeline.inbox_files(tmp_path / "inbox", 2021)
+    states = []
+    for mode in ("after", "while"):
+        url = f"sqlite:///{tmp_path / mode}.sqlite"
+        engine = create_warehouse_engine(url)
+        ensure_schema(engine)
+        if mode == "after":
+            results = pipeline.validate_year(files, 2021)
+            outcomes = pipeline.load_year(engine, files, results, "run")
+        else:
+            monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)  # these files are small
+            messages = []
+            results, outcomes = pipeline.validate_and_load_year(
+                engine, files, 2021, "run", messages.append, workers=2
+            )
+            said = [m.split(":")[0] for m in messages]
+            # ORIV (3rd) is loaded before the 5th return is validated; the IREV files wait.
+            last = said.index("[5/5] inconnu.xlsx")
+            assert said.index("ORIV_2021.xlsx") < last < said.index("Bilan IREV 2021.xlsx")
+        engine.dispose()
+        states.append(
+            (
+                [(r.file_name, r.status, [f.rule for f in r.findings]) for r in results],
+                [(o.action, o.status) for o in outcomes],
+                _loaded_state(url),
+            )
+        )
+    assert states[0] == states[1]
+    statuses = {name: (status, rules) for name, status, rules in states[1][0]}
+    assert statuses["Bilan IREV 2021.xlsx"] == ("rejected", ["duplicate_file"])
+    assert statuses["IREV_bis.xlsx"] == ("rejected", ["duplicate_file"])
+    assert statuses["PROFBANLIEUE_2021.xlsx"][0] == "loaded"
+
+
+def test_validated_returns_alone_loads_nothing(tmp_path, inbox, sqlite_url):
+    from crpv_pipeline.definitions import build_definitions
+
+    defs = build_definitions(str(tmp_path / "inbox"), sqlite_url, str(tmp_path / "out"))
+    result = dg.materialize(
+        [*defs.assets],
+        selection=["inbox_files", "validated_returns"],
+        partition_key="2021",
+        instance=dg.DagsterInstance.ephemeral(),
+        resources=defs.resources,
+    )
+    assert result.success
+    keys = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert keys == {"inbox_files", "validated_returns"}
+    (event,) = [
+        e
+        for e in result.get_asset_materialization_events()
+        if e.asset_key == dg.AssetKey("validated_returns")
+    ]
+    assert event.materialization.metadata["returns_read"].value == 3
+    assert snapshot(sqlite_url)["submission"].empty

@@ -73,6 +73,6 @@ def test_a_failed_step_is_reported_with_the_error_it_raised(tmp_path, sqlite_url
             output=tmp_path / "out",
         )
     assert str(info.value).endswith(
-        " for 2021 failed: warehouse_load: loading IREV_2021.xlsx (IREV, 2021) into the"
+        " for 2021 failed: validate_and_load: loading IREV_2021.xlsx (IREV, 2021) into the"
         " warehouse failed: submissions are frozen"
     )

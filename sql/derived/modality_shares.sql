@@ -1,5 +1,8 @@
 -- Grain: one row per year, activity type and modality having at least one loaded activity;
 -- share_pct is the modality's share of the activity type's half-days.
+-- Reads activity_counts (rebuilt first, in the same transaction, from fact_activity), which
+-- already sums the year's half-days per centre, type and modality: a few hundred rows instead
+-- of every activity.
 with
 
 activities as (
@@ -9,7 +12,7 @@ activities as (
         activity_type_code,
         modality_code,
         half_days
-    from fact_activity
+    from activity_counts
     where year = :year
 
 ),

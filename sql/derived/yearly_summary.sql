@@ -1,5 +1,6 @@
 -- Grain: exactly one row per year, even when nothing was loaded (zeros, NULL share).
--- Reads completeness, so it is derived after it.
+-- Reads completeness and activity_counts (the year's activities summed per centre, type and
+-- modality), so it is derived after them.
 with
 
 params as (
@@ -25,9 +26,10 @@ activities as (
 
     select
         modality_code,
+        n_activities,
         half_days,
         participants
-    from fact_activity
+    from activity_counts
     where year = :year
 
 ),
@@ -35,7 +37,7 @@ activities as (
 activity_totals as (
 
     select
-        count(*) as n_activities,
+        coalesce(sum(n_activities), 0) as n_activities,
         coalesce(sum(half_days), 0) as half_days,
         coalesce(sum(participants), 0) as participants,
         sum(case when modality_code = 'DISTANCIEL' then half_days else 0 end)
