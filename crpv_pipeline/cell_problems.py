@@ -61,7 +61,8 @@ def _position(ref: str) -> tuple[int, int]:
     return int(match[2]) - 1, column - 1
 
 
-def _sheet_part(archive: zipfile.ZipFile, sheet_name: str) -> str | None:
+def sheet_part(archive: zipfile.ZipFile, sheet_name: str) -> str | None:
+    """The archive path of a sheet's XML in an ``.xlsx``, found through the workbook's rels."""
     workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
     rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
     targets = {r.get("Id"): r.get("Target", "") for r in rels.iter(f"{_PKG_REL}Relationship")}
@@ -84,7 +85,7 @@ def xlsx_cell_problems(path: Path, sheet_name: str) -> dict[tuple[int, int], Cel
         return {}
     try:
         with zipfile.ZipFile(path) as archive:
-            part = _sheet_part(archive, sheet_name)
+            part = sheet_part(archive, sheet_name)
             if part is None:
                 return {}
             data = archive.read(part)

@@ -14,7 +14,11 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from xml.etree.ElementTree import ParseError
 
+from defusedxml import DefusedXmlException
+
+from crpv_pipeline.cell_problems import sheet_part
 from crpv_pipeline.parsing import french_number
 from crpv_pipeline.reading import MAX_COLUMNS, MAX_ROWS, SUPPORTED_SUFFIXES, ReturnFileError
 
@@ -80,8 +84,14 @@ class FileScan:
     the reader then need not look for them (``cell_problems``)."""
 
 
-def check_file(path: Path, limits: Limits = DEFAULT_LIMITS) -> FileScan:
-    """Raise ``ReturnFileError`` when ``path`` must be rejected before it is opened."""
+def check_file(
+    path: Path, limits: Limits = DEFAULT_LIMITS, scan_worksheets: bool = True
+) -> FileScan:
+    """Raise ``ReturnFileError`` when ``path`` must be rejected before it is opened.
+
+    ``scan_worksheets`` False leaves out the used range of each sheet (which streams its XML):
+    the caller then checks the one sheet it reads with ``check_worksheet`` first.
+    """
     if path.is_symlink():
         raise ReturnFileError("symlink_refused")
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
@@ -99,11 +109,28 @@ def check_file(path: Path, limits: Limits = DEFAULT_LIMITS) -> FileScan:
     if suffix in (".xlsx", ".xlsm") and magic == _OLE_MAGIC:
         raise ReturnFileError("password_protected")
     if magic.startswith(_ZIP_MAGIC):
-        return _check_archive(path, limits)
+        return _check_archive(path, limits, scan_worksheets)
     return FileScan()
 
 
-def _check_archive(path: Path, limits: Limits) -> FileScan:
+def check_worksheet(path: Path, sheet_name: str, limits: Limits = DEFAULT_LIMITS) -> None:
+    """Refuse one sheet of an ``.xlsx``/``.xlsm`` whose used range is too large to read.
+
+    Other formats, and a sheet the archive does not map to an XML part, pass: the reader
+    reports them.
+    """
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            part = sheet_part(archive, sheet_name)
+            if part is not None and part in archive.namelist():
+                _check_grid(archive, archive.getinfo(part), limits)
+    except (zipfile.BadZipFile, KeyError, ParseError, DefusedXmlException) as err:
+        raise ReturnFileError("unreadable_file", detail="archive zip invalide") from err
+
+
+def _check_archive(path: Path, limits: Limits, scan_worksheets: bool = True) -> FileScan:
     try:
         with zipfile.ZipFile(path) as archive:
             entries = archive.infolist()
@@ -123,6 +150,8 @@ def _check_archive(path: Path, limits: Limits) -> FileScan:
                 for e in entries
                 if e.filename.startswith("xl/worksheets/") and e.filename.endswith(".xml")
             ]
+            if not scan_worksheets:
+                return FileScan()
             problems = [_check_grid(archive, entry, limits) for entry in worksheets]
             return FileScan(may_hold_cell_problems=not worksheets or any(problems))
     except zipfile.BadZipFile as err:

@@ -2,7 +2,8 @@
 
 Belongs here: deciding, for each file of the inbox, whether reading it again could change
 anything, and if not rebuilding its validated return from the rows the warehouse holds (its
-submission, activities and findings), so that ``pipeline.validate_year`` need not read it.
+submission and findings; its activities are only counted: nothing loads them again), so that
+``pipeline.validate_year`` need not read it.
 Stays out: reading and validating files (``validation``), writing rows (``loading``), Dagster.
 
 A file is known when all of these hold, which make reading it again give the same outcome:
@@ -30,7 +31,6 @@ from crpv_pipeline.model import (
     empty_activities,
 )
 from crpv_pipeline.refdata import default_nomenclature
-from crpv_pipeline.resubmission import submission_activities
 from crpv_pipeline.warehouse import schema_table
 
 DUPLICATE_RULE = "duplicate_file"
@@ -110,8 +110,6 @@ def _rebuild(conn: Connection, row: sa.Row, path: Path) -> ReturnResult:
             .order_by(failure.c.failure_id)
         )
     ]
-    loaded = row.status in CURRENT_STATUSES
-    activities = submission_activities(conn, [row.submission_id]) if loaded else empty_activities()
     return ReturnResult(
         path=path,
         file_sha256=row.file_sha256,
@@ -119,8 +117,9 @@ def _rebuild(conn: Connection, row: sa.Row, path: Path) -> ReturnResult:
         centre_code=row.centre_code,
         template_version=row.template_version,
         rows_read=row.rows_read,
-        activities=activities,
+        activities=empty_activities(),  # they stay in the warehouse: nothing loads them again
         findings=findings,
         rejected=row.status == "rejected",
         recorded_as=row.submission_id,
+        recorded_rows_loaded=row.rows_loaded if row.status in CURRENT_STATUSES else None,
     )

@@ -185,6 +185,11 @@ def _load(
     same = recorded_submission(
         conn, result.year, result.centre_code, result.file_name, result.file_sha256, result
     )
+    if same is None and result.recorded_as is not None:  # its activities were not read again
+        raise WarehouseError(
+            f"{result.file_name} was known as submission {result.recorded_as}, which another"
+            " load replaced during this run: run the year again to read it"
+        )
     if same is not None:
         return LoadOutcome(
             same.submission_id,

@@ -79,7 +79,10 @@ class ReturnResult:
     rejected: bool = False
     recorded_as: int | None = None
     """The submission these bytes were already recorded as, when the file was not read again:
-    its activities and findings are then those the warehouse holds (see ``incremental``)."""
+    its findings are then those the warehouse holds (see ``incremental``), and its activities
+    stay there: ``activities`` is empty and ``recorded_rows_loaded`` says how many there are."""
+    recorded_rows_loaded: int | None = None
+    """For a return known by its bytes (``recorded_as``), the activities its submission holds."""
     stage_seconds: dict[str, float] = field(default_factory=dict)
     """Seconds spent on this return per stage (``read``, ``normalise``, ``validate``)."""
 
@@ -97,7 +100,11 @@ class ReturnResult:
 
     @property
     def rows_loaded(self) -> int:
-        return 0 if self.rejected else len(self.activities)
+        if self.rejected:
+            return 0
+        if self.recorded_rows_loaded is not None:
+            return self.recorded_rows_loaded
+        return len(self.activities)
 
     @property
     def rows_rejected(self) -> int:

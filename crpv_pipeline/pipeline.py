@@ -98,6 +98,7 @@ def reject_duplicate_centres(results: Sequence[ReturnResult], nomenclature: Nome
             result.rows_read = 0
             result.rejected = True
             result.recorded_as = None  # judged again by this run, not as recorded
+            result.recorded_rows_loaded = None
 
 
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024

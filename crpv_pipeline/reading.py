@@ -12,7 +12,7 @@ import hashlib
 import io
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -250,11 +250,15 @@ def _activity_sheet(
 
 
 def _identification(
-    workbook: python_calamine.CalamineWorkbook, nomenclature: Nomenclature
+    workbook: python_calamine.CalamineWorkbook,
+    nomenclature: Nomenclature,
+    before_reading: Callable[[str], None] | None = None,
 ) -> tuple[str | None, dict[str, tuple[Any, str, int]]]:
     name = _find_sheet(list(workbook.sheet_names), IDENTIFICATION_SHEET)
     if name is None:
         return None, {}
+    if before_reading is not None:
+        before_reading(name)
     values: dict[str, tuple[Any, str, int]] = {}
     for index, row in enumerate(_sheet_rows(workbook, name)):
         if len(row) < 2 or not isinstance(row[0], str):
@@ -265,14 +269,19 @@ def _identification(
     return name, values
 
 
-def read_identification(path: Path, nomenclature: Nomenclature) -> dict[str, tuple[Any, str, int]]:
+def read_identification(
+    path: Path,
+    nomenclature: Nomenclature,
+    before_reading: Callable[[str], None] | None = None,
+) -> dict[str, tuple[Any, str, int]]:
     """The Identification values of a return (as ``RawReturn.identification``), nothing else.
 
-    Raises ``ReturnFileError`` when the file cannot be opened.
+    ``before_reading`` is called with the sheet's name before its cells are read (a guard may
+    raise there). Raises ``ReturnFileError`` when the file cannot be opened.
     """
     workbook = _open(path)
     try:
-        return _identification(workbook, nomenclature)[1]
+        return _identification(workbook, nomenclature, before_reading)[1]
     finally:
         workbook.close()
 

@@ -57,19 +57,35 @@ class _FoldTable(dict):
 _FOLD = _FoldTable()
 
 
+class _KeyTable(dict):
+    """``str.translate`` table giving each character its comparison key (§1.3).
+
+    Every step of ``normalize_label`` but the collapsing of spaces works character by
+    character (a compatibility decomposition, dropping marks, casefolding), so a label's key is
+    its characters' keys put together; each is computed once, when first met.
+    """
+
+    def __missing__(self, code: int) -> str:
+        value = unicodedata.normalize("NFKD", chr(code)).translate(_FOLD).casefold()
+        self[code] = value
+        return value
+
+
+_KEYS = _KeyTable()
+
+
 def normalize_label(text: object) -> str:
     """Return the comparison key of a label: no accents, casefolded, spaces collapsed.
 
-    The steps of contract §1.3 in one pass: compatibility decomposition (NFKD, which is NFKC
-    followed by the canonical decomposition that exposes accents), combining marks dropped and
-    separators read as spaces in one ``translate``, then casefolding and collapsed spaces. Pure
-    ASCII text, the common case, skips the Unicode steps.
+    The steps of contract §1.3: compatibility decomposition (NFKD, which is NFKC followed by
+    the canonical decomposition that exposes accents), combining marks dropped, separators read
+    as spaces, casefolding, collapsed spaces. All but the last work character by character and
+    are memoised per character (``_KeyTable``); pure ASCII text, the common case, needs less.
     """
     s = text if isinstance(text, str) else str(text)
     if s.isascii():
         return " ".join(s.casefold().translate(_ASCII_AS_SPACE).split())
-    s = unicodedata.normalize("NFKD", s).translate(_FOLD).casefold()
-    return " ".join(s.split())
+    return " ".join(s.translate(_KEYS).split())
 
 
 @dataclass(frozen=True)

@@ -106,20 +106,30 @@ def submission_activities(conn: Connection, submission_ids: Sequence[int]) -> pd
     """
     fact = schema_table("fact_activity")
     public = schema_table("fact_activity_public")
+    submission = schema_table("submission")
     ids = [int(i) for i in submission_ids]
+    # fact_activity is indexed by year and centre: find the submissions' first, not to scan it.
+    keys = conn.execute(
+        sa.select(submission.c.year, submission.c.centre_code)
+        .where(submission.c.submission_id.in_(ids))
+        .distinct()
+    ).all()
+    of_submissions = sa.and_(
+        sa.or_(
+            sa.false(),
+            *(sa.and_(fact.c.year == y, fact.c.centre_code == c) for y, c in keys),
+        ),
+        fact.c.submission_id.in_(ids),
+    )
     rows = conn.execute(
         sa.select(fact.c.activity_id, *(fact.c[c] for c in ACTIVITY_COLUMNS if c in fact.c))
-        .where(fact.c.submission_id.in_(ids))
+        .where(of_submissions)
         .order_by(fact.c.activity_id)
     ).all()
     publics: dict[int, list[str]] = defaultdict(list)
     for activity_id, code in conn.execute(
         sa.select(public.c.activity_id, public.c.public_code)
-        .where(
-            public.c.activity_id.in_(
-                sa.select(fact.c.activity_id).where(fact.c.submission_id.in_(ids))
-            )
-        )
+        .where(public.c.activity_id.in_(sa.select(fact.c.activity_id).where(of_submissions)))
         .order_by(public.c.activity_id, public.c.public_code)
     ):
         publics[activity_id].append(code)

@@ -86,3 +86,35 @@ def test_first_sheet_with_a_header_is_used_when_no_activites_sheet(tmp_path):
     result = validate_return(path, 2021)
     assert result.status == "loaded"
     assert result.findings == []
+
+
+def _claims(path):
+    from crpv_pipeline.file_checks import claimed_centres
+    from crpv_pipeline.file_guards import DEFAULT_LIMITS
+    from crpv_pipeline.refdata import default_nomenclature
+
+    return claimed_centres(path, default_nomenclature(), DEFAULT_LIMITS)
+
+
+def test_a_return_claims_the_centres_of_its_name_and_its_identification_sheet(tmp_path):
+    assert _claims(write_return(tmp_path / "IREV_2021.xlsx", centre="ORIV")) == {"IREV", "ORIV"}
+    named = write_return(tmp_path / "bilan.xlsx", centre="Institut Régional de la Ville")
+    assert _claims(named) == {"IREV"}
+    assert _claims(write_return(tmp_path / "ORIV_2021.xlsx", identification=False)) == {"ORIV"}
+    assert _claims(write_return(tmp_path / "autre.xlsx", centre="Centre imaginaire")) == set()
+    broken = tmp_path / "VTO_2021.xlsx"
+    broken.write_bytes(b"not a workbook")
+    assert _claims(broken) == {"VTO"}
+
+
+def test_an_identification_sheet_too_large_to_read_is_not_read_for_its_claim(tmp_path):
+    import openpyxl
+
+    path = write_return(tmp_path / "IREV_2021.xlsx", centre="ORIV")
+    wb = openpyxl.load_workbook(path)
+    wb["Identification"]["XFD1048576"] = "x"
+    wb.save(path)
+    assert _claims(path) == {"IREV"}  # what validation says: rejected, centre of its name
+    result = validate_return(path, 2021)
+    assert (result.status, result.centre_code) == ("rejected", "IREV")
+    assert [f.rule for f in result.findings] == ["sheet_too_large"]

@@ -163,3 +163,31 @@ def test_a_file_changed_after_it_was_read_is_left_for_the_next_run(engine, inbox
         ("inconnu.xlsx", "rejected"),
     ]
     assert "ORIV" not in set(read_table(engine, "submission")["centre_code"])
+
+
+def test_a_known_return_counts_its_activities_without_reading_them_back(engine, inbox):
+    run_year(engine, inbox, "run-1")
+    files = pipeline.inbox_files(inbox, 2021)
+    known = pipeline.known_files(engine, files, 2021)
+    irev = next(r for r in known.values() if r.file_name == "IREV_2021.xlsx")
+    assert (irev.rows_loaded, irev.rows_read, len(irev.activities)) == (2, 2, 0)
+    oriv = next(r for r in known.values() if r.file_name == "ORIV_2021.xlsx")
+    assert (oriv.status, oriv.rows_loaded, oriv.rows_rejected) == ("loaded_with_errors", 1, 1)
+
+
+def test_a_known_return_replaced_meanwhile_is_not_loaded_empty(engine, inbox, tmp_path):
+    from crpv_pipeline.loading import load_return
+    from crpv_pipeline.validation import validate_return
+    from crpv_pipeline.warehouse import WarehouseError
+
+    run_year(engine, inbox, "run-1")
+    files = pipeline.inbox_files(inbox, 2021)
+    known = pipeline.known_files(engine, files, 2021)
+    irev = next(r for r in known.values() if r.file_name == "IREV_2021.xlsx")
+    other = write_return(tmp_path / "elsewhere" / "IREV_2021.xlsx", IREV_ROWS[:1])
+    when = {"received_at": files[0].received_at, "loaded_at": files[0].received_at}
+    load_return(engine, validate_return(other, 2021), run_id="x", **when)
+    before = read_table(engine, "fact_activity")
+    with pytest.raises(WarehouseError, match="known as submission 1, which another load replaced"):
+        load_return(engine, irev, run_id="y", **when)
+    assert read_table(engine, "fact_activity").equals(before)
