@@ -6,9 +6,10 @@
   every row with one bulk statement (``executemany`` on SQLite, ``COPY`` on PostgreSQL).
 - ``stages``: the pipeline's own functions called one after the other in one process, each
   stage timed (read, normalise, validate — per return —, load — per return —, derive).
-- ``dagster``: the whole pipeline as ops run it: every asset of the year's partition
-  materialised through Dagster in process (``crpv run``), correction workbooks and the bilan
-  included.
+- ``warehouse``: the whole pipeline, read → derive, through Dagster in process: the assets of
+  the warehouse (``runs.WAREHOUSE_ASSETS``), what the naive script and the floor produce too.
+- ``dagster``: every asset of the year's partition materialised through Dagster in process, as
+  ``crpv run`` does: the warehouse, the correction workbooks and the bilan for people.
 
 Each prints one JSON line: seconds of work (imports and start-up excluded), rows written,
 stage seconds. Run as ``python -m benchmarks.contenders NAME CORPUS_ROOT YEAR URL WORKDIR``.
@@ -115,12 +116,18 @@ def stages(inbox: Path, year: int, url: str, workdir: Path) -> dict:
     return {"seconds": total, "rows": sum(r.rows_loaded for r in results), "stages": seconds}
 
 
-def dagster(inbox: Path, year: int, url: str, workdir: Path) -> dict:
+def warehouse(inbox: Path, year: int, url: str, workdir: Path) -> dict:
+    from crpv_pipeline.runs import WAREHOUSE_ASSETS
+
+    return dagster(inbox, year, url, workdir, WAREHOUSE_ASSETS)
+
+
+def dagster(inbox: Path, year: int, url: str, workdir: Path, assets=None) -> dict:
     from crpv_pipeline.runs import materialize_year
     from crpv_pipeline.warehouse import count_rows, create_warehouse_engine
 
     start = time.perf_counter()
-    result = materialize_year(year, inbox, url, output=workdir / "output")
+    result = materialize_year(year, inbox, url, output=workdir / "output", assets=assets)
     seconds = time.perf_counter() - start
     steps = {}
     for event in result.all_events:
@@ -132,7 +139,13 @@ def dagster(inbox: Path, year: int, url: str, workdir: Path) -> dict:
     return {"seconds": seconds, "rows": rows, "stages": steps}
 
 
-CONTENDERS = {"naive": naive, "floor": floor, "stages": stages, "dagster": dagster}
+CONTENDERS = {
+    "naive": naive,
+    "floor": floor,
+    "stages": stages,
+    "warehouse": warehouse,
+    "dagster": dagster,
+}
 
 
 def main(argv: list[str]) -> int:

@@ -9,16 +9,25 @@ Dagster's run queue, and two of them for the same year must not interleave.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import dagster as dg
 
+from crpv_pipeline.assets import LOADED_TABLES
 from crpv_pipeline.definitions import build_definitions
 from crpv_pipeline.locks import year_lock
 from crpv_pipeline.retries import DEFAULT_RETRY, parse_retry_policy
 from crpv_pipeline.sensors import YEAR_TAG
-from crpv_pipeline.warehouse import WarehouseError
+from crpv_pipeline.warehouse import DERIVED_TABLES, WarehouseError
+
+WAREHOUSE_ASSETS = (
+    "inbox_files",
+    "validated_returns",
+    *LOADED_TABLES,
+    *DERIVED_TABLES,
+)
+"""The assets of the warehouse, from the inbox to the derived tables (read → derive)."""
 
 
 class RunFailed(Exception):
@@ -53,12 +62,15 @@ def materialize_year(
     instance: dg.DagsterInstance | None = None,
     output: Path | None = None,
     retry: str | None = None,
+    assets: Sequence[str] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Materialise every asset (and check) of ``year``'s partition; raise ``RunFailed`` if not.
 
     ``output`` is where the workbooks for people go (default: ``CRPV_OUTPUT`` or ./crpv_output).
     ``retry`` is how often the year lock and every write try to reach the warehouse while it is
-    unavailable (default: ``CRPV_WAREHOUSE_RETRY`` or ``5,0.5,8``, see ``retries``).
+    unavailable (default: ``CRPV_WAREHOUSE_RETRY`` or ``5,0.5,8``, see ``retries``). ``assets``
+    names the assets to materialise instead of all of them (``WAREHOUSE_ASSETS``: the
+    warehouse alone, without the workbooks and the bilan for people).
     """
     retry = retry or os.environ.get("CRPV_WAREHOUSE_RETRY") or DEFAULT_RETRY
     try:
@@ -76,6 +88,7 @@ def materialize_year(
         with year_lock(warehouse_url, year, retry=policy):
             result = job.execute_in_process(
                 partition_key=str(year),
+                asset_selection=[dg.AssetKey(a) for a in assets] if assets else None,
                 instance=instance or _instance(),
                 raise_on_error=False,
                 run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},

@@ -14,12 +14,13 @@ from benchmarks.harness import CONTENDERS, render, run_benchmark
 
 TINY = SPECS["tiny"]
 TARGET_LINES = (
-    "whole pipeline (Dagster) ÷ floor",
+    "whole pipeline (read → derive, Dagster) ÷ floor",
+    "every asset (+ correction workbooks, bilan) ÷ floor",
     "naive script ÷ whole pipeline",
-    "peak memory of the whole pipeline",
+    "peak memory of a pipeline run",
     "cores used by the whole pipeline",
     "`crpv validate` (300 rows) ÷ bare imports",
-    "re-run, 1 of 4 returns changed ÷ first run",
+    "re-run, 1 of 4 returns of 30 rows changed ÷ first run",
 )
 
 
@@ -51,7 +52,7 @@ def test_the_harness_measures_every_contender_and_target(backend, tmp_path, requ
         TINY,
         backends=(backend,),
         corpora=tmp_path / "corpora",
-        rerun_spec=TINY,
+        rerun_specs=(TINY,),
         validate_repeats=1,
         pg_admin_url=admin_url,
         progress=lambda _: None,
@@ -59,7 +60,7 @@ def test_the_harness_measures_every_contender_and_target(backend, tmp_path, requ
     rows = {m.contender: m.rows for m in results.measures}
     # The naive script and the floor write every row; the pipeline quarantines the 5 rows with
     # an error in each of the 2 spoiled returns (the corpus is the same every time).
-    assert rows == {"naive": 120, "floor": 120, "stages": 110, "dagster": 110}
+    assert rows == {"naive": 120, "floor": 120, "stages": 110, "warehouse": 110, "dagster": 110}
     assert all(m.seconds > 0 and m.peak_rss_bytes > 0 for m in results.measures)
     assert set(results.get("stages", backend).stages) == {
         "read",
@@ -68,10 +69,12 @@ def test_the_harness_measures_every_contender_and_target(backend, tmp_path, requ
         "load",
         "derive",
     }
+    assert "bilan_report" not in results.get("warehouse", backend).stages
     assert {"validate_and_load", "derived_tables"} <= set(
         results.get("dagster", backend).stages
     )
-    assert results.reruns[backend]["ratio"] > 0
+    assert [(r["backend"], r["corpus"]) for r in results.reruns] == [(backend, "tiny")]
+    assert results.reruns[0]["ratio"] > 0
 
     text = render(results, admin_url)
     for label in TARGET_LINES:
