@@ -539,10 +539,10 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated subset of " + ", ".join(CONTENDERS),
     )
     parser.add_argument(
-        "--rerun-corpus",
-        choices=sorted(SPECS),
-        default="realistic",
-        help="corpus of the re-run measure (default: realistic, 17 returns)",
+        "--rerun-corpora",
+        default="network,large",
+        help="comma-separated corpora of the re-run measure (default: network, 17 returns of"
+        " 5 000 rows, and large)",
     )
     parser.add_argument(
         "--output",
