@@ -1,7 +1,7 @@
 """What the benchmark races, each run in a fresh child process by ``harness``.
 
 - ``naive``: what a user would write instead — ``pandas.read_excel`` (openpyxl) of each return,
-  then ``DataFrame.to_sql``; no validation, no publics, no derived tables.
+  every cell as text, then ``DataFrame.to_sql``; no validation, no publics, no derived tables.
 - ``floor``: the least any loader must do — read the cells with python-calamine, then write
   every row with one bulk statement (``executemany`` on SQLite, ``COPY`` on PostgreSQL).
 - ``stages``: the pipeline's own functions called one after the other in one process, each
@@ -40,7 +40,11 @@ def naive(inbox: Path, year: int, url: str, workdir: Path) -> dict:
     start = time.perf_counter()
     rows = 0
     for path in _files(inbox, year):
-        frame = pd.read_excel(path, sheet_name="Activités", header=HEADER_ROW, engine="openpyxl")
+        # Every cell as text: centres write dates and numbers both ways, which breaks typed
+        # columns (a Timestamp SQLite cannot bind, a number where PostgreSQL expects text).
+        frame = pd.read_excel(
+            path, sheet_name="Activités", header=HEADER_ROW, engine="openpyxl", dtype=str
+        )
         frame.to_sql(NAIVE_TABLE, engine, if_exists="append", index=False)
         rows += len(frame)
     seconds = time.perf_counter() - start

@@ -121,5 +121,5 @@ def _rebuild(conn: Connection, row: sa.Row, path: Path) -> ReturnResult:
         findings=findings,
         rejected=row.status == "rejected",
         recorded_as=row.submission_id,
-        recorded_rows_loaded=row.rows_loaded if row.status in CURRENT_STATUSES else None,
+        activities_stored=row.rows_loaded if row.status in CURRENT_STATUSES else None,
     )

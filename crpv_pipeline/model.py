@@ -5,7 +5,7 @@ No behaviour beyond derived counts lives here; reading, validation and loading a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -80,11 +80,16 @@ class ReturnResult:
     recorded_as: int | None = None
     """The submission these bytes were already recorded as, when the file was not read again:
     its findings are then those the warehouse holds (see ``incremental``), and its activities
-    stay there: ``activities`` is empty and ``recorded_rows_loaded`` says how many there are."""
-    recorded_rows_loaded: int | None = None
-    """For a return known by its bytes (``recorded_as``), the activities its submission holds."""
+    stay there (``activities_stored``)."""
+    activities_stored: int | None = None
+    """How many activities the warehouse holds for this return when ``activities`` no longer
+    does (empty): a return known by its bytes, or one this run loaded already."""
     stage_seconds: dict[str, float] = field(default_factory=dict)
     """Seconds spent on this return per stage (``read``, ``normalise``, ``validate``)."""
+
+    def stored(self) -> ReturnResult:
+        """The return once its activities are in the warehouse: counted, no longer held."""
+        return replace(self, activities=empty_activities(), activities_stored=self.rows_loaded)
 
     @property
     def file_name(self) -> str:
@@ -102,8 +107,8 @@ class ReturnResult:
     def rows_loaded(self) -> int:
         if self.rejected:
             return 0
-        if self.recorded_rows_loaded is not None:
-            return self.recorded_rows_loaded
+        if self.activities_stored is not None:
+            return self.activities_stored
         return len(self.activities)
 
     @property

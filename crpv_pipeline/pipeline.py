@@ -98,7 +98,7 @@ def reject_duplicate_centres(results: Sequence[ReturnResult], nomenclature: Nome
             result.rows_read = 0
             result.rejected = True
             result.recorded_as = None  # judged again by this run, not as recorded
-            result.recorded_rows_loaded = None
+            result.activities_stored = None
 
 
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
@@ -220,7 +220,8 @@ def validate_and_load_year(
     ones, unless another return of the inbox may be for the same centre (``claimed_centres``):
     such returns wait for the cross-file rules (two files for one centre are both rejected),
     applied once every return is validated. Returns the validated returns and the load outcomes,
-    both in the order of ``files``.
+    both in the order of ``files``; a loaded return no longer holds its activities (they are in
+    the warehouse: ``ReturnResult.stored``), so memory holds the returns in flight, not the year.
     """
     known = known or {}
     nomenclature = default_nomenclature()
@@ -228,8 +229,12 @@ def validate_and_load_year(
     loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     outcomes: dict[Path, LoadOutcome] = {}
 
-    def load(result: ReturnResult) -> None:
-        outcomes[result.path] = _load_one(engine, result, received, loaded_at, run_id, progress)
+    def load(result: ReturnResult) -> ReturnResult:
+        """Load ``result``; what remains of it (loaded activities are no longer held)."""
+        outcome = outcomes[result.path] = _load_one(
+            engine, result, received, loaded_at, run_id, progress
+        )
+        return result.stored() if outcome.action == "loaded" else result
 
     with ExitStack() as stack:
         unread = [f for f in files if f.path not in known]
@@ -240,13 +245,11 @@ def validate_and_load_year(
         results = []
         for index, file in enumerate(files, start=1):
             result = _validated_one(index, files, file, known, fresh, progress)
-            results.append(result)
             if parallel and _alone(result, file, files, claims):
-                load(result)
+                result = load(result)
+            results.append(result)
     reject_duplicate_centres(results, nomenclature)
-    for result in results:
-        if result.path not in outcomes:
-            load(result)
+    results = [r if r.path in outcomes else load(r) for r in results]
     return results, [outcomes[f.path] for f in files]
 
 
