@@ -12,6 +12,7 @@ comments, parsed by ``dictionary``).
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -321,6 +322,8 @@ def ensure_schema(engine: Engine, nomenclature: Nomenclature | None = None) -> N
             for name, ddl in statements:
                 step = f"creating {name}"
                 conn.exec_driver_sql(ddl, execution_options=_NO_PARAMS)
+            step = "dropping the indexes of earlier versions"
+            _drop_stale_indexes(conn)
             step = "adding the columns of this version"
             _add_missing_columns(conn)
             if conn.dialect.name == "postgresql":
@@ -366,6 +369,24 @@ def _unchanged_views(conn: Connection) -> set[str]:
         if candidate == current:
             unchanged.add(view.name)
     return unchanged
+
+
+_OWN_INDEX = re.compile(r"index_[a-z0-9_]+")
+"""Names of the indexes this project creates (``sql/schema/index_*.sql``)."""
+
+
+def _drop_stale_indexes(conn: Connection) -> None:
+    """Drop the indexes an earlier version created (``index_*``) that this one no longer does.
+
+    A widened index has a new name: its old, narrower one would only slow the loads.
+    """
+    inspector = sa.inspect(conn)
+    current = set(index_names())
+    for table in SCHEMA_TABLES:
+        for index in inspector.get_indexes(table):
+            name = index.get("name") or ""
+            if _OWN_INDEX.fullmatch(name) and name not in current:  # checked: safe to compose
+                conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}", execution_options=_NO_PARAMS)
 
 
 def _add_missing_columns(conn: Connection) -> None:

@@ -428,3 +428,33 @@ def test_validated_returns_alone_loads_nothing(tmp_path, inbox, sqlite_url):
     ]
     assert event.materialization.metadata["returns_read"].value == 3
     assert snapshot(sqlite_url)["submission"].empty
+
+
+def test_worker_processes_use_the_reference_lists_of_the_run(tmp_path, monkeypatch):
+    from crpv_pipeline import pipeline
+
+    folder = tmp_path / "inbox" / "2021"
+    write_return(folder / "NOUVEAU_2021.xlsx", centre="NOUVEAU")
+    write_return(folder / "IREV_2021.xlsx")
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    (reference / "centres.csv").write_text(
+        "code,name,region,active_from,active_to,synonyms\n"
+        "NOUVEAU,Nouveau centre,Corse,2015,,\nIREV,Institut Régional de la Ville,HdF,2015,,\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
+    files = pipeline.inbox_files(tmp_path / "inbox", 2021)
+    monkeypatch.setenv("CRPV_REFERENCE_DIR", str(reference))
+    with_list = pipeline.validate_year(files, 2021, workers=2)
+    monkeypatch.delenv("CRPV_REFERENCE_DIR")
+    without = pipeline.validate_year(files, 2021, workers=2)  # the same fork server
+    assert [(r.file_name, r.status) for r in with_list] == [
+        ("IREV_2021.xlsx", "loaded"),
+        ("NOUVEAU_2021.xlsx", "loaded"),
+    ]
+    assert [(r.file_name, r.status) for r in without] == [
+        ("IREV_2021.xlsx", "loaded"),
+        ("NOUVEAU_2021.xlsx", "rejected"),
+    ]
+    assert [f.rule for f in without[1].findings] == ["unknown_centre"]
