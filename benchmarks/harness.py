@@ -67,6 +67,8 @@ class Measure:
     process_seconds: float
     """Wall time of the whole child process (start-up included), over which CPU is counted."""
     stages: dict[str, float] = field(default_factory=dict)
+    runs: list[float] = field(default_factory=list)
+    """Wall time of every run of the contender when it ran several times (this is the median)."""
 
     @property
     def rows_per_second(self) -> float:
@@ -265,6 +267,18 @@ class Results:
         )
 
 
+SINGLE_RUN = ("naive", "stages")
+"""Contenders run once whatever ``repeats`` says: they are far from any target, and slow."""
+
+
+def _median(runs: list[Measure]) -> Measure:
+    """The run of median wall time, with every run's time."""
+    ordered = sorted(runs, key=lambda m: m.seconds)
+    middle = ordered[(len(ordered) - 1) // 2]
+    middle.runs = [m.seconds for m in runs] if len(runs) > 1 else []
+    return middle
+
+
 def run_benchmark(
     spec: CorpusSpec,
     backends: tuple[str, ...] = BACKENDS,
@@ -274,8 +288,12 @@ def run_benchmark(
     validate_repeats: int = 7,
     pg_admin_url: str = DEFAULT_PG_ADMIN_URL,
     progress=print,
+    repeats: int = 1,
 ) -> Results:
-    """Run every contender on every backend, then the validate and re-run measures."""
+    """Run every contender on every backend, then the validate and re-run measures.
+
+    Contenders but those of ``SINGLE_RUN`` run ``repeats`` times; the median run counts.
+    """
     started = dt.datetime.now(dt.UTC).replace(microsecond=0)
     begin = time.perf_counter()
     corpus = build_corpus(spec, corpora / spec.name, progress=progress)
@@ -286,15 +304,19 @@ def run_benchmark(
         try:
             for backend in backends:
                 for name in contenders:
-                    progress(f"{name} on {backend}: {spec.rows:,} rows …")
-                    url = warehouses.new(backend, name)
-                    measure = run_contender(name, corpus, backend, url, workdir / name)
-                    progress(
-                        f"  {measure.seconds:.1f} s, {measure.rows_per_second:,.0f} rows/s, "
-                        f"peak {measure.peak_rss_bytes / 2**20:,.0f} MiB, "
-                        f"{measure.cores_used:.2f} cores"
-                    )
-                    measures.append(measure)
+                    times = 1 if name in SINGLE_RUN else repeats
+                    progress(f"{name} on {backend}: {spec.rows:,} rows, {times} run(s) …")
+                    runs = []
+                    for attempt in range(times):
+                        url = warehouses.new(backend, f"{name}{attempt}")
+                        measure = run_contender(name, corpus, backend, url, workdir / name)
+                        progress(
+                            f"  {measure.seconds:.1f} s, {measure.rows_per_second:,.0f} rows/s,"
+                            f" peak {measure.peak_rss_bytes / 2**20:,.0f} MiB,"
+                            f" {measure.cores_used:.2f} cores"
+                        )
+                        runs.append(measure)
+                    measures.append(_median(runs))
             progress("crpv validate on one 300-row return, against the bare imports …")
             validate_cli = measure_validate_cli(workdir, validate_repeats)
             reruns = []
@@ -495,15 +517,19 @@ def render(results: Results, pg_admin_url: str = DEFAULT_PG_ADMIN_URL) -> str:
         "",
         "Wall time is the work alone (the child's start-up and imports excluded); peak memory is"
         " the RSS of the child and all its processes; cores = CPU time ÷ wall time of the whole"
-        " child process (start-up included).",
+        " child process (start-up included). A contender that ran several times shows its median"
+        " run and every run's time.",
         "",
-        "| contender | backend | wall (s) | rows written | rows/s | peak RSS (MiB) | cores |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| contender | backend | wall (s) | rows written | rows/s | peak RSS (MiB) | cores |"
+        " runs (s) |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
     ]
     for m in results.measures:
+        runs = " / ".join(f"{t:.2f}" for t in m.runs) or "1 run"
         lines.append(
             f"| {LABELS[m.contender]} | {m.backend} | {m.seconds:.2f} | {m.rows:,} |"
             f" {m.rows_per_second:,.0f} | {m.peak_rss_bytes / 2**20:,.0f} | {m.cores_used:.2f} |"
+            f" {runs} |"
         )
     lines += ["", "### Stage by stage (seconds)", ""]
     for m in results.measures:
@@ -561,7 +587,18 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("CRPV_BENCH_PG_ADMIN_URL", DEFAULT_PG_ADMIN_URL),
         help="PostgreSQL URL allowed to create databases (CRPV_BENCH_PG_ADMIN_URL)",
     )
-    parser.add_argument("--validate-repeats", type=int, default=7)
+    parser.add_argument(
+        "--validate-repeats",
+        type=int,
+        default=7,
+        help="runs of crpv validate and of the bare imports (default: 7)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="runs of the floor and the pipeline, the median counts (default: 3)",
+    )
     args = parser.parse_args(argv)
     backends = tuple(b.strip() for b in args.backends.split(",") if b.strip())
     contenders = tuple(c.strip() for c in args.contenders.split(",") if c.strip())
@@ -582,6 +619,7 @@ def main(argv: list[str] | None = None) -> int:
             tuple(SPECS[name] for name in reruns),
             args.validate_repeats,
             args.pg_admin_url,
+            repeats=args.repeats,
         )
     except BenchmarkError as err:
         print(f"Error: {err}", file=sys.stderr)
