@@ -35,6 +35,8 @@ from benchmarks.corpus import SPECS, Corpus, CorpusSpec, build_corpus, write_ret
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = ROOT / "benchmarks" / "RESULTS.md"
 DEFAULT_CORPORA = ROOT / "benchmarks" / "corpus"
+PROFILES = ROOT / "benchmarks" / "PROFILES.md"
+"""What the profiles showed and what was changed: written by hand, appended to RESULTS.md."""
 DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BACKENDS = ("sqlite", "postgresql")
 CONTENDERS = ("naive", "floor", "stages", "warehouse", "dagster")
@@ -229,13 +231,14 @@ def measure_rerun(
     inbox = where / "inbox"
     shutil.copytree(corpus.inbox, inbox)
     url = warehouses.new(backend, "rerun")
-    first = run_contender("dagster", corpus, backend, url, where / "first", inbox)
+    # Both runs share the output folder, as the runs of a year do in production.
+    first = run_contender("dagster", corpus, backend, url, where, inbox)
     changed = sorted((inbox / str(spec.year)).glob("*.xlsx"))[1]
     code = changed.stem.split("_")[0]
     write_return(
         changed, code, 1, CorpusSpec(f"{spec.name}-changed", spec.centres, spec.rows_per_return)
     )
-    again = run_contender("dagster", corpus, backend, url, where / "again", inbox)
+    again = run_contender("dagster", corpus, backend, url, where, inbox)
     return {
         "backend": backend,
         "corpus": spec.name,
@@ -536,6 +539,8 @@ def render(results: Results, pg_admin_url: str = DEFAULT_PG_ADMIN_URL) -> str:
         if m.stages:
             parts = ", ".join(f"{k} {v:.2f}" for k, v in m.stages.items())
             lines.append(f"- {LABELS[m.contender]}, {m.backend}: {parts}")
+    if PROFILES.is_file():
+        lines += ["", PROFILES.read_text(encoding="utf-8").strip()]
     return "\n".join(lines) + "\n"
 
 

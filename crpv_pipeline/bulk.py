@@ -43,7 +43,7 @@ def bulk_insert(
     columns = tuple(columns)
     _check_names(table, columns)
     width = len(columns)
-    if any(len(row) != width for row in rows):
+    if set(map(len, rows)) - {width}:
         raise ValueError(f"every row written to {table_name} must have {width} values")
     if not rows:
         return 0
@@ -94,10 +94,9 @@ def _processed(
         return rows
     by_column: list[Iterable[object]] = list(zip(*rows, strict=True))
     for i, processor in processors.items():
-        if _stores_dates_as_iso(processor):  # the same text, without a Python call per date
-            by_column[i] = [
-                v.isoformat() if type(v) is date else processor(v) for v in by_column[i]
-            ]
+        if _stores_dates_as_iso(processor):  # the same text, each distinct date written once
+            texts = {v: v.isoformat() for v in set(by_column[i]) if type(v) is date}
+            by_column[i] = [texts[v] if type(v) is date else processor(v) for v in by_column[i]]
         else:
             by_column[i] = map(processor, by_column[i])
     return zip(*by_column, strict=True)

@@ -2,9 +2,10 @@
 
 The Dagster assets call these functions stage by stage; tests and benchmarks call them directly.
 This module decides the cross-file rules (two files for one centre) and the order of work: files
-the warehouse already knows by SHA-256 are not read again (``incremental``), and a file that
-changed after it was read is left for the next run. The rules of a single file live in
-``validation``, the SQL in ``warehouse``, ``loading`` and ``sql/``.
+the warehouse already knows by SHA-256 are not read again (``incremental``), worker processes
+read the others side by side while each validated return is loaded (``validate_and_load_year``),
+and a file that changed after it was read is left for the next run. The rules of a single file
+live in ``validation``, the SQL in ``warehouse``, ``loading`` and ``sql/``.
 """
 
 from __future__ import annotations
@@ -142,11 +143,11 @@ def _in_processes(
         return None
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(_WORKER_MODULES))
-    pool = stack.enter_context(
-        ProcessPoolExecutor(
-            min(workers, len(jobs)), mp_context=context, initializer=_worker_started
-        )
+    pool = ProcessPoolExecutor(
+        min(workers, len(jobs)), mp_context=context, initializer=_worker_started
     )
+    # On an error (a load that fails), the jobs not started are dropped, not waited for.
+    stack.callback(pool.shutdown, wait=True, cancel_futures=True)
     settings = _worker_settings()
     calls = [(function, job, settings) for job in jobs]
     return pool.map(_call, calls)  # every job submitted at once; results come in order
@@ -301,8 +302,6 @@ def _alone(
     return result.centre_code is None or not any(
         result.centre_code in claims.get(other.path, ()) for other in files if other is not file
     )
-
-
 
 
 def load_year(
