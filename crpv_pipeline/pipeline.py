@@ -350,11 +350,14 @@ def write_corrections(
     enough to copy, that many processes write workbooks side by side.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    jobs = [(r, folder / correction_file_name(r)) for r in results if r.findings]
+    paths = [(r, folder / correction_file_name(r)) for r in results if r.findings]
+    # A file not read again whose workbook is there keeps it: only the others are written.
+    jobs = [(r, p) for r, p in paths if r.recorded_as is None or not p.is_file()]
     sizes = [_size(r.path) for r, _ in jobs]
     with ExitStack() as stack:
         parallel = _in_processes(stack, _correction_workbook, jobs, workers, sizes)
-        written = list(parallel if parallel is not None else map(_correction_workbook, jobs))
+        list(parallel if parallel is not None else map(_correction_workbook, jobs))
+    written = [p for _, p in paths]
     for stale in set(folder.glob(f"{CORRECTIONS_PREFIX}*.xlsx")) - set(written):
         stale.unlink()
     return written
@@ -368,10 +371,7 @@ def _size(path: Path) -> int:
 
 
 def _correction_workbook(job: tuple[ReturnResult, Path]) -> Path:
-    """Write the workbook, unless the file was not read again and its workbook is there."""
     result, path = job
-    if result.recorded_as is not None and path.is_file():
-        return path
     return write_correction_workbook(result, path)
 
 
