@@ -141,8 +141,11 @@ def _in_processes(
     """
     if workers < 2 or len(jobs) < 2 or sum(sizes) < PARALLEL_MIN_BYTES:
         return None
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(list(_WORKER_MODULES))
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(list(_WORKER_MODULES))
+    else:  # Windows: each worker starts afresh
+        context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(
         min(workers, len(jobs)), mp_context=context, initializer=_worker_started
     )
