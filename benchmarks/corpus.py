@@ -233,21 +233,6 @@ def _spoil(rows: list[list[object]], rng: random.Random, year: int) -> None:
         rows[target][column] = value
 
 
-HEADER = (
-    "Date",
-    "Intitulé de l'action",
-    "Type d'activité",
-    "Nombre de demi-journées",
-    "Modalité",
-    "Thématique principale",
-    "Publics",
-    "Nombre de participants",
-    "Département",
-    "Partenaires",
-    "Commentaire",
-)
-
-
 def write_return(path: Path, code: str, index: int, spec: CorpusSpec) -> int:
     """Write one centre's return; the number of activity rows written."""
     import xlsxwriter  # benchmark dependency, imported where it is used
@@ -272,7 +257,8 @@ def write_return(path: Path, code: str, index: int, spec: CorpusSpec) -> int:
         ident.write(r, 1, value)
     sheet = workbook.add_worksheet("Activités")
     sheet.write_string(0, 0, f"Bilan annuel d'activité {spec.year} — {code}", bold)
-    for c, label in enumerate(HEADER):
+    header = [row["label"] for row in _packaged("columns.csv")]  # the order of _rows' cells
+    for c, label in enumerate(header):
         sheet.write_string(2, c, label, bold)
     for r, row in enumerate(rows, start=3):
         for c, value in enumerate(row):

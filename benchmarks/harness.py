@@ -432,33 +432,36 @@ def render(results: Results, pg_admin_url: str = DEFAULT_PG_ADMIN_URL) -> str:
         value = values.get("sqlite")
         return None if value is None else bool(test(value))
 
-    pipeline_floor = {
-        b: _seconds_ratio(results.get("warehouse", b), results.get("floor", b)) for b in backends
-    }
-    row(
-        "whole pipeline (read → derive, Dagster) ÷ floor",
-        [_ratio(v) for v in pipeline_floor.values()],
-        "≤ 2×",
-        on_sqlite(pipeline_floor, lambda v: v <= TARGETS["pipeline_vs_floor"]),
-    )
-    naive_pipeline = {
-        b: _seconds_ratio(results.get("naive", b), results.get("warehouse", b)) for b in backends
-    }
-    row(
-        "naive script ÷ whole pipeline",
-        [_ratio(v) for v in naive_pipeline.values()],
-        "≥ 3×",
-        on_sqlite(naive_pipeline, lambda v: v >= TARGETS["naive_vs_pipeline"]),
-    )
-    everything = {
-        b: _seconds_ratio(results.get("dagster", b), results.get("floor", b)) for b in backends
-    }
-    row(
-        "every asset (+ correction workbooks, bilan) ÷ floor",
-        [_ratio(v) for v in everything.values()],
-        "(shown)",
-        None,
-    )
+    def ratios(top: str, bottom: str) -> dict[str, float | None]:
+        """Wall time of ``top`` ÷ wall time of ``bottom``, per backend."""
+        return {b: _seconds_ratio(results.get(top, b), results.get(bottom, b)) for b in backends}
+
+    for label, top, bottom, goal, test in (
+        (
+            "whole pipeline (read → derive, Dagster) ÷ floor",
+            "warehouse",
+            "floor",
+            "≤ 2×",
+            lambda v: v <= TARGETS["pipeline_vs_floor"],
+        ),
+        (
+            "naive script ÷ whole pipeline",
+            "naive",
+            "warehouse",
+            "≥ 3×",
+            lambda v: v >= TARGETS["naive_vs_pipeline"],
+        ),
+        (
+            "every asset (+ correction workbooks, bilan) ÷ floor",
+            "dagster",
+            "floor",
+            "(shown)",
+            None,
+        ),
+    ):
+        values = ratios(top, bottom)
+        verdict = None if test is None else on_sqlite(values, test)
+        row(label, [_ratio(v) for v in values.values()], goal, verdict)
     pipeline_runs = [m for m in results.measures if m.contender in ("warehouse", "dagster")]
     peaks = {
         b: max((m.peak_rss_bytes for m in pipeline_runs if m.backend == b), default=0)
