@@ -39,6 +39,8 @@ PROFILES = ROOT / "benchmarks" / "PROFILES.md"
 """What the profiles showed and what was changed: written by hand, appended to RESULTS.md."""
 DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BACKENDS = ("sqlite", "postgresql")
+TARGET_CORPUS = "large"
+"""The corpus the speed and memory targets are stated for (1 000 000 rows in one year)."""
 CONTENDERS = ("naive", "floor", "stages", "warehouse", "dagster")
 SAMPLE_SECONDS = 0.02
 GIB = 1024**3
@@ -419,7 +421,8 @@ def render(results: Results, pg_admin_url: str = DEFAULT_PG_ADMIN_URL) -> str:
         "## Targets",
         "",
         "The targets of issue 6 hold on SQLite, the embedded default; PostgreSQL figures are"
-        " shown beside them.",
+        " shown beside them. Those of the first five rows are stated for the"
+        f" `{TARGET_CORPUS}` corpus and judged only there.",
         "",
         "| target | " + " | ".join(backends) + " | goal | on SQLite |",
         "|---|" + "---|" * len(backends) + "---|---|",
@@ -431,6 +434,8 @@ def render(results: Results, pg_admin_url: str = DEFAULT_PG_ADMIN_URL) -> str:
     def on_sqlite(values: dict[str, float | None], test) -> bool | None:
         value = values.get("sqlite")
         return None if value is None else bool(test(value))
+
+    judged = spec.name == TARGET_CORPUS  # the targets of the first rows are stated at that scale
 
     def ratios(top: str, bottom: str) -> dict[str, float | None]:
         """Wall time of ``top`` ÷ wall time of ``bottom``, per backend."""
@@ -460,7 +465,7 @@ def render(results: Results, pg_admin_url: str = DEFAULT_PG_ADMIN_URL) -> str:
         ),
     ):
         values = ratios(top, bottom)
-        verdict = None if test is None else on_sqlite(values, test)
+        verdict = None if test is None or not judged else on_sqlite(values, test)
         row(label, [_ratio(v) for v in values.values()], goal, verdict)
     pipeline_runs = [m for m in results.measures if m.contender in ("warehouse", "dagster")]
     peaks = {
@@ -472,7 +477,7 @@ def render(results: Results, pg_admin_url: str = DEFAULT_PG_ADMIN_URL) -> str:
         [f"{v / GIB:.2f} GiB" if v else "—" for v in peaks.values()],
         "≤ 1.5 GiB",
         all(v <= TARGETS["peak_rss_bytes"] for v in peaks.values() if v)
-        if any(peaks.values())
+        if judged and any(peaks.values())
         else None,
     )
     cores = {b: results.get("warehouse", b) for b in backends}
@@ -480,7 +485,7 @@ def render(results: Results, pg_admin_url: str = DEFAULT_PG_ADMIN_URL) -> str:
         "cores used by the whole pipeline (CPU ÷ wall)",
         [f"{m.cores_used:.2f}" if m else "—" for m in cores.values()],
         "both, where the work allows",
-        None if not cores.get("sqlite") else cores["sqlite"].cores_used > 1.2,
+        None if not judged or not cores.get("sqlite") else cores["sqlite"].cores_used > 1.2,
     )
     cli = results.validate_cli
     row(
