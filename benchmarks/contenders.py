@@ -17,7 +17,6 @@ stage seconds. Run as ``python -m benchmarks.contenders NAME CORPUS_ROOT YEAR UR
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 import time
@@ -93,24 +92,19 @@ def floor(inbox: Path, year: int, url: str, workdir: Path) -> dict:
 
 
 def stages(inbox: Path, year: int, url: str, workdir: Path) -> dict:
-    from crpv_pipeline.loading import load_return
-    from crpv_pipeline.pipeline import inbox_files, reject_duplicate_centres
+    from crpv_pipeline.pipeline import inbox_files, load_year, validate_year
     from crpv_pipeline.refdata import default_nomenclature
     from crpv_pipeline.timing import add_seconds
-    from crpv_pipeline.validation import validate_return
     from crpv_pipeline.warehouse import create_warehouse_engine, derive_year, ensure_schema
 
     engine = create_warehouse_engine(url)
     start = time.perf_counter()
     ensure_schema(engine, default_nomenclature())
     files = inbox_files(inbox, year)
-    results = [validate_return(f.path, year) for f in files]
-    reject_duplicate_centres(results, default_nomenclature())
+    results = validate_year(files, year)  # one process: each stage timed per return
     seconds = add_seconds(r.stage_seconds for r in results)
-    moment = dt.datetime(year + 1, 2, 1)
     load_start = time.perf_counter()
-    for result in results:
-        load_return(engine, result, run_id="bench", received_at=moment, loaded_at=moment)
+    load_year(engine, files, results, "bench")
     seconds["load"] = time.perf_counter() - load_start
     derive_start = time.perf_counter()
     derive_year(engine, year)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
@@ -165,15 +165,12 @@ def _check_grid(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, limits: Limits
     values or formulas (a byte search for their markup). Columns are only counted one by one
     when a cell lies beyond column K: up to K, no sheet of 1 048 576 rows reaches the limit.
     """
-    last_row, widest, tail, marked = 0, _NARROW_WIDTH, b"", False
-    with archive.open(entry) as stream:
-        while chunk := stream.read(_CHUNK):
-            data = tail + chunk
-            last_row = max(last_row, _last_row(data))
-            if _WIDE_CELL.search(data):  # a cell beyond column K: count its columns exactly
-                widest = max(widest, *map(_width, _CELL_COLUMN.findall(data)))
-            marked = marked or any(markup in data for markup in _CELL_PROBLEM_MARKUP)
-            tail = data[-_OVERLAP:]
+    last_row, widest, marked = 0, _NARROW_WIDTH, False
+    for data in _chunks(archive, entry):
+        last_row = max(last_row, _last_row(data))
+        if _WIDE_CELL.search(data):  # a cell beyond column K: count its columns exactly
+            widest = max(widest, *map(_width, _CELL_COLUMN.findall(data)))
+        marked = marked or any(markup in data for markup in _CELL_PROBLEM_MARKUP)
     if last_row * widest > limits.max_grid_cells:
         columns = _exact_width(archive, entry)
         if last_row * columns > limits.max_grid_cells:
@@ -197,13 +194,28 @@ def _last_row(data: bytes) -> int:
 
 def _exact_width(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> int:
     """The widest column of any cell of a sheet (1-based), counted cell by cell."""
-    widest, tail = 0, b""
+    return max(
+        (
+            _width(column)
+            for data in _chunks(archive, entry)
+            for column in _CELL_COLUMN.findall(data)
+        ),
+        default=0,
+    )
+
+
+def _chunks(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> Iterator[bytes]:
+    """A sheet's XML in chunks, never held whole.
+
+    Each chunk starts with the end of the one before (``_OVERLAP``), so that markup cut between
+    two chunks is found whole in the second.
+    """
+    tail = b""
     with archive.open(entry) as stream:
         while chunk := stream.read(_CHUNK):
             data = tail + chunk
-            widest = max(widest, *map(_width, _CELL_COLUMN.findall(data)), 0)
+            yield data
             tail = data[-_OVERLAP:]
-    return widest
 
 
 def _width(letters: bytes) -> int:

@@ -157,10 +157,9 @@ def normalise(frame: pd.DataFrame, nomenclature: Nomenclature) -> NormalisedRows
         for name, (source, function) in normalisers(nomenclature).items()
         if source in cells
     }
-    problems = {}
-    for name, column in cells.items():
-        if CellProblem in set(map(type, column)):
-            problems[name] = pd.Series(
-                [type(v) is CellProblem for v in column], index=frame.index, dtype=bool
-            )
+    problems = {
+        name: problem_mask(frame[name])
+        for name, column in cells.items()
+        if CellProblem in set(map(type, column))
+    }
     return NormalisedRows(pd.DataFrame(values, index=frame.index, dtype=object), problems)
