@@ -181,7 +181,6 @@ def _load(
     conn: Connection, result: ReturnResult, run_id: str, received_at: datetime, loaded_at: datetime
 ) -> LoadOutcome:
     submission = schema_table("submission")
-    same_key = _same_key(result.year, result.centre_code, result.file_name)
     same = recorded_submission(
         conn, result.year, result.centre_code, result.file_name, result.file_sha256, result
     )
@@ -204,17 +203,9 @@ def _load(
     superseded: tuple[int, ...] = ()
     diff: ActivityDiff | None = None
     if not result.rejected:
-        superseded = tuple(
-            conn.scalars(
-                sa.select(submission.c.submission_id)
-                .where(*same_key, submission.c.status.in_(CURRENT_STATUSES))
-                .order_by(submission.c.submission_id)
-            )
-        )
+        superseded = in_force(conn, result.year, result.centre_code, result.file_name)
         if superseded:
-            diff = compare_activities(
-                submission_activities(conn, superseded), result.activities, max(superseded)
-            )
+            diff = _diff(conn, result, superseded)
             conn.execute(
                 sa.update(submission)
                 .where(submission.c.submission_id.in_(superseded))
@@ -263,6 +254,58 @@ def _load(
         result.n_warnings,
         superseded,
         diff,
+    )
+
+
+def in_force(
+    conn: Connection, year: int | None, centre_code: str | None, file_name: str
+) -> tuple[int, ...]:
+    """The submissions in force for the centre and year: those a loaded return supersedes."""
+    submission = schema_table("submission")
+    return tuple(
+        conn.scalars(
+            sa.select(submission.c.submission_id)
+            .where(
+                *_same_key(year, centre_code, file_name),
+                submission.c.status.in_(CURRENT_STATUSES),
+            )
+            .order_by(submission.c.submission_id)
+        )
+    )
+
+
+def compare_in_advance(engine: Engine, result: ReturnResult) -> None:
+    """Compare ``result`` with the submissions in force now, before it is loaded.
+
+    Worker processes do it as soon as they have validated a return, while the loading process
+    loads the others: comparing a 5 000-row resubmission takes it 0.15 s, a third of its load.
+    The load takes the comparison (``ReturnResult.compared``) if the same submissions are still
+    in force (their activities never change), and compares again otherwise. Best effort: a
+    warehouse that cannot be read now leaves the comparison to the load.
+    """
+    if result.rejected or result.centre_code is None or result.recorded_as is not None:
+        return
+    try:
+        with engine.connect() as conn:
+            ids = in_force(conn, result.year, result.centre_code, result.file_name)
+            diff = (
+                compare_activities(submission_activities(conn, ids), result.activities, max(ids))
+                if ids
+                else None
+            )
+    except SQLAlchemyError:
+        return
+    result.compared = (ids, diff)
+
+
+def _diff(conn: Connection, result: ReturnResult, superseded: tuple[int, ...]) -> ActivityDiff:
+    """How ``result`` differs from the ``superseded`` submissions (compared in advance or now)."""
+    if result.compared is not None and result.compared[0] == superseded:
+        diff = result.compared[1]
+        if diff is not None:
+            return diff
+    return compare_activities(
+        submission_activities(conn, superseded), result.activities, max(superseded)
     )
 
 

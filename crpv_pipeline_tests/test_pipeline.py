@@ -407,6 +407,83 @@ def test_loading_while_validating_gives_what_loading_after_gives(tmp_path, inbox
     assert statuses["PROFBANLIEUE_2021.xlsx"][0] == "loaded"
 
 
+def test_workers_compare_resubmissions_as_the_loading_process_does(tmp_path, monkeypatch):
+    from crpv_pipeline import loading, pipeline
+    from crpv_pipeline.warehouse import ensure_schema
+
+    compared = []  # the returns whose load found their comparison done in advance
+    diff = loading._diff
+
+    def spy(conn, result, superseded):
+        compared.append(result.compared is not None and result.compared[0] == superseded)
+        return diff(conn, result, superseded)
+
+    monkeypatch.setattr(loading, "_diff", spy)
+    states = []
+    for workers in (1, 2):
+        folder = tmp_path / f"inbox{workers}" / "2021"
+        write_return(folder / "IREV_2021.xlsx", IREV_ROWS)
+        write_return(folder / "ORIV_2021.xlsx", ORIV_ROWS, centre="ORIV")
+        engine = create_warehouse_engine(f"sqlite:///{tmp_path / str(workers)}.sqlite")
+        ensure_schema(engine)
+        pipeline.validate_and_load_year(
+            engine, pipeline.inbox_files(folder.parent, 2021), 2021, "1"
+        )
+        # IREV changes the half-days of its second activity, drops its third and adds one;
+        # ORIV keeps its first row alone (its quarantined and its weekend rows go).
+        forum = {"activity_date": "12/04/2021", "title": "Forum", "half_days": 1}
+        rencontre = row(
+            title="Rencontre régionale",
+            activity_type="Activité de réseau",
+            half_days=4,
+            modality="visio",
+            theme="Santé",
+            activity_date="12/04/2021",
+        )
+        write_return(folder / "IREV_2021.xlsx", [IREV_ROWS[0], rencontre, row(**forum)])
+        write_return(folder / "ORIV_2021.xlsx", ORIV_ROWS[:1], centre="ORIV")
+        monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0 if workers > 1 else 2**30)
+        files = pipeline.inbox_files(folder.parent, 2021)
+        pipeline.validate_and_load_year(engine, files, 2021, "2", workers=workers)
+        columns = ["file_name", "replaces_submission_id", "activities_added"]
+        columns += ["activities_removed", "activities_changed", "half_days_before"]
+        submissions = read_table(engine, "submission").sort_values("submission_id")
+        states.append(submissions[columns].tail(2).to_dict("records"))
+        engine.dispose()
+    assert states[0] == states[1]
+    counts = {
+        s["file_name"]: (s["activities_added"], s["activities_removed"], s["activities_changed"])
+        for s in states[1]
+    }
+    assert counts == {"IREV_2021.xlsx": (1, 1, 1), "ORIV_2021.xlsx": (0, 1, 0)}
+    assert compared == [False, False, True, True]  # one process: compared while loading
+
+
+def test_a_comparison_made_before_another_load_is_made_again(tmp_path):
+    from crpv_pipeline import loading
+    from crpv_pipeline.validation import validate_return
+    from crpv_pipeline.warehouse import ensure_schema
+
+    engine = create_warehouse_engine(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    ensure_schema(engine)
+    path = tmp_path / "IREV_2021.xlsx"
+    moment = dt.datetime(2022, 1, 5)
+    for rows in (IREV_ROWS[:1], IREV_ROWS):  # submissions 1 and 2
+        write_return(path, rows)
+        loading.load_return(
+            engine, validate_return(path, 2021), run_id="r", received_at=moment, loaded_at=moment
+        )
+    write_return(path, [*IREV_ROWS, row(title="Forum")])
+    resubmission = validate_return(path, 2021)
+    loading.compare_in_advance(engine, resubmission)
+    assert resubmission.compared[0] == (2,)
+    resubmission.compared = ((1,), resubmission.compared[1])  # as if compared before 2 loaded
+    outcome = loading.load_return(
+        engine, resubmission, run_id="r", received_at=moment, loaded_at=moment
+    )
+    assert (outcome.superseded_ids, outcome.diff.replaces, outcome.diff.added) == ((2,), 2, 1)
+
+
 def test_validated_returns_alone_loads_nothing(tmp_path, inbox, sqlite_url):
     from crpv_pipeline.definitions import build_definitions
 
