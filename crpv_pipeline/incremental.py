@@ -37,7 +37,6 @@ DUPLICATE_RULE = "duplicate_file"
 """The file-level rule whose rejection depends on the other files of the inbox."""
 
 
-
 def known_returns(
     engine: Engine, year: int, files: Mapping[Path, str | None]
 ) -> dict[Path, ReturnResult]:

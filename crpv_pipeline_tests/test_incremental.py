@@ -191,3 +191,21 @@ def test_a_known_return_replaced_meanwhile_is_not_loaded_empty(engine, inbox, tm
     with pytest.raises(WarehouseError, match="known as submission 1, which another load replaced"):
         load_return(engine, irev, run_id="y", **when)
     assert read_table(engine, "fact_activity").equals(before)
+
+
+def test_returns_not_read_again_are_said_in_one_line(engine, inbox):
+    """Ops read one line for the known returns (each line is a stored Dagster event), then a
+    line for each return read and for each load."""
+    run_year(engine, inbox, "run-1")
+    write_return(inbox / "2021" / "ORIV_2021.xlsx", ORIV_ROWS[:1], centre="ORIV")
+    files = pipeline.inbox_files(inbox, 2021)
+    said = []
+    pipeline.validate_and_load_year(
+        engine, files, 2021, "run-2", said.append, pipeline.known_files(engine, files, 2021)
+    )
+    assert said == [
+        "2 of 3 returns known by their content (SHA-256), not read again:"
+        " IREV_2021.xlsx (submission 1), inconnu.xlsx (submission 3)",
+        "[2/3] ORIV_2021.xlsx: loaded, 1/1 rows, 0 errors, 0 warnings",
+        "ORIV_2021.xlsx: loaded (submission 4)",
+    ]
