@@ -224,34 +224,55 @@ def measure_validate_cli(workdir: Path, repeats: int) -> dict[str, float]:
     return medians
 
 
+RERUN_SHARE = 17
+"""The re-run target speaks of one of 17 returns changed: on a corpus of more returns, one
+return in 17 is changed too (12 of 200), besides one alone."""
+
+
+def rerun_changes(returns: int) -> tuple[int, ...]:
+    """Returns changed before each re-run, in order: none (what any run costs), one, and one
+    in ``RERUN_SHARE`` where that is more than one."""
+    share = round(returns / RERUN_SHARE)
+    return (0, 1, share) if share > 1 else (0, 1)
+
+
 def measure_rerun(
     spec: CorpusSpec, corpora: Path, backend: str, warehouses: Warehouses, workdir: Path
-) -> dict:
-    """A year run through Dagster (every asset), then run again after one return changed."""
+) -> list[dict]:
+    """A year run through Dagster (every asset), then run again after each of ``rerun_changes``.
+
+    One row per re-run. Each re-run changes returns the runs before it did not touch, so that
+    ``changed`` returns are new to it, and is compared with the first run.
+    """
     corpus = build_corpus(spec, corpora / spec.name, progress=lambda _: None)
     where = workdir / f"rerun-{spec.name}-{backend}"
     inbox = where / "inbox"
     shutil.copytree(corpus.inbox, inbox)
     url = warehouses.new(backend, "rerun")
-    # Both runs share the output folder, as the runs of a year do in production.
+    files = sorted((inbox / str(spec.year)).glob("*.xlsx"))
+    changed_spec = CorpusSpec(f"{spec.name}-changed", spec.centres, spec.rows_per_return)
+    # Every run shares the output folder, as the runs of a year do in production.
     first = run_contender("dagster", corpus, backend, url, where, inbox)
-    changed = sorted((inbox / str(spec.year)).glob("*.xlsx"))[1]
-    code = changed.stem.split("_")[0]
-    write_return(
-        changed, code, 1, CorpusSpec(f"{spec.name}-changed", spec.centres, spec.rows_per_return)
-    )
-    again = run_contender("dagster", corpus, backend, url, where, inbox)
-    return {
-        "backend": backend,
-        "corpus": spec.name,
-        "returns": spec.centres,
-        "rows_per_return": spec.rows_per_return,
-        "first": first.seconds,
-        "rerun": again.seconds,
-        "ratio": again.seconds / first.seconds,
-        "first_steps": first.stages,
-        "rerun_steps": again.stages,
-    }
+    rows, untouched = [], iter(files[1:])
+    for count in rerun_changes(len(files)):
+        for path in [next(untouched) for _ in range(count)]:
+            write_return(path, path.stem.split("_")[0], 1, changed_spec)
+        again = run_contender("dagster", corpus, backend, url, where, inbox)
+        rows.append(
+            {
+                "backend": backend,
+                "corpus": spec.name,
+                "returns": spec.centres,
+                "rows_per_return": spec.rows_per_return,
+                "changed": count,
+                "first": first.seconds,
+                "rerun": again.seconds,
+                "ratio": again.seconds / first.seconds,
+                "first_steps": first.stages,
+                "rerun_steps": again.stages,
+            }
+        )
+    return rows
 
 
 # --- the whole benchmark ------------------------------------------------------------------
@@ -327,13 +348,17 @@ def run_benchmark(
             reruns = []
             for rerun_spec in rerun_specs:
                 for backend in backends:
+                    changes = rerun_changes(rerun_spec.centres)
                     progress(
-                        f"re-run of {rerun_spec.name} after one of {rerun_spec.centres} returns"
-                        f" changed, {backend} …"
+                        f"re-runs of {rerun_spec.name} after {', '.join(map(str, changes))} of"
+                        f" {rerun_spec.centres} returns changed, {backend} …"
                     )
-                    rerun = measure_rerun(rerun_spec, corpora, backend, warehouses, workdir)
-                    progress(f"  first {rerun['first']:.1f} s, re-run {rerun['rerun']:.1f} s")
-                    reruns.append(rerun)
+                    rows = measure_rerun(rerun_spec, corpora, backend, warehouses, workdir)
+                    progress(
+                        f"  first {rows[0]['first']:.1f} s, re-runs "
+                        + ", ".join(f"{r['rerun']:.1f} s" for r in rows)
+                    )
+                    reruns.extend(rows)
         finally:
             warehouses.drop_all()
     return Results(spec, measures, validate_cli, reruns, started, time.perf_counter() - begin)
@@ -494,16 +519,20 @@ def render(results: Results, pg_admin_url: str = DEFAULT_PG_ADMIN_URL) -> str:
         "≤ 1.3×",
         cli["ratio"] <= TARGETS["validate_vs_imports"],
     )
-    for name in dict.fromkeys(r["corpus"] for r in results.reruns):
-        group = {r["backend"]: r for r in results.reruns if r["corpus"] == name}
+    for name, changed in dict.fromkeys((r["corpus"], r["changed"]) for r in results.reruns):
+        group = {
+            r["backend"]: r
+            for r in results.reruns
+            if r["corpus"] == name and r["changed"] == changed
+        }
         first = next(iter(group.values()))
         ratios = {b: group[b]["ratio"] if b in group else None for b in backends}
+        what = f"{changed} of {first['returns']} returns" if changed else "no return"
         row(
-            f"re-run, 1 of {first['returns']} returns of {first['rows_per_return']:,} rows"
-            " changed ÷ first run",
+            f"re-run, {what} of {first['rows_per_return']:,} rows changed ÷ first run",
             [_ratio(v) for v in ratios.values()],
-            "≤ 0.25×",
-            on_sqlite(ratios, lambda v: v <= TARGETS["rerun_vs_first"]),
+            "≤ 0.25×" if changed else "(shown: what any run costs)",
+            on_sqlite(ratios, lambda v: v <= TARGETS["rerun_vs_first"]) if changed else None,
         )
     lines += [
         "",
@@ -513,14 +542,16 @@ def render(results: Results, pg_admin_url: str = DEFAULT_PG_ADMIN_URL) -> str:
         "",
         "Re-runs (every asset through Dagster, each run in a fresh process):",
         "",
-        "| corpus | backend | first run (s) | re-run (s) | re-run ÷ first | re-run by step (s) |",
-        "|---|---|---:|---:|---:|---|",
+        "| corpus | backend | changed | first run (s) | re-run (s) | re-run ÷ first |"
+        " re-run by step (s) |",
+        "|---|---|---:|---:|---:|---:|---|",
     ]
     for r in results.reruns:
         steps = ", ".join(f"{k} {v:.2f}" for k, v in r["rerun_steps"].items())
         lines.append(
             f"| `{r['corpus']}` ({r['returns']} × {r['rows_per_return']:,}) | {r['backend']} |"
-            f" {r['first']:.2f} | {r['rerun']:.2f} | {r['ratio']:.2f}× | {steps} |"
+            f" {r['changed']} | {r['first']:.2f} | {r['rerun']:.2f} | {r['ratio']:.2f}× |"
+            f" {steps} |"
         )
     lines += [
         "",

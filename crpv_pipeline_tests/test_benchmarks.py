@@ -10,7 +10,7 @@ import re
 import pytest
 
 from benchmarks.corpus import SPECS, build_corpus
-from benchmarks.harness import CONTENDERS, render, run_benchmark
+from benchmarks.harness import CONTENDERS, render, rerun_changes, run_benchmark
 
 TINY = SPECS["tiny"]
 TARGET_LINES = (
@@ -20,6 +20,7 @@ TARGET_LINES = (
     "peak memory of a pipeline run",
     "cores used by the whole pipeline",
     "`crpv validate` (300 rows) ÷ bare imports",
+    "re-run, no return of 30 rows changed ÷ first run",
     "re-run, 1 of 4 returns of 30 rows changed ÷ first run",
 )
 
@@ -73,11 +74,12 @@ def test_the_harness_measures_every_contender_and_target(backend, tmp_path, requ
         "derive",
     }
     assert "bilan_report" not in results.get("warehouse", backend).stages
-    assert {"validate_and_load", "derived_tables"} <= set(
-        results.get("dagster", backend).stages
-    )
-    assert [(r["backend"], r["corpus"]) for r in results.reruns] == [(backend, "tiny")]
-    assert results.reruns[0]["ratio"] > 0
+    assert {"validate_and_load", "derived_tables"} <= set(results.get("dagster", backend).stages)
+    # Re-runs after no return changed, then one: 4 returns are too few for one in 17.
+    reruns = [(r["backend"], r["corpus"], r["changed"]) for r in results.reruns]
+    assert reruns == [(backend, "tiny", 0), (backend, "tiny", 1)]
+    assert all(r["ratio"] > 0 for r in results.reruns)
+    assert rerun_changes(17) == (0, 1) and rerun_changes(200) == (0, 1, 12)
 
     text = render(results, admin_url)
     for label in TARGET_LINES:
