@@ -527,7 +527,7 @@ def render(results: Results, pg_admin_url: str = DEFAULT_PG_ADMIN_URL) -> str:
         }
         first = next(iter(group.values()))
         ratios = {b: group[b]["ratio"] if b in group else None for b in backends}
-        what = f"{changed} of {first['returns']} returns" if changed else "no return"
+        what = f"{changed or 'none'} of {first['returns']} returns"
         row(
             f"re-run, {what} of {first['rows_per_return']:,} rows changed ÷ first run",
             [_ratio(v) for v in ratios.values()],

@@ -20,7 +20,7 @@ TARGET_LINES = (
     "peak memory of a pipeline run",
     "cores used by the whole pipeline",
     "`crpv validate` (300 rows) ÷ bare imports",
-    "re-run, no return of 30 rows changed ÷ first run",
+    "re-run, none of 4 returns of 30 rows changed ÷ first run",
     "re-run, 1 of 4 returns of 30 rows changed ÷ first run",
 )
 
