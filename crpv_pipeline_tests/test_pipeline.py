@@ -11,16 +11,17 @@ from crpv_pipeline.runs import materialize_year
 from crpv_pipeline.warehouse import create_warehouse_engine, read_table
 from crpv_pipeline_tests.workbooks import HEADER, VALID_ROW, row, write_return
 
+RENCONTRE = {
+    "title": "Rencontre régionale",
+    "activity_type": "Activité de réseau",
+    "half_days": 3,
+    "modality": "visio",
+    "theme": "Santé",
+    "activity_date": "12/04/2021",
+}
 IREV_ROWS = [
     VALID_ROW,
-    row(
-        title="Rencontre régionale",
-        activity_type="Activité de réseau",
-        half_days=3,
-        modality="visio",
-        theme="Santé",
-        activity_date="12/04/2021",
-    ),
+    row(**RENCONTRE),
     row(
         title="GT GUP",
         activity_type="GT",
@@ -432,14 +433,7 @@ def test_workers_compare_resubmissions_as_the_loading_process_does(tmp_path, mon
         # IREV changes the half-days of its second activity, drops its third and adds one;
         # ORIV keeps its first row alone (its quarantined and its weekend rows go).
         forum = {"activity_date": "12/04/2021", "title": "Forum", "half_days": 1}
-        rencontre = row(
-            title="Rencontre régionale",
-            activity_type="Activité de réseau",
-            half_days=4,
-            modality="visio",
-            theme="Santé",
-            activity_date="12/04/2021",
-        )
+        rencontre = row(**{**RENCONTRE, "half_days": 4})
         write_return(folder / "IREV_2021.xlsx", [IREV_ROWS[0], rencontre, row(**forum)])
         write_return(folder / "ORIV_2021.xlsx", ORIV_ROWS[:1], centre="ORIV")
         monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0 if workers > 1 else 2**30)
