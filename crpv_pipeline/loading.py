@@ -289,22 +289,17 @@ def compare_in_advance(engine: Engine, result: ReturnResult) -> None:
     try:
         with engine.connect() as conn:
             ids = in_force(conn, result.year, result.centre_code, result.file_name)
-            diff = (
-                compare_activities(submission_activities(conn, ids), result.activities, max(ids))
-                if ids
-                else None
-            )
+            if ids:  # nothing in force: nothing to compare with
+                before = submission_activities(conn, ids)
+                result.compared = (ids, compare_activities(before, result.activities, max(ids)))
     except SQLAlchemyError:
         return
-    result.compared = (ids, diff)
 
 
 def _diff(conn: Connection, result: ReturnResult, superseded: tuple[int, ...]) -> ActivityDiff:
     """How ``result`` differs from the ``superseded`` submissions (compared in advance or now)."""
     if result.compared is not None and result.compared[0] == superseded:
-        diff = result.compared[1]
-        if diff is not None:
-            return diff
+        return result.compared[1]
     return compare_activities(
         submission_activities(conn, superseded), result.activities, max(superseded)
     )

@@ -90,9 +90,10 @@ class ReturnResult:
     does (empty): a return known by its bytes, or one this run loaded already."""
     stage_seconds: dict[str, float] = field(default_factory=dict)
     """Seconds spent on this return per stage (``read``, ``normalise``, ``validate``)."""
-    compared: tuple[tuple[int, ...], ActivityDiff | None] | None = None
+    compared: tuple[tuple[int, ...], ActivityDiff] | None = None
     """The submissions in force when the return was compared with them before its load, and how
-    it differs from them (``loading.compare_in_advance``); None when it was not."""
+    it differs from them (``loading.compare_in_advance``); None when it was not (or none was in
+    force)."""
 
     def stored(self) -> ReturnResult:
         """The return once its activities are in the warehouse: counted, no longer held."""

@@ -233,6 +233,7 @@ def _validated(
     parallel = _in_processes(stack, _validate_one, jobs, workers, [f.size for f in files])
     if parallel is not None:
         return parallel, True
+    # One process: each load compares its return itself (the same work, and no second engine).
     return map(_validate_one, [(f.path, year, limits, None) for f in files]), False
 
 
