@@ -110,10 +110,16 @@ def _parsed(series: pd.Series, name: str) -> pd.Series:
     return _passes(series, _normalised(series, name).notna())
 
 
-def _no_problem(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
-    """Element-wise: True where a cell is not a ``CellProblem`` of ``kind``."""
+def _no_problem(frame: pd.DataFrame, kind: str) -> pd.DataFrame | bool:
+    """Element-wise: True where a cell is not a ``CellProblem`` of ``kind``.
+
+    True for the whole frame when no cell of it holds a ``CellProblem`` (most returns): Pandera
+    then has no frame of booleans to look through.
+    """
     rows = _NORMALISED.get()
     fields = list(frame.columns) if rows is None else [c for c in frame if c in rows.problems]
+    if not fields:
+        return True
     out = pd.DataFrame(True, index=frame.index, columns=frame.columns)
     for name in fields:
         column = frame[name].tolist()
@@ -133,31 +139,40 @@ def _plausible(series: pd.Series, name: str, limit: int, ceiling: int) -> pd.Ser
     return _passes(series, number.isna() | (number <= limit) | (number > ceiling))
 
 
+_DUPLICATE_KEY = (
+    ("activity_date", "date"),
+    ("title", "title_key"),
+    ("activity_type", "activity_type_code"),
+    ("modality", "modality_code"),
+)
+"""What makes two activities identical: each field with the normalised value compared."""
+
+
 def duplicate_of(frame: pd.DataFrame) -> pd.Series:
     """For each row, the Excel row of the first identical activity before it, else <NA>.
 
-    Identical: same date, title (loosely), activity type and modality.
+    Identical: same date, title (loosely), activity type and modality; a row lacking any of
+    them is the duplicate of none.
     """
-    keys = pd.DataFrame(
-        {
-            "date": _normalised(frame["activity_date"], "date"),
-            "title": _normalised(frame["title"], "title_key"),
-            "type": _normalised(frame["activity_type"], "activity_type_code"),
-            "modality": _normalised(frame["modality"], "modality_code"),
-        },
-        index=frame.index,
-    )
-    keyed = keys[keys.notna().all(axis=1)]
-    first = keyed.reset_index().groupby(list(keys.columns), sort=False)[keyed.index.name or "index"]
-    first_row = pd.Series(first.transform("first").to_numpy(), index=keyed.index)
-    out = pd.Series(pd.NA, index=frame.index, dtype="Int64")
-    repeated = first_row[first_row != keyed.index.to_series()]
-    out.loc[repeated.index] = repeated.astype("int64")
-    return out
+    keys = zip(*(_normalised(frame[f], n).tolist() for f, n in _DUPLICATE_KEY), strict=True)
+    first: dict[tuple, int] = {}
+    out: list[Any] = []
+    for row, key in zip(frame.index.tolist(), keys, strict=True):
+        if None in key:
+            out.append(None)
+            continue
+        earlier = first.setdefault(key, row)
+        out.append(None if earlier == row else earlier)
+    return pd.Series(out, index=frame.index, dtype="Int64")
 
 
 class ActivityRows(pa.DataFrameModel):
-    """Activity rows as written in the ``Activités`` sheet, indexed by Excel row number."""
+    """Activity rows as written in the ``Activités`` sheet, indexed by Excel row number.
+
+    The checks of whole rows say ``ignore_na=False``: no row is blank in all of its columns
+    (blank rows are left out when reading and ``year`` is always set), so Pandera need not
+    look for such rows in every cell of the frame.
+    """
 
     year: Series[int]
     activity_date: Series[object] = pa.Field(nullable=False)
@@ -181,7 +196,7 @@ class ActivityRows(pa.DataFrameModel):
         dates = _normalised(s, "date").tolist()
         return _passes(s, pd.Series(by_value(dates, _not_weekend), index=s.index))
 
-    @pa.dataframe_check(name="date_out_of_year")
+    @pa.dataframe_check(name="date_out_of_year", ignore_na=False)
     def _date_out_of_year(cls, df: pd.DataFrame) -> pd.Series:
         dates = _normalised(df["activity_date"], "date").tolist()
         return pd.Series(
@@ -241,15 +256,15 @@ class ActivityRows(pa.DataFrameModel):
     def _department_invalid(cls, s: pd.Series) -> pd.Series:
         return _parsed(s, "department")
 
-    @pa.dataframe_check(name="cell_error")
+    @pa.dataframe_check(name="cell_error", ignore_na=False)
     def _cell_error(cls, df: pd.DataFrame) -> pd.DataFrame:
         return _no_problem(df, "error")
 
-    @pa.dataframe_check(name="formula_without_value")
+    @pa.dataframe_check(name="formula_without_value", ignore_na=False)
     def _formula_without_value(cls, df: pd.DataFrame) -> pd.DataFrame:
         return _no_problem(df, "formula")
 
-    @pa.dataframe_check(name="duplicate_activity")
+    @pa.dataframe_check(name="duplicate_activity", ignore_na=False)
     def _duplicate_activity(cls, df: pd.DataFrame) -> pd.Series:
         return duplicate_of(df).isna()
 
