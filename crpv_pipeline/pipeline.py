@@ -20,6 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import cache
+from multiprocessing import forkserver
 from pathlib import Path
 from typing import Any
 
@@ -170,19 +171,38 @@ def _in_processes(
     """
     if workers < 2 or len(jobs) < 2 or sum(sizes) < PARALLEL_MIN_BYTES:
         return None
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(list(_WORKER_MODULES))
-    else:  # Windows: each worker starts afresh
-        context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(
-        min(workers, len(jobs)), mp_context=context, initializer=_worker_started
+        min(workers, len(jobs)), mp_context=_worker_context(), initializer=_worker_started
     )
     # On an error (a load that fails), the jobs not started are dropped, not waited for.
     stack.callback(pool.shutdown, wait=True, cancel_futures=True)
     settings = _worker_settings()
     calls = [(function, job, settings) for job in jobs]
     return pool.map(_call, calls)  # every job submitted at once; results come in order
+
+
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """How worker processes start: forked from the fork server, else afresh (Windows)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(_WORKER_MODULES))
+    return context
+
+
+def start_worker_server(files: Sequence[InboxFile], workers: int) -> None:
+    """Start the fork server now when reading ``files`` may call for worker processes.
+
+    The server imports pandas and Pandera (about a second, on a core of its own) while the run
+    checks the warehouse and finds the returns it already knows, instead of when the first
+    worker is needed. One not needed in the end (every return known) costs that second of the
+    other core.
+    """
+    if workers < 2 or sum(f.size for f in files) < PARALLEL_MIN_BYTES:
+        return
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        _worker_context()
+        forkserver.ensure_running()
 
 
 _WORKER_MODULES = ("crpv_pipeline.pipeline",)

@@ -357,6 +357,27 @@ def test_a_wrong_crpv_workers_names_the_variable(text):
         worker_processes({"CRPV_WORKERS": text})
 
 
+@pytest.mark.parametrize(
+    ("sizes", "workers", "started"),
+    [((1 << 20, 1 << 20), 2, True), ((1 << 20,), 2, False), ((1 << 20, 1 << 20), 1, False)],
+)
+def test_the_fork_server_starts_with_the_run_when_workers_may_be_needed(
+    tmp_path, monkeypatch, sizes, workers, started
+):
+    from crpv_pipeline import pipeline
+
+    if "forkserver" not in __import__("multiprocessing").get_all_start_methods():
+        pytest.skip("no fork server on this platform")
+    calls = []
+    monkeypatch.setattr(pipeline.forkserver, "ensure_running", lambda: calls.append(True))
+    files = [
+        pipeline.InboxFile(tmp_path / f"C{i}_2021.xlsx", size, dt.datetime(2022, 1, 1))
+        for i, size in enumerate(sizes)
+    ]
+    pipeline.start_worker_server(files, workers)  # 2 MiB in all calls for workers
+    assert calls == ([True] if started else [])
+
+
 def _loaded_state(url):
     """The loaded rows, ids aside (loading while validating loads in another order)."""
     tables = snapshot(url)
