@@ -423,13 +423,17 @@ def test_a_missing_not_null_column_cannot_be_added(warehouse_engine):
 
 
 def test_indexes_of_an_earlier_version_are_replaced(engine):
-    with engine.begin() as conn:  # the narrower index of version 0.1.0, and one of a DBA's own
-        conn.exec_driver_sql(
-            "create index index_fact_activity_year_centre on fact_activity (year, centre_code)"
-        )
+    earlier = {  # the narrower indexes of earlier versions
+        "index_fact_activity_year_centre": "year, centre_code",
+        "index_fact_activity_year_centre_type_modality": "year, centre_code, activity_type_code,"
+        " modality_code",
+    }
+    with engine.begin() as conn:
+        for name, columns in earlier.items():
+            conn.exec_driver_sql(f"create index {name} on fact_activity ({columns})")
         conn.exec_driver_sql("create index dba_fact_by_theme on fact_activity (theme_code)")
     ensure_schema(engine)
     names = {i["name"] for i in sa.inspect(engine).get_indexes("fact_activity")}
-    assert "index_fact_activity_year_centre_type_modality" in names
-    assert "index_fact_activity_year_centre" not in names
+    assert "index_fact_activity_year_covering" in names
+    assert not names & set(earlier)
     assert "dba_fact_by_theme" in names  # not the pipeline's: left alone
