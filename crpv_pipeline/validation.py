@@ -257,11 +257,11 @@ class ActivityRows(pa.DataFrameModel):
         return _parsed(s, "department")
 
     @pa.dataframe_check(name="cell_error", ignore_na=False)
-    def _cell_error(cls, df: pd.DataFrame) -> pd.DataFrame:
+    def _cell_error(cls, df: pd.DataFrame) -> pd.DataFrame | bool:
         return _no_problem(df, "error")
 
     @pa.dataframe_check(name="formula_without_value", ignore_na=False)
-    def _formula_without_value(cls, df: pd.DataFrame) -> pd.DataFrame:
+    def _formula_without_value(cls, df: pd.DataFrame) -> pd.DataFrame | bool:
         return _no_problem(df, "formula")
 
     @pa.dataframe_check(name="duplicate_activity", ignore_na=False)
