@@ -84,7 +84,7 @@ def _table_spec(table: str, deps: Sequence[str], group: str) -> dg.AssetSpec:
 def inbox_files(context: dg.AssetExecutionContext, inbox: InboxResource) -> dg.Output:
     year = int(context.partition_key)
     files = pipeline.inbox_files(inbox.root(), year)
-    pipeline.start_worker_server(files, pipeline.worker_processes())
+    pipeline.start_worker_server(sum(f.size for f in files), pipeline.worker_processes())
     context.log.info(f"{len(files)} returns in {inbox.root() / str(year)}")
     return dg.Output(
         files,

@@ -190,19 +190,25 @@ def _worker_context() -> multiprocessing.context.BaseContext:
     return context
 
 
-def start_worker_server(files: Sequence[InboxFile], workers: int) -> None:
-    """Start the fork server now when reading ``files`` may call for worker processes.
+def start_worker_server(to_read: int, workers: int) -> None:
+    """Start the fork server now when reading ``to_read`` bytes of returns may call for workers.
 
     The server imports pandas and Pandera (about a second, on a core of its own) while the run
-    checks the warehouse and finds the returns it already knows, instead of when the first
-    worker is needed. One not needed in the end (every return known) costs that second of the
-    other core.
+    starts Dagster's instance, checks the warehouse and finds the returns it already knows,
+    instead of when the first worker is needed. One not needed in the end (every return
+    known) costs that second of the other core. Called as soon as the inbox is known: by
+    ``runs.materialize_year`` before Dagster starts, and when the inbox is listed.
     """
-    if workers < 2 or sum(f.size for f in files) < PARALLEL_MIN_BYTES:
+    if workers < 2 or to_read < PARALLEL_MIN_BYTES:
         return
     if "forkserver" in multiprocessing.get_all_start_methods():
         _worker_context()
         forkserver.ensure_running()
+
+
+def inbox_bytes(inbox: Path, year: int) -> int:
+    """Bytes of the returns in ``<inbox>/<year>/`` (what ``inbox_files`` lists), not hashed."""
+    return sum(_size(path) for path in discover_returns(inbox / str(year)))
 
 
 _WORKER_MODULES = ("crpv_pipeline.pipeline",)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from crpv_pipeline import pipeline
 from crpv_pipeline.assets import LOADED_TABLES
 from crpv_pipeline.definitions import build_definitions
 from crpv_pipeline.locks import year_lock
@@ -84,6 +85,7 @@ def materialize_year(
         retry=retry,
     )
     job = defs.resolve_implicit_global_asset_job_def()
+    pipeline.start_worker_server(pipeline.inbox_bytes(inbox, year), pipeline.worker_processes())
     try:
         with year_lock(warehouse_url, year, retry=policy):
             result = job.execute_in_process(

@@ -370,11 +370,14 @@ def test_the_fork_server_starts_with_the_run_when_workers_may_be_needed(
         pytest.skip("no fork server on this platform")
     calls = []
     monkeypatch.setattr(pipeline.forkserver, "ensure_running", lambda: calls.append(True))
-    files = [
-        pipeline.InboxFile(tmp_path / f"C{i}_2021.xlsx", size, dt.datetime(2022, 1, 1))
-        for i, size in enumerate(sizes)
-    ]
-    pipeline.start_worker_server(files, workers)  # 2 MiB in all calls for workers
+    folder = tmp_path / "inbox" / "2021"
+    folder.mkdir(parents=True)
+    for i, size in enumerate(sizes):
+        (folder / f"C{i}_2021.xlsx").write_bytes(b"\0" * size)
+    (folder / "~$C0_2021.xlsx").write_bytes(b"\0" * (1 << 21))  # a lock file: not a return
+    to_read = pipeline.inbox_bytes(tmp_path / "inbox", 2021)
+    assert to_read == sum(sizes)
+    pipeline.start_worker_server(to_read, workers)  # 2 MiB in all call for workers
     assert calls == ([True] if started else [])
 
 
