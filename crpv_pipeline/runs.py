@@ -76,6 +76,7 @@ def materialize_year(
     retry = retry or os.environ.get("CRPV_WAREHOUSE_RETRY") or DEFAULT_RETRY
     try:
         policy = parse_retry_policy(retry)
+        workers = pipeline.worker_processes()
     except ValueError as err:
         raise RunFailed(f"pipeline run for {year} could not start: {err}") from err
     defs = build_definitions(
@@ -85,7 +86,7 @@ def materialize_year(
         retry=retry,
     )
     job = defs.resolve_implicit_global_asset_job_def()
-    pipeline.start_worker_server(pipeline.inbox_bytes(inbox, year), pipeline.worker_processes())
+    pipeline.start_worker_server(pipeline.inbox_bytes(inbox, year), workers)
     try:
         with year_lock(warehouse_url, year, retry=policy):
             result = job.execute_in_process(

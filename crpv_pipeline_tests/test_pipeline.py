@@ -364,9 +364,11 @@ def test_a_wrong_crpv_workers_names_the_variable(text):
 def test_the_fork_server_starts_with_the_run_when_workers_may_be_needed(
     tmp_path, monkeypatch, sizes, workers, started
 ):
+    import multiprocessing
+
     from crpv_pipeline import pipeline
 
-    if "forkserver" not in __import__("multiprocessing").get_all_start_methods():
+    if "forkserver" not in multiprocessing.get_all_start_methods():
         pytest.skip("no fork server on this platform")
     calls = []
     monkeypatch.setattr(pipeline.forkserver, "ensure_running", lambda: calls.append(True))
@@ -377,7 +379,7 @@ def test_the_fork_server_starts_with_the_run_when_workers_may_be_needed(
     (folder / "~$C0_2021.xlsx").write_bytes(b"\0" * (1 << 21))  # a lock file: not a return
     to_read = pipeline.inbox_bytes(tmp_path / "inbox", 2021)
     assert to_read == sum(sizes)
-    pipeline.start_worker_server(to_read, workers)  # 2 MiB in all call for workers
+    pipeline.start_worker_server(to_read, workers)  # workers from 2 MiB to read
     assert calls == ([True] if started else [])
 
 

@@ -52,6 +52,16 @@ def test_a_run_that_cannot_take_the_lock_says_so(tmp_path):
         )
 
 
+def test_a_wrong_crpv_workers_stops_the_run_before_it_starts(tmp_path, sqlite_url, monkeypatch):
+    monkeypatch.setenv("CRPV_WORKERS", "two")
+    expected = (
+        "pipeline run for 2021 could not start: CRPV_WORKERS='two': expected a whole number of"
+        " processes, ≥ 1"
+    )
+    with pytest.raises(RunFailed, match=re.escape(expected)):
+        materialize_year(2021, tmp_path / "inbox", sqlite_url, output=tmp_path / "out")
+
+
 def test_a_failed_step_is_reported_with_the_error_it_raised(tmp_path, sqlite_url):
     from crpv_pipeline.warehouse import create_warehouse_engine, ensure_schema
 
