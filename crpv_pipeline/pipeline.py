@@ -201,8 +201,7 @@ def start_worker_server(to_read: int, workers: int) -> None:
     """
     if workers < 2 or to_read < PARALLEL_MIN_BYTES:
         return
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        _worker_context()
+    if _worker_context().get_start_method() == "forkserver":  # its preload set: start it
         forkserver.ensure_running()
 
 
