@@ -139,6 +139,17 @@ def server(tmp_path, new_pg_database) -> Iterator[Server]:
         "webserver": [_script("dagster-webserver"), "-h", "127.0.0.1", "-p", str(port)],
         "daemon": [_script("dagster-daemon"), "run"],
     }
+    # Dagster's tables first, as docs/deploy.md says: two services started together on an empty
+    # database race to create them ("type jobs already exists").
+    migrate = subprocess.run(
+        [_script("dagster"), "instance", "migrate"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_SECONDS,
+    )
+    assert migrate.returncode == 0, migrate.stdout + migrate.stderr
     processes, logs = [], []
     try:
         for name, command in commands.items():
