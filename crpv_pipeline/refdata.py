@@ -176,12 +176,16 @@ class ColumnSpec:
 
 @dataclass(frozen=True)
 class Rule:
-    """A validation rule: its id, level (file or row), severity and French message template."""
+    """A validation rule: its id, level (file or row), severity, French label and message template.
+
+    The label is what people read in place of the id (« Demi-journées hors limites »).
+    """
 
     rule: str
     level: str
     severity: str
     message: str
+    label: str
 
 
 @dataclass(frozen=True)
@@ -231,6 +235,11 @@ class Nomenclature:
 
     def severity(self, rule: str) -> str:
         return self.rules[rule].severity
+
+    def rule_label(self, rule: str) -> str:
+        """The French label of ``rule`` for people, its id when the rule is not listed."""
+        entry = self.rules.get(rule)
+        return entry.label if entry is not None else rule
 
 
 class _Blank(dict):
@@ -314,7 +323,7 @@ def load_nomenclature(directory: Path | None = None) -> Nomenclature:
             for r in tables["columns.csv"]
         ),
         rules={
-            r["rule"]: Rule(r["rule"], r["level"], r["severity"], r["message"])
+            r["rule"]: Rule(r["rule"], r["level"], r["severity"], r["message"], r["label"])
             for r in tables["rules.csv"]
         },
         version=digest.hexdigest()[:12],

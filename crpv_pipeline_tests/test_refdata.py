@@ -130,3 +130,11 @@ def test_normalize_label_follows_the_steps_of_the_contract(text):
     step = "".join(c for c in unicodedata.normalize("NFD", step) if not unicodedata.combining(c))
     expected = " ".join(step.casefold().translate(as_space).split())
     assert normalize_label(text) == expected
+
+
+def test_every_rule_has_a_french_label_beside_its_code():
+    nomenclature = default_nomenclature()
+    for rule in nomenclature.rules.values():
+        assert rule.label and rule.label != rule.rule
+        assert "_" not in rule.label
+    assert nomenclature.rule_label("half_days_out_of_range") == "Demi-journées hors limites"
