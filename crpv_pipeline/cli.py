@@ -52,7 +52,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         raise CliError(str(err), EXIT_USAGE) from err
     missing = [f for f in args.files if not Path(f).is_file()]
     if missing:
-        raise CliError(f"no such file: {', '.join(missing)}", EXIT_USAGE)
+        from crpv_pipeline.control_characters import escape_controls
+
+        raise CliError(f"no such file: {', '.join(map(escape_controls, missing))}", EXIT_USAGE)
     results = []
     for name in args.files:
         path = Path(name)
@@ -88,16 +90,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
         for r in results:
             for f in r.findings:
                 writer.writerow(_csv_text(getattr(f, name)) for name in FINDING_FIELDS)
-    else:
+    else:  # text from the returns, file names included, with its control characters written out
+        from crpv_pipeline.control_characters import escape_controls as shown
+
         for r in results:
             out.write(
-                f"{r.path}: {r.status} — centre {r.centre_code or '?'}, année {r.year or '?'}, "
-                f"{r.rows_loaded}/{r.rows_read} lignes chargeables, "
+                f"{shown(r.path)}: {r.status} — centre {r.centre_code or '?'}, "
+                f"année {r.year or '?'}, {r.rows_loaded}/{r.rows_read} lignes chargeables, "
                 f"{r.n_errors} erreur(s), {r.n_warnings} avertissement(s)\n"
             )
             for f in r.findings:
                 label = "erreur" if f.severity == "error" else "avertissement"
-                out.write(f"  {f.location} [{label}] {f.rule} : {f.message}\n")
+                out.write(f"  {shown(f.location)} [{label}] {f.rule} : {shown(f.message)}\n")
     return EXIT_INVALID if any(r.n_errors for r in results) else EXIT_OK
 
 

@@ -2,14 +2,22 @@
 
 A file-level error rejects the whole file: this module says which centre and year a return
 declares (Identification sheet, else a ``CODE_YEAR`` file name), turns a ``ReturnFileError`` into
-a ``Finding`` and builds the rejected result. Row rules live in ``validation``.
+a ``Finding`` and builds the rejected result. It also words what the reader did to cells of any
+sheet without judging them (control characters removed). Row rules live in ``validation``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from crpv_pipeline.control_characters import (
+    RemovedControls,
+    escape_unstorable,
+    remove_unstorable,
+    unstorable_codes,
+)
 from crpv_pipeline.file_guards import Limits, check_file, check_worksheet
 from crpv_pipeline.model import Finding, ReturnResult, display_name, empty_activities
 from crpv_pipeline.parsing import format_value, parse_whole
@@ -151,6 +159,30 @@ def file_finding(path: Path, err: ReturnFileError, nomenclature: Nomenclature) -
         severity=nomenclature.severity(err.rule),
         message=nomenclature.message(err.rule, value=value, row=err.row, **err.context),
     )
+
+
+def removal_findings(
+    path: Path, cells: Iterable[RemovedControls], nomenclature: Nomenclature
+) -> list[Finding]:
+    """A warning per cell whose control characters were removed (``control_characters_removed``).
+
+    Its value is the cell as written with those characters spelled out (``Jean\\x00``); the
+    message names them and gives the text stored.
+    """
+    findings = []
+    for cell in cells:
+        error = ReturnFileError(
+            "control_characters_removed",
+            sheet=cell.sheet,
+            row=cell.row,
+            column=cell.column,
+            column_label=cell.column_label,
+            value=escape_unstorable(cell.text),
+            characters=unstorable_codes(cell.text),
+            text=remove_unstorable(cell.text).strip(),
+        )
+        findings.append(replace(file_finding(path, error, nomenclature), field=cell.field))
+    return findings
 
 
 def rejected(

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from crpv_pipeline.control_characters import escape_controls, escape_unstorable
+
 if TYPE_CHECKING:
     from crpv_pipeline.resubmission import ActivityDiff
 
@@ -49,6 +51,17 @@ class Finding:
     rule: str
     severity: str
     message: str
+
+    def __post_init__(self) -> None:
+        """Spell out (``\\x00``) the characters no warehouse or workbook holds.
+
+        Text kept as the return wrote it (a sheet name, a column label) may hold them; cells
+        lost them when read (``reading.clean_cell``). A finding is stored and shown everywhere.
+        """
+        for name in ("file_name", "sheet", "column_label", "value", "message"):
+            text = getattr(self, name)
+            if text is not None and (escaped := escape_unstorable(text)) is not text:
+                object.__setattr__(self, name, escaped)
 
     @property
     def location(self) -> str:
@@ -131,8 +144,12 @@ class ReturnResult:
 
 
 def display_name(path: Path) -> str:
-    """A file's name as text that can be stored and shown: bytes that are not UTF-8 become �."""
-    return path.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    """A file's name as text that can be stored and shown: bytes that are not UTF-8 become �.
+
+    Control characters are spelled out (a line feed is ``\\n``): no log line can be forged.
+    """
+    name = path.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return escape_controls(name)
 
 
 _NO_ACTIVITIES = pd.DataFrame({name: pd.Series(dtype=object) for name in ACTIVITY_COLUMNS})

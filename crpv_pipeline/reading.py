@@ -21,6 +21,7 @@ import pandas as pd
 import python_calamine
 
 from crpv_pipeline.cell_problems import error_text, xlsx_cell_problems
+from crpv_pipeline.control_characters import RemovedControls, has_unstorable, remove_unstorable
 from crpv_pipeline.normalisation import by_value
 from crpv_pipeline.refdata import Nomenclature, normalize_label
 
@@ -61,6 +62,8 @@ class ReturnFileError(Exception):
         self.context = context
         self.identification: dict[str, tuple[Any, str, int]] | None = None
         """Identification values read before the problem was found, if any."""
+        self.removed_controls: list[RemovedControls] = []
+        """Identification cells whose control characters were removed before the problem."""
 
 
 @dataclass
@@ -80,6 +83,9 @@ class RawReturn:
     identification: dict[str, tuple[Any, str, int]] = field(default_factory=dict)
     """field → (value, sheet name, 1-based row) for the Identification sheet's values."""
     identification_sheet: str | None = None
+    removed_controls: list[RemovedControls] = field(default_factory=list)
+    """Cells (Identification, then activity rows) whose control characters ``clean_cell``
+    removed, in sheet order."""
 
 
 def column_letter(index: int) -> str:
@@ -103,9 +109,13 @@ def file_sha256(path: Path) -> str:
 def clean_cell(value: Any) -> Any:
     """A cell value as the pipeline sees it: blank text is None, text is stripped.
 
-    Text that spells a spreadsheet error (``#N/A``) becomes a ``CellProblem``.
+    Text loses the control characters no warehouse or workbook can hold (NUL…: the reader
+    notes the cell, see ``RawReturn.removed_controls``). Text that spells a spreadsheet error
+    (``#N/A``) becomes a ``CellProblem``.
     """
     if isinstance(value, str):
+        if has_unstorable(value):
+            value = remove_unstorable(value)
         value = value.strip()
         if not value:
             return None
@@ -253,20 +263,23 @@ def _identification(
     workbook: python_calamine.CalamineWorkbook,
     nomenclature: Nomenclature,
     before_reading: Callable[[str], None] | None = None,
-) -> tuple[str | None, dict[str, tuple[Any, str, int]]]:
+) -> tuple[str | None, dict[str, tuple[Any, str, int]], list[RemovedControls]]:
     name = _find_sheet(list(workbook.sheet_names), IDENTIFICATION_SHEET)
     if name is None:
-        return None, {}
+        return None, {}, []
     if before_reading is not None:
         before_reading(name)
     values: dict[str, tuple[Any, str, int]] = {}
+    removed = []
     for index, row in enumerate(_sheet_rows(workbook, name)):
         if len(row) < 2 or not isinstance(row[0], str):
             continue
         entry = nomenclature.identification.match(row[0].rstrip(" :"))
         if entry is not None and entry.code not in values:
             values[entry.code] = (clean_cell(row[1]), name, index + 1)
-    return name, values
+            if isinstance(row[1], str) and has_unstorable(row[1]):
+                removed.append(RemovedControls(name, index + 1, 1, row[0].strip(), None, row[1]))
+    return name, values, removed
 
 
 def read_identification(
@@ -303,11 +316,12 @@ def read_return(
     """
     workbook = _open(path)
     try:
-        ident_sheet, identification = _identification(workbook, nomenclature)
+        ident_sheet, identification, removed = _identification(workbook, nomenclature)
         try:
             sheet, rows, header_index, columns = _activity_sheet(workbook, nomenclature)
         except ReturnFileError as err:
             err.identification = identification
+            err.removed_controls = removed
             raise
     finally:
         workbook.close()
@@ -335,11 +349,18 @@ def read_return(
         raise ReturnFileError("too_many_rows", sheet=sheet, limit=max_rows)
     width = max((index for index, _ in columns.values()), default=-1) + 1
     grid = list(zip(*(_padded(body[offset], width) for offset in kept), strict=False))
-    data = {
-        name: by_value(grid[index], clean_cell) if grid else []
-        for name, (index, _) in columns.items()
-    }
     excel_rows = [header_index + 2 + offset for offset in kept]
+    data = {}
+    for name, (index, label) in columns.items():
+        cells = grid[index] if grid else ()
+        dirty: set[str] = set()
+        data[name] = by_value(cells, _noting(dirty)) if grid else []
+        if dirty:  # rare: only then are the column's cells looked at again
+            removed += [
+                RemovedControls(sheet, excel_row, index, label, name, cell)
+                for excel_row, cell in zip(excel_rows, cells, strict=True)
+                if type(cell) is str and cell in dirty
+            ]
     frame = pd.DataFrame(
         data, index=pd.Index(excel_rows, name="source_row", dtype="int64"), dtype=object
     )
@@ -352,7 +373,24 @@ def read_return(
         rows=frame,
         identification=identification,
         identification_sheet=ident_sheet,
+        removed_controls=sorted(removed, key=_sheet_order),
     )
+
+
+def _noting(dirty: set[str]) -> Callable[[Any], Any]:
+    """``clean_cell``, adding to ``dirty`` each text it removes control characters from."""
+
+    def clean(value: Any) -> Any:
+        if type(value) is str and has_unstorable(value):
+            dirty.add(value)
+        return clean_cell(value)
+
+    return clean
+
+
+def _sheet_order(cell: RemovedControls) -> tuple[bool, int, int]:
+    """Identification first, then row by row, column by column."""
+    return cell.field is not None, cell.row, cell.column
 
 
 def identify_from_file_name(path: Path) -> tuple[str, int] | None:

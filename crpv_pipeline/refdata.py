@@ -33,11 +33,23 @@ REFERENCE_FILES = (
 _AS_SPACE_CHARS = "-_'\u2010\u2011\u2012\u2013\u2014\u2018\u2019\u02bc\u00b4`"
 # Zero-width characters count as white space (§1.3); NFKC already maps non-breaking spaces.
 _ZERO_WIDTH_CHARS = "\u200b\u200c\u200d\u2060\ufeff"
-_ASCII_AS_SPACE = str.maketrans({c: " " for c in _AS_SPACE_CHARS if c.isascii()})
+# Every other invisible character is dropped: format characters (Unicode category Cf: LRM,
+# RLM, soft hyphen…) and control characters that are not white space (NUL, ESC…).
+_INVISIBLE_CATEGORIES = ("Cf", "Cc")
+_ASCII_AS_SPACE = str.maketrans(
+    {c: " " for c in _AS_SPACE_CHARS if c.isascii()}
+    | {
+        chr(code): None
+        for code in range(128)
+        if unicodedata.category(chr(code)) in _INVISIBLE_CATEGORIES and not chr(code).isspace()
+    }
+)
 
 
 class _FoldTable(dict):
-    """``str.translate`` table: combining marks dropped, §1.3 separators read as spaces.
+    """``str.translate`` table: marks and invisible characters dropped, separators as spaces.
+
+    §1.3 separators, zero-width spaces among them, read as spaces.
 
     Filled as characters are met (``__missing__``), so no table of all of Unicode is built.
     """
@@ -47,6 +59,8 @@ class _FoldTable(dict):
         if char in _AS_SPACE_CHARS or char in _ZERO_WIDTH_CHARS:
             value: int | None = 32
         elif unicodedata.combining(char):
+            value = None
+        elif unicodedata.category(char) in _INVISIBLE_CATEGORIES and not char.isspace():
             value = None
         else:
             value = code
@@ -79,8 +93,10 @@ def normalize_label(text: object) -> str:
 
     The steps of contract §1.3: compatibility decomposition (NFKD, which is NFKC followed by
     the canonical decomposition that exposes accents), combining marks dropped, separators read
-    as spaces, casefolding, collapsed spaces. All but the last work character by character and
-    are memoised per character (``_KeyTable``); pure ASCII text, the common case, needs less.
+    as spaces, casefolding, collapsed spaces; and every other invisible character dropped
+    (format characters such as a left-to-right mark or a soft hyphen, control characters).
+    All but the collapsing of spaces work character by character and are memoised per
+    character (``_KeyTable``); pure ASCII text, the common case, needs less.
     """
     s = text if isinstance(text, str) else str(text)
     if s.isascii():

@@ -20,7 +20,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from crpv_pipeline.cell_problems import CellProblem
-from crpv_pipeline.file_checks import file_finding, identify, rejected
+from crpv_pipeline.file_checks import file_finding, identify, rejected, removal_findings
 from crpv_pipeline.file_guards import DEFAULT_LIMITS, Limits, check_file
 from crpv_pipeline.model import (
     ACTIVITY_COLUMNS,
@@ -314,11 +314,14 @@ def validate_return(
     except ReturnFileError as err:
         identity = identify(err.identification or {}, path, year, nomenclature)
         findings = [file_finding(path, e, nomenclature) for e in [err, *identity.errors]]
+        findings += removal_findings(path, err.removed_controls, nomenclature)
         return rejected(path, sha256, year or identity.year, findings, identity.centre_code)
     identity = identify(raw.identification, path, year, nomenclature)
     year = year or identity.year
+    removed = removal_findings(path, raw.removed_controls, nomenclature)
     if identity.errors or identity.centre_code is None:
         findings = [file_finding(path, e, nomenclature) for e in identity.errors]
+        findings += [f for f in removed if f.field is None]  # the Identification's cells
         return rejected(
             path, sha256, year, findings, identity.centre_code, identity.template_version
         )
@@ -329,6 +332,7 @@ def validate_return(
             "extra_columns", sheet=raw.sheet, row=raw.header_row, value=", ".join(raw.extra_columns)
         )
         findings.append(file_finding(path, extra, nomenclature))
+    findings += [f for f in removed if f.field is None]
     with timer.stage("normalise"):
         blank = pd.Series(None, index=raw.rows.index, dtype=object)
         frame = pd.DataFrame(
@@ -338,7 +342,8 @@ def validate_return(
         frame.insert(0, "year", pd.Series(year, index=frame.index, dtype="int64"))
         normalised = normalise(frame[list(FIELDS)], nomenclature)
     with timer.stage("validate"):
-        findings += row_findings(frame, raw, nomenclature, normalised)
+        in_rows = row_findings(frame, raw, nomenclature, normalised)
+        findings += sorted(in_rows + [f for f in removed if f.field], key=_in_sheet_order)
         quarantined = {f.row_number for f in findings if f.severity == "error" and f.field}
         valid = ~frame.index.isin(list(quarantined))
         activities = to_activities(normalised.values.loc[valid])
@@ -405,8 +410,13 @@ def row_findings(
         findings.append(
             _row_finding(raw, field_name, source_row, raw_value, rule, context, nomenclature)
         )
-    findings.sort(key=lambda f: (f.row_number, FIELDS.index(f.field), f.rule))
+    findings.sort(key=_in_sheet_order)
     return findings
+
+
+def _in_sheet_order(finding: Finding) -> tuple[int | None, int, str]:
+    """The order of the findings of activity rows: row, column of the model, rule."""
+    return finding.row_number, FIELDS.index(finding.field), finding.rule
 
 
 def _failed_cells(cases: pd.DataFrame, nomenclature: Nomenclature):

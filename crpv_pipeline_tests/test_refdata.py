@@ -47,6 +47,38 @@ def test_unknown_label_matches_nothing():
     assert default_nomenclature().themes.match("Transition écologique") is None
 
 
+INVISIBLE = {
+    "\u00ad": "soft hyphen",
+    "\u061c": "Arabic letter mark",
+    "\u200e": "left-to-right mark",
+    "\u200f": "right-to-left mark",
+    "\u202a": "left-to-right embedding",
+    "\u202c": "pop directional formatting",
+    "\u202e": "right-to-left override",
+    "\u2066": "left-to-right isolate",
+    "\u2069": "pop directional isolate",
+    "\u2062": "invisible times",
+    "\U000e0001": "language tag",
+    "\x00": "NUL",
+    "\x1b": "escape",
+    "\x7f": "delete",
+}
+
+
+@pytest.mark.parametrize("char", list(INVISIBLE), ids=list(INVISIBLE.values()))
+def test_invisible_characters_are_dropped_from_labels(char):
+    assert normalize_label(f"RésO Villes{char}") == "reso villes"
+    assert normalize_label(f"For{char}mation") == "formation"
+    assert normalize_label(f"{char}IREV") == "irev"  # an ASCII label once the mark is dropped
+    centres = default_nomenclature().centres
+    assert centres.match(f"RésO Villes{char}").code == "RESOVILLES"
+
+
+@pytest.mark.parametrize("char", ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"])
+def test_zero_width_spaces_still_read_as_spaces(char):
+    assert normalize_label(f"fin d{char}année") == "fin d annee"
+
+
 def test_reference_lists_follow_the_contract():
     n = default_nomenclature()
     assert len(n.activity_types) == 6
