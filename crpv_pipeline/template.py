@@ -20,6 +20,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.protection import SheetProtection
 from openpyxl.worksheet.worksheet import Worksheet
 
+from crpv_pipeline.atomic import atomic_output
 from crpv_pipeline.parsing import french_number
 from crpv_pipeline.reading import ACTIVITY_SHEET, IDENTIFICATION_SHEET
 from crpv_pipeline.refdata import ColumnSpec, Nomenclature, default_nomenclature
@@ -79,7 +80,8 @@ def write_template(centre_code: str, year: int, path: Path) -> Path:
     _activities(wb.create_sheet(ACTIVITY_SHEET, index=1), nomenclature, year, lists)
     wb.properties.title = f"Bilan annuel d'activité {year} — {centre.label}"
     wb.properties.creator = CREATOR
-    wb.save(path)
+    with atomic_output(path) as temp:
+        wb.save(temp)
     return path
 
 

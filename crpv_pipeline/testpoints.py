@@ -17,6 +17,8 @@ import os
 import time
 from pathlib import Path
 
+from crpv_pipeline.atomic import write_text
+
 PAUSE_AT = "CRPV_TEST_PAUSE_AT"
 """Name of the point where the process pauses (unset: never)."""
 PAUSE_MARKER = "CRPV_TEST_PAUSE_MARKER"
@@ -31,5 +33,5 @@ def pause_point(name: str) -> None:
         return
     marker = os.environ.get(PAUSE_MARKER)
     if marker:
-        Path(marker).write_text(str(os.getpid()), encoding="utf-8")
+        write_text(Path(marker), str(os.getpid()))
     time.sleep(PAUSE_SECONDS)
