@@ -8,7 +8,8 @@ a pause point only reads that variable and returns; nothing is read at import.
 
 The points: ``load_return:uncommitted`` (``loading.load_return``: a return's submission,
 activities and findings written, and the centre's previous submission superseded, in the open
-transaction).
+transaction); ``write_correction_workbook:unrenamed`` (``corrections``: a workbook written to
+its temporary file, not yet renamed into place).
 """
 
 from __future__ import annotations
