@@ -333,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="OUT",
         help=(
             "also write the correction workbook: OUT.xlsx for one file, or a folder that "
-            "receives one workbook per file (nothing is written to any database)"
+            "receives one workbook per file with findings (nothing is written to any database)"
         ),
     )
     validate.set_defaults(func=cmd_validate)
