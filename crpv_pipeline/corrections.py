@@ -31,7 +31,6 @@ from xlsxwriter.worksheet import Worksheet
 
 from crpv_pipeline.atomic import atomic_output
 from crpv_pipeline.correction_names import (
-    CORRECTIONS_PREFIX,
     SOURCE_SHA_PROPERTY,
     copy_sheet_names,
     correction_file_name,
@@ -41,8 +40,6 @@ from crpv_pipeline.parsing import format_value, french_count, french_number
 from crpv_pipeline.reading import SUPPORTED_SUFFIXES, open_workbook
 from crpv_pipeline.refdata import default_nomenclature, normalize_label
 from crpv_pipeline.testpoints import pause_point
-
-__all__ = ["CORRECTIONS_PREFIX", "correction_file_name", "write_correction_workbook"]
 
 CORRECTIONS_SHEET = "Corrections à apporter"
 AUTHOR = "Pipeline CRPV"

@@ -27,12 +27,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from crpv_pipeline.atomic import remove_leftovers
-from crpv_pipeline.correction_names import made_for
-from crpv_pipeline.corrections import (
-    CORRECTIONS_PREFIX,
-    correction_file_name,
-    write_correction_workbook,
-)
+from crpv_pipeline.correction_names import CORRECTIONS_PREFIX, made_for
+from crpv_pipeline.corrections import correction_file_name, write_correction_workbook
 from crpv_pipeline.file_checks import claimed_centres, file_finding
 from crpv_pipeline.file_guards import DEFAULT_LIMITS, Limits
 from crpv_pipeline.incremental import known_returns
