@@ -151,6 +151,9 @@ def test_a_run_killed_while_writing_workbooks_leaves_none_half_written(tmp_path,
         table = [r[0].value for r in book["Corrections à apporter"].iter_rows(min_row=6)]
         assert table == [f"{sheet}!{c}" for c in cells], path.name
         assert book[sheet].max_row == 3  # the header and both rows copied
+    written = [(p.name, p.stat().st_mtime_ns) for p in (irev, oriv)]
+    assert run(tmp_path, sqlite_url).success  # nothing changed: whole workbooks are kept
+    assert [(p.name, p.stat().st_mtime_ns) for p in (irev, oriv)] == written
 
 
 WRITER = textwrap.dedent(
