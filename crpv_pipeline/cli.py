@@ -106,7 +106,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _write_reports(results, report: Path) -> None:
-    """Correction workbooks: ``report`` is the .xlsx for one file, or a folder for several."""
+    """Correction workbooks: ``report`` is the .xlsx for one file, or a folder for several.
+
+    In a folder, only returns with findings get one; a file name given twice (from two
+    folders) gets a workbook per path.
+    """
+    from collections import Counter
+
     from crpv_pipeline.corrections import correction_file_name, write_correction_workbook
 
     if len(results) == 1 and report.suffix.lower() == ".xlsx":
@@ -116,11 +122,24 @@ def _write_reports(results, report: Path) -> None:
             f"--report {report}: give a folder when validating several files", EXIT_USAGE
         )
     else:
-        targets = [(r, report / correction_file_name(r)) for r in results]
+        for r in results:
+            if not r.findings:
+                _say(f"No correction workbook for {r.path}: nothing to correct")
+        names = Counter(r.path.name for r in results)
+        targets = [
+            (r, report / correction_file_name(r, _path_key(r.path, names[r.path.name])))
+            for r in results
+            if r.findings
+        ]
     for result, target in targets:
         if not target.parent.is_dir() and target.parent != report:
             raise CliError(f"no such folder: {target.parent}", EXIT_USAGE)
         _say(f"Correction workbook written: {write_correction_workbook(result, target)}")
+
+
+def _path_key(path: Path, times_given: int) -> str | None:
+    """What names a file's correction workbook: its name, or its path if the name repeats."""
+    return str(path.resolve()) if times_given > 1 else None
 
 
 def _csv_text(value: object) -> object:
@@ -318,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="OUT",
         help=(
             "also write the correction workbook: OUT.xlsx for one file, or a folder that "
-            "receives one workbook per file (nothing is written to any database)"
+            "receives one workbook per file with findings (nothing is written to any database)"
         ),
     )
     validate.set_defaults(func=cmd_validate)

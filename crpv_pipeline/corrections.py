@@ -3,9 +3,11 @@
 ``write_correction_workbook`` turns one validated return into an ``.xlsx`` a steward can send
 back as it is: a French table of the findings, then the centre's own sheets copied cell for cell
 (a finding at ``Activités!D14`` points at ``D14`` of the copy), the cells to fix filled and
-commented. It writes with XlsxWriter, which streams a 5 000-row copy several times faster than
-openpyxl builds one. Also here: the labels, colours and cell conversions that the stewards'
-overview (``steward_overview``) shares. What stays out: judging values (``validation``), SQL
+commented, its sheets renamed where Excel refuses their names (``correction_names``). It writes
+with XlsxWriter, which streams a 5 000-row copy several times faster than openpyxl builds one,
+through ``atomic_output``: a workbook is whole or absent, and records the SHA-256 of its return.
+Also here: the labels, colours and cell conversions that the stewards' overview
+(``steward_overview``) shares. What stays out: judging values (``validation``), SQL
 and Dagster (callers pass validated returns), sending mail. Every string is written as text,
 never as a formula: a cell such as ``=1+1`` taken from a return must not run in the reader's
 spreadsheet.
@@ -15,9 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +29,19 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils.cell import coordinate_to_tuple
 from xlsxwriter.worksheet import Worksheet
 
+from crpv_pipeline.atomic import atomic_output
+from crpv_pipeline.correction_names import (
+    SOURCE_SHA_PROPERTY,
+    copy_sheet_names,
+    correction_file_name,
+)
 from crpv_pipeline.model import Finding, ReturnResult
 from crpv_pipeline.parsing import format_value, french_count, french_number
 from crpv_pipeline.reading import SUPPORTED_SUFFIXES, open_workbook
 from crpv_pipeline.refdata import default_nomenclature, normalize_label
+from crpv_pipeline.testpoints import pause_point
 
 CORRECTIONS_SHEET = "Corrections à apporter"
-CORRECTIONS_PREFIX = "corrections_"
-"""Every correction workbook's file name starts with this."""
 AUTHOR = "Pipeline CRPV"
 SEVERITY_LABELS = {"error": "Erreur", "warning": "Avertissement"}
 STATUS_LABELS = {
@@ -51,25 +57,11 @@ DATE_FORMAT = "DD/MM/YYYY"
 DATETIME_FORMAT = "DD/MM/YYYY HH:MM"
 MAX_TEXT = 32_767  # longest text an Excel cell holds
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9]+")  # a run becomes "-" if it holds one, else "_"
 TABLE_COLUMNS = {"Cellule": 18, "Colonne": 24, "Valeur saisie": 24, "Règle": 26, "Gravité": 15}
 TABLE_COLUMNS["Message"] = 80
 """Columns of a table of findings: header → width."""
 _HEADER_ROW = 5  # 1-based, as the steward sees it
 _WRAPPED = (2, 3, 6)  # 1-based columns of TABLE_COLUMNS whose text wraps
-
-
-def correction_file_name(result: ReturnResult) -> str:
-    """A safe file name: ``corrections_IREV_2021_<original stem>.xlsx`` (ASCII, no separators)."""
-    centre = _safe_part(result.centre_code or "") or "centre_inconnu"
-    year = str(result.year) if result.year else "annee_inconnue"
-    stem = _safe_part(Path(result.file_name).stem)[:80].strip("_-") or "bilan"
-    return f"{CORRECTIONS_PREFIX}{centre}_{year}_{stem}.xlsx"
-
-
-def _safe_part(text: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return _UNSAFE_NAME.sub(lambda m: "-" if "-" in m[0] else "_", ascii_text).strip("_-")
 
 
 def write_correction_workbook(result: ReturnResult, out: Path) -> Path:
@@ -86,22 +78,29 @@ def write_correction_workbook(result: ReturnResult, out: Path) -> Path:
         out = out / correction_file_name(result)
     findings = sorted_findings(result.findings)
     sources = _source_sheets(result.path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    workbook = xlsxwriter.Workbook(
-        str(out),
-        {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False},
-    )
-    formats = _Formats(workbook)
-    table = workbook.add_worksheet(CORRECTIONS_SHEET)
-    copies = {name: workbook.add_worksheet(name[:31]) for name, _, _ in sources}
-    _corrections_sheet(table, formats, result, findings, copies)
-    marks = _marks(findings, copies)
-    for name, rows, hidden in sources:
-        ws = copies[name]
-        _write_copy(ws, formats, rows, marks.get(name, {}))
-        if hidden and name not in marks:
-            ws.hide()  # shown when a finding points there
-    workbook.close()
+    names = copy_sheet_names((name for name, _, _ in sources), taken=[CORRECTIONS_SHEET])
+    with atomic_output(out) as temp:
+        workbook = xlsxwriter.Workbook(
+            str(temp),
+            {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False},
+        )
+        if result.file_sha256:
+            workbook.set_custom_property(SOURCE_SHA_PROPERTY, result.file_sha256)
+        formats = _Formats(workbook)
+        table = workbook.add_worksheet(CORRECTIONS_SHEET)
+        copies = {name: workbook.add_worksheet(names[name]) for name in names}
+        _corrections_sheet(table, formats, result, findings, copies)
+        marks = _marks(findings, copies)
+        unwritten = dict(copies)
+        for name, rows, hidden in sources:
+            ws = unwritten.pop(name, None)
+            if ws is None:
+                continue  # a name given twice: its first sheet only
+            _write_copy(ws, formats, rows, marks.get(name, {}))
+            if hidden and name not in marks:
+                ws.hide()  # shown when a finding points there
+        workbook.close()
+        pause_point("write_correction_workbook:unrenamed")
     return out
 
 
@@ -169,6 +168,11 @@ def _corrections_sheet(
     _text(ws, 0, 0, title, formats, bold=True, font_size=14)
     _text(ws, 1, 0, counts, formats)
     _text(ws, 2, 0, how, formats, italic=True)
+    renamed = {name: copy.name for name, copy in copies.items() if copy.name != name}
+    if renamed:
+        pairs = " ; ".join(f"« {name} » → « {copy} »" for name, copy in renamed.items())
+        note = f"Feuilles renommées dans la copie (Excel refuse leur nom) : {pairs}."
+        _text(ws, 3, 0, note, formats, italic=True)
     header = _HEADER_ROW - 1
     widths = list(TABLE_COLUMNS.values())
     for column, (label, width) in enumerate(TABLE_COLUMNS.items()):
@@ -179,7 +183,10 @@ def _corrections_sheet(
         ws.write_string(header, column, label, header_format)
     for offset, finding in enumerate(findings, start=header + 1):
         lines = 1
-        for column, value in enumerate(finding_row(finding)):
+        shown = finding  # the cell as it is named in this workbook
+        if finding.sheet in renamed:
+            shown = replace(finding, sheet=renamed[finding.sheet])
+        for column, value in enumerate(finding_row(shown)):
             wrap = column + 1 in _WRAPPED
             style: dict[str, Any] = {"valign": "top", "text_wrap": wrap}
             if column == 4:
@@ -193,7 +200,7 @@ def _corrections_sheet(
             sheet = copies[finding.sheet].name.replace("'", "''")
             link = formats.get(valign="top", font_color=LINK_COLOUR, underline=1)
             ws.write_url(
-                offset, 0, f"internal:'{sheet}'!{target}", link, string=clean_text(finding.location)
+                offset, 0, f"internal:'{sheet}'!{target}", link, string=clean_text(shown.location)
             )
     ws.autofilter(header, 0, header + max(len(findings), 1), len(TABLE_COLUMNS) - 1)
     ws.freeze_panes(header + 1, 0)

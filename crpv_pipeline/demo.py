@@ -28,6 +28,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
+from crpv_pipeline.atomic import atomic_output, write_bytes
 from crpv_pipeline.demo_plan import (
     MODALITIES,
     THEMES,
@@ -351,7 +352,7 @@ def _write_year(inbox: Path, year: int, rng: random.Random, nom: Nomenclature) -
         raise DemoCalibrationError(f"{year} : les lignes écrites ne suivent pas le plan")
     if year in LOCK_FILES:
         lock = folder / LOCK_FILES[year]
-        lock.write_bytes(b"\x0dClaire Martin" + b"\x20" * 40)
+        write_bytes(lock, b"\x0dClaire Martin" + b"\x20" * 40)
         os.utime(lock, (datetime(year + 1, 2, 1, tzinfo=UTC).timestamp(),) * 2)
         demo.ignored_files.append(lock.name)
     return demo
@@ -423,9 +424,10 @@ def _save(wb: Workbook, path: Path, stamp: datetime) -> None:
     wb.properties.created, wb.properties.modified = naive - timedelta(days=20), naive
     raw = io.BytesIO()
     ExcelWriter(wb, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED)).save()
-    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
-        for item in src.infolist():
-            info = zipfile.ZipInfo(item.filename, date_time=naive.timetuple()[:6])
-            info.compress_type, info.external_attr = zipfile.ZIP_DEFLATED, 0o644 << 16
-            dst.writestr(info, src.read(item.filename))
+    with atomic_output(path) as temp:  # a sensor watching the inbox never sees half a file
+        with zipfile.ZipFile(raw) as src, zipfile.ZipFile(temp, "w", zipfile.ZIP_DEFLATED) as dst:
+            for item in src.infolist():
+                info = zipfile.ZipInfo(item.filename, date_time=naive.timetuple()[:6])
+                info.compress_type, info.external_attr = zipfile.ZIP_DEFLATED, 0o644 << 16
+                dst.writestr(info, src.read(item.filename))
     os.utime(path, (stamp.timestamp(), stamp.timestamp()))

@@ -22,6 +22,8 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from crpv_pipeline.atomic import write_text
+
 SCHEMA_TABLES = (
     "dim_centre",
     "dim_activity_type",
@@ -409,7 +411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("output", nargs="?", type=Path, default=DEFAULT_MARKDOWN_PATH)
     args = parser.parse_args(argv)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(render_markdown(), encoding="utf-8")
+    write_text(args.output, render_markdown())
     print(f"wrote {args.output}")
     return 0
 

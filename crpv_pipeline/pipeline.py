@@ -26,11 +26,9 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from crpv_pipeline.corrections import (
-    CORRECTIONS_PREFIX,
-    correction_file_name,
-    write_correction_workbook,
-)
+from crpv_pipeline.atomic import remove_leftovers
+from crpv_pipeline.correction_names import CORRECTIONS_PREFIX, made_for
+from crpv_pipeline.corrections import correction_file_name, write_correction_workbook
 from crpv_pipeline.file_checks import claimed_centres, file_finding
 from crpv_pipeline.file_guards import DEFAULT_LIMITS, Limits
 from crpv_pipeline.incremental import known_returns
@@ -436,13 +434,15 @@ def write_corrections(
     """One correction workbook per return with findings, in ``folder``.
 
     Correction workbooks of earlier runs that no longer apply (the centre sent a clean return)
-    are removed, so the folder always matches the latest run. With ``workers`` above 1 and
-    enough to copy, that many processes write workbooks side by side.
+    are removed, so the folder always matches the latest run, and so are the temporary files
+    of a run that was killed. With ``workers`` above 1 and enough to copy, that many processes
+    write workbooks side by side.
     """
     folder.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(folder)
     paths = [(r, folder / correction_file_name(r)) for r in results if r.findings]
-    # A file not read again whose workbook is there keeps it: only the others are written.
-    jobs = [(r, p) for r, p in paths if r.recorded_as is None or not p.is_file()]
+    # A file not read again keeps its workbook if that one is whole and was written for it.
+    jobs = [(r, p) for r, p in paths if r.recorded_as is None or not made_for(p, r.file_sha256)]
     sizes = [_size(r.path) for r, _ in jobs]
     with ExitStack() as stack:
         parallel = _in_processes(stack, _correction_workbook, jobs, workers, sizes)
@@ -477,4 +477,5 @@ def write_year_overview(engine, year: int, folder: Path) -> Path:
     findings = findings.loc[findings["submission_id"].isin(live)]
     names = {c.code: c.label for c in default_nomenclature().centres}
     folder.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(folder)
     return write_steward_overview(year, completeness, findings, folder, names)

@@ -188,6 +188,7 @@ def write_report(engine: Engine, year: int, out: Path) -> tuple[Path, Path]:
 
     Returns both paths. The workbook has the same stem as the page.
     """
+    from crpv_pipeline.atomic import write_text
     from crpv_pipeline.report_html import render_html
     from crpv_pipeline.report_xlsx import write_workbook
 
@@ -195,6 +196,6 @@ def write_report(engine: Engine, year: int, out: Path) -> tuple[Path, Path]:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     workbook = out.with_suffix(".xlsx")
-    out.write_text(render_html(bilan, TITLE, workbook.name), encoding="utf-8")
+    write_text(out, render_html(bilan, TITLE, workbook.name))
     write_workbook(bilan.tables, workbook, f"{TITLE} — {year}")
     return out, workbook

@@ -20,6 +20,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from crpv_pipeline.atomic import atomic_output
 from crpv_pipeline.report_tables import ReportTable
 
 __all__ = ["NUMBER_FORMATS", "write_workbook"]
@@ -48,8 +49,8 @@ def write_workbook(tables: Sequence[ReportTable], out: Path, title: str) -> Path
     workbook.properties.creator = "Pipeline CRPV"
     for table in tables:
         _sheet(workbook.create_sheet(table.sheet[:31]), table)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    workbook.save(out)
+    with atomic_output(out) as temp:
+        workbook.save(temp)
     return out
 
 

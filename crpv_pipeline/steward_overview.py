@@ -22,6 +22,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from crpv_pipeline.atomic import atomic_output
 from crpv_pipeline.corrections import (
     DATE_FORMAT,
     DATETIME_FORMAT,
@@ -89,8 +90,8 @@ def write_steward_overview(
     workbook = Workbook()
     _completeness_sheet(workbook.active, year, completeness, findings, centre_names)
     _findings_sheet(workbook.create_sheet(FINDINGS_SHEET), year, findings)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    workbook.save(out)
+    with atomic_output(out) as temp:
+        workbook.save(temp)
     return out
 
 

@@ -20,6 +20,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.protection import SheetProtection
 from openpyxl.worksheet.worksheet import Worksheet
 
+from crpv_pipeline.atomic import atomic_output
 from crpv_pipeline.parsing import french_number
 from crpv_pipeline.reading import ACTIVITY_SHEET, IDENTIFICATION_SHEET
 from crpv_pipeline.refdata import ColumnSpec, Nomenclature, default_nomenclature
@@ -27,8 +28,21 @@ from crpv_pipeline.validation import HALF_DAYS_RANGE, MAX_TITLE_LENGTH, PARTICIP
 
 TEMPLATE_VERSION = 1
 LISTS_SHEET = "Listes"
-LAST_ROW = 1000
-"""Drop-down lists and checks cover rows 2 to ``LAST_ROW`` (far more than any centre's year)."""
+HEADER_ROW = 5
+"""Row of the Activités header, below the title, the legend and the instructions."""
+DATA_ROWS = 5000
+LAST_ROW = HEADER_ROW + DATA_ROWS
+"""Drop-down lists and checks cover the 5 000 rows below the header (more than any centre's
+year); the columns' formats cover every row."""
+EMPTY_PARTICIPANTS = (
+    "Laissez la cellule vide si vous ne connaissez pas le nombre de participants : elle sera "
+    "comptée comme non renseignée, jamais comme 0."
+)
+EMPTY_OPTIONAL = (
+    "Laissez la cellule vide si vous ne connaissez pas l'information : elle sera comptée comme "
+    "non renseignée."
+)
+"""What an empty cell of an optional column means, said in its input messages and the legend."""
 YEAR_RANGE = (1900, 2100)
 CATEGORY_FIELDS = ("activity_type", "modality", "theme", "publics")
 MULTI_VALUE_FIELDS = frozenset({"publics"})
@@ -44,7 +58,7 @@ _NOTE = Font(italic=True, color="595959")
 _REQUIRED_FILL = PatternFill("solid", fgColor="F8CBAD")
 _OPTIONAL_FILL = PatternFill("solid", fgColor="DDEBF7")
 _INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
-_UNLOCKED = Protection(locked=False)
+_UNLOCKED, _LOCKED = Protection(locked=False), Protection(locked=True)
 _WRAP = Alignment(wrap_text=True, vertical="center")
 
 
@@ -76,10 +90,13 @@ def write_template(centre_code: str, year: int, path: Path) -> Path:
     wb = Workbook()
     _identification(wb.active, nomenclature, centre.code, centre.label, year)
     lists = _lists(wb.create_sheet(LISTS_SHEET), nomenclature)
-    _activities(wb.create_sheet(ACTIVITY_SHEET, index=1), nomenclature, year, lists)
+    activities = wb.create_sheet(ACTIVITY_SHEET, index=1)
+    _activities(activities, nomenclature, year, lists)
+    _legend(activities, len(nomenclature.columns), centre.label, year)
     wb.properties.title = f"Bilan annuel d'activité {year} — {centre.label}"
     wb.properties.creator = CREATOR
-    wb.save(path)
+    with atomic_output(path) as temp:
+        wb.save(temp)
     return path
 
 
@@ -134,13 +151,15 @@ def _activities(
     ws: Worksheet, nomenclature: Nomenclature, year: int, lists: dict[str, str]
 ) -> None:
     """The header row, locked, with its instructions; data cells unlocked and checked."""
+    first = HEADER_ROW + 1
     for col, spec in enumerate(nomenclature.columns, 1):
         letter = get_column_letter(col)
-        cell = ws.cell(1, col, spec.label)
+        cell = ws.cell(HEADER_ROW, col, spec.label)
         cell.font, cell.alignment = _BOLD, _WRAP
         cell.fill = _REQUIRED_FILL if spec.required else _OPTIONAL_FILL
-        status = "Colonne obligatoire." if spec.required else "Colonne facultative."
-        _add(ws, DataValidation(), f"{letter}1", spec.label, f"{spec.help} {status}")
+        empty = _empty_meaning(spec)
+        status = "Colonne obligatoire." if spec.required else f"Colonne facultative. {empty}"
+        _add(ws, DataValidation(), f"{letter}{HEADER_ROW}", spec.label, f"{spec.help} {status}")
 
         column = ws.column_dimensions[letter]
         labels = nomenclature.category(spec.field).labels() if spec.field in lists else []
@@ -151,11 +170,16 @@ def _activities(
         elif spec.field == "department":
             column.number_format = "@"  # text, so that « 01 » keeps its zero
         rule = _data_rule(spec, nomenclature, year, lists)
+        if rule is None and empty:
+            rule = DataValidation()  # any value: only the input message
+        prompt = rule.prompt if rule is not None else None
+        if empty and (prompt is None or len(f"{prompt} {empty}") <= _TEXT_MAX):
+            prompt = f"{prompt or spec.help} {empty}"
         if rule is not None:
-            _add(ws, rule, f"{letter}2:{letter}{LAST_ROW}", spec.label, rule.prompt)
-    ws.row_dimensions[1].height = 45
-    ws.freeze_panes = "A2"
-    ws.print_title_rows = "1:1"
+            _add(ws, rule, f"{letter}{first}:{letter}{LAST_ROW}", spec.label, prompt)
+    ws.row_dimensions[HEADER_ROW].height = 45
+    ws.freeze_panes = f"A{first}"
+    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
     _fit_to_width(ws, "landscape")
     ws.protection = SheetProtection(
         sheet=True,
@@ -166,6 +190,39 @@ def _activities(
         sort=False,
         autoFilter=False,
     )  # guard rails against editing the header, without a password
+
+
+def _legend(ws: Worksheet, width: int, centre: str, year: int) -> None:
+    """Above the header: title, colour legend, what an empty cell means, where to start.
+
+    Every cell above the header is locked (the columns' style unlocks the cells below), and no
+    line names a column, so the reader still finds the header row below them.
+    """
+    for row in range(1, HEADER_ROW):
+        for col in range(1, width + 1):
+            ws.cell(row, col).protection = _LOCKED
+    ws.cell(1, 1, f"Bilan {year} — {centre} : une ligne par action").font = _BOLD
+    for col, (label, fill) in enumerate(
+        (("Obligatoire", _REQUIRED_FILL), ("Facultative", _OPTIONAL_FILL)), 1
+    ):
+        cell = ws.cell(2, col, label)
+        cell.fill, cell.font = fill, _BOLD
+    notes = {
+        (2, 3): "En-tête orange : colonne obligatoire ; en-tête bleu : colonne facultative. "
+        "Sélectionnez un en-tête pour lire la consigne de sa colonne.",
+        (3, 1): f"{EMPTY_PARTICIPANTS} {EMPTY_OPTIONAL}",
+        (4, 1): f"Saisissez les actions à partir de la ligne {HEADER_ROW + 1}, sans ligne vide "
+        "ni total.",
+    }
+    for (row, col), text in notes.items():
+        ws.cell(row, col, text).font = _NOTE
+
+
+def _empty_meaning(spec: ColumnSpec) -> str | None:
+    """What an empty cell of ``spec``'s column means (None: the column is required)."""
+    if spec.required:
+        return None
+    return EMPTY_PARTICIPANTS if spec.field == "participants" else EMPTY_OPTIONAL
 
 
 def _data_rule(

@@ -8,7 +8,8 @@ a pause point only reads that variable and returns; nothing is read at import.
 
 The points: ``load_return:uncommitted`` (``loading.load_return``: a return's submission,
 activities and findings written, and the centre's previous submission superseded, in the open
-transaction).
+transaction); ``write_correction_workbook:unrenamed`` (``corrections``: a workbook written to
+its temporary file, not yet renamed into place).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+
+from crpv_pipeline.atomic import write_text
 
 PAUSE_AT = "CRPV_TEST_PAUSE_AT"
 """Name of the point where the process pauses (unset: never)."""
@@ -31,5 +34,5 @@ def pause_point(name: str) -> None:
         return
     marker = os.environ.get(PAUSE_MARKER)
     if marker:
-        Path(marker).write_text(str(os.getpid()), encoding="utf-8")
+        write_text(Path(marker), str(os.getpid()))
     time.sleep(PAUSE_SECONDS)

@@ -122,16 +122,37 @@ def test_validate_report_writes_the_correction_workbook(tmp_path, capsys):
     assert book["Activités"]["D3"].comment is not None
 
 
-def test_validate_report_for_several_files_goes_to_a_folder(tmp_path):
+def test_validate_report_for_several_files_goes_to_a_folder(tmp_path, capsys):
     first = write_return(tmp_path / "IREV_2021.xlsx", [row(theme="Logement")])
-    second = write_return(tmp_path / "ORIV_2021.xlsx", centre="ORIV")
+    second = write_return(tmp_path / "ORIV_2021.xlsx", centre="ORIV")  # nothing to correct
     folder = tmp_path / "rapports"
     assert main(["validate", str(first), str(second), "--report", str(folder)]) == 1
-    assert sorted(p.name for p in folder.iterdir()) == [
-        "corrections_IREV_2021_IREV_2021.xlsx",
-        "corrections_ORIV_2021_ORIV_2021.xlsx",
-    ]
+    assert sorted(p.name for p in folder.iterdir()) == ["corrections_IREV_2021_IREV_2021.xlsx"]
+    err = capsys.readouterr().err
+    assert f"Correction workbook written: {folder / 'corrections_IREV_2021_IREV_2021.xlsx'}" in err
+    assert f"No correction workbook for {second}: nothing to correct" in err
     assert main(["validate", str(first), str(second), "--report", str(tmp_path / "x.xlsx")]) == 2
+
+
+def test_validate_report_survives_odd_sheet_and_file_names(tmp_path, capsys):
+    """Sheet names Excel refuses, file names that look alike once made safe, one file name in
+    two folders: one workbook per file, each opens, no traceback."""
+    import openpyxl
+
+    from crpv_pipeline_tests.workbooks import rename_sheets
+
+    files = []
+    for name in ("Bilan 2021.xlsx", "Bilan_2021.xlsx", "Bilan (2021).xlsx", "a/Bilan_2021.xlsx"):
+        path = write_return(tmp_path / "in" / name, [row(half_days=99)], sheet_name="S")
+        files.append(str(rename_sheets(path, {"S": "Act[1]"})))
+    folder = tmp_path / "rapports"
+    assert main(["validate", *files, "--year", "2021", "--report", str(folder)]) == 1
+    written = sorted(folder.iterdir())
+    assert len(written) == 4 and capsys.readouterr().err.count("Correction workbook written") == 4
+    for path in written:
+        book = openpyxl.load_workbook(path)
+        assert book.sheetnames == ["Corrections à apporter", "Identification", "Act_1_"]
+        assert book["Act_1_"]["D2"].comment is not None
 
 
 def test_csv_output_never_carries_a_formula(tmp_path, capsys):

@@ -18,7 +18,14 @@ from crpv_pipeline.parsing import format_value
 from crpv_pipeline.refdata import default_nomenclature
 from crpv_pipeline.steward_overview import write_steward_overview
 from crpv_pipeline.validation import validate_return
-from crpv_pipeline_tests.workbooks import HEADER, VALID_ROW, row, write_return
+from crpv_pipeline_tests.workbooks import (
+    HEADER,
+    VALID_ROW,
+    rename_sheets,
+    row,
+    write_ods,
+    write_return,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RED, AMBER = "FFC7CE", "FFEB9C"
@@ -148,7 +155,7 @@ def test_corrections_table_lists_findings_by_row_file_level_first(result, tmp_pa
 
 def test_copy_keeps_cells_in_place_with_red_and_amber_marks(result, tmp_path):
     out = write_correction_workbook(result, tmp_path / "à envoyer")  # a folder, created
-    assert out == tmp_path / "à envoyer" / "corrections_IREV_2021_Bilan_IREV_2021.xlsx"
+    assert out == tmp_path / "à envoyer" / "corrections_IREV_2021_Bilan_IREV_2021--0819c5d25c.xlsx"
     wb = openpyxl.load_workbook(out)
     copy = wb["Activités"]
     source = python_calamine.CalamineWorkbook.from_path(str(result.path))
@@ -286,6 +293,61 @@ def test_hidden_sheets_stay_hidden_in_the_copy(tmp_path):
     ]
 
 
+IDENTIFICATION = [["Centre de ressources", "IREV"], ["Année", 2021], ["Version du modèle", 1]]
+LONG = "Activités de l'année 2021 — centre de ressources"
+
+
+def odd_xlsx(tmp_path) -> Path:
+    """Sheets named as Excel files may name them but Excel refuses to create them."""
+    path = write_return(tmp_path / "IREV_2021.xlsx", [VALID_ROW, row(half_days=99)], sheet_name="S")
+    wb = openpyxl.load_workbook(path)
+    for name in ("N1", "N2", "N3", "N4"):
+        wb.create_sheet(name)["A1"] = f"notes {name}"
+    wb.save(path)
+    odd = {"S": "Act[1]", "N1": "A/B", "N2": "'Activ'", "N3": "notes", "N4": "NOTES"}
+    return rename_sheets(path, odd)
+
+
+def odd_ods(tmp_path) -> Path:
+    """Two sheet names sharing their first 31 characters (LibreOffice allows longer names)."""
+    sheets = {"Identification": IDENTIFICATION, LONG: [HEADER, VALID_ROW, row(half_days=99)]}
+    sheets[LONG + " (notes)"] = [["notes"]]
+    return write_ods(tmp_path / "IREV_2021.ods", sheets)
+
+
+@pytest.mark.parametrize(
+    ("make", "copied", "renamed"),
+    [
+        (
+            odd_xlsx,
+            ["Identification", "Act_1_", "A_B", "Activ", "notes", "NOTES (2)"],
+            "« Act[1] » → « Act_1_ » ; « A/B » → « A_B » ; « 'Activ' » → « Activ » ; "
+            "« NOTES » → « NOTES (2) »",
+        ),
+        (
+            odd_ods,
+            ["Identification", f"{LONG[:31]}", "Activités de l'année 2021 — (2)"],
+            f"« {LONG} » → « Activités de l'année 2021 — cen » ; "
+            f"« {LONG} (notes) » → « Activités de l'année 2021 — (2) »",
+        ),
+    ],
+)  # fmt: skip
+def test_sheet_names_excel_refuses_are_renamed_in_the_copy(tmp_path, make, copied, renamed):
+    result = validate_return(make(tmp_path), 2021)
+    out = write_correction_workbook(result, tmp_path / "c.xlsx")
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == [CORRECTIONS_SHEET, *copied]
+    ws, activities = wb[CORRECTIONS_SHEET], copied[1]
+    note = f"Feuilles renommées dans la copie (Excel refuse leur nom) : {renamed}."
+    assert ws["A4"].value == note
+    assert [r[0] for r in table(ws)] == [f"{activities}!B3", f"{activities}!D3"]
+    quoted = activities.replace("'", "''")
+    assert [ws[c].hyperlink.location for c in ("A6", "A7")] == [f"'{quoted}'!B3", f"'{quoted}'!D3"]
+    assert wb[activities]["D3"].value == 99 and fill_of(wb[activities]["D3"]) == RED
+    assert "half_days_out_of_range" in wb[activities]["D3"].comment.text
+    assert wb[copied[-1]]["A1"].value in ("notes N4", "notes")
+
+
 def bare_result(name: str, centre: str | None, year: int | None) -> ReturnResult:
     return ReturnResult(Path("inbox") / name, "", year, centre, "1", 0, empty_activities())
 
@@ -293,16 +355,17 @@ def bare_result(name: str, centre: str | None, year: int | None) -> ReturnResult
 @pytest.mark.parametrize(
     ("name", "centre", "year", "expected"),
     [
-        ("Bilan IREV 2021.xlsx", "IREV", 2021, "corrections_IREV_2021_Bilan_IREV_2021.xlsx"),
-        ("bilan été 2021 (v2).ods", "IREV", 2021, "corrections_IREV_2021_bilan_ete_2021_v2.xlsx"),
-        ("=cmd|'calc'!A0.xls", "IREV", 2021, "corrections_IREV_2021_cmd_calc_A0.xlsx"),
-        ("...xlsx", None, None, "corrections_centre_inconnu_annee_inconnue_bilan.xlsx"),
-        ("..", None, 2021, "corrections_centre_inconnu_2021_bilan.xlsx"),
+        ("IREV_2021-v2.xlsx", "IREV", 2021, "IREV_2021_IREV_2021-v2.xlsx"),
+        ("Bilan IREV 2021.xlsx", "IREV", 2021, "IREV_2021_Bilan_IREV_2021--0819c5d25c.xlsx"),
+        ("bilan été 2021 (v2).ods", "IREV", 2021, "IREV_2021_bilan_ete_2021_v2--1f4d936255.xlsx"),
+        ("=cmd|'calc'!A0.xls", "IREV", 2021, "IREV_2021_cmd_calc_A0--4223eb0878.xlsx"),
+        ("...xlsx", None, None, "centre_inconnu_annee_inconnue_bilan--a3ef5577e5.xlsx"),
+        ("..", None, 2021, "centre_inconnu_2021_bilan--5ec1f7e700.xlsx"),
     ],
-)
+)  # fmt: skip
 def test_correction_file_name_is_safe(name, centre, year, expected):
     file_name = correction_file_name(bare_result(name, centre, year))
-    assert file_name == expected
+    assert file_name == f"corrections_{expected}"
     assert re.fullmatch(r"[A-Za-z0-9_-]+\.xlsx", file_name)
 
 

@@ -107,6 +107,55 @@ def test_a_run_killed_while_loading_a_return_leaves_the_warehouse_as_before(
     assert runs["run_id"].tolist() == sorted([before["load_run"][0]["run_id"], result.run_id])
 
 
+def test_a_run_killed_while_writing_workbooks_leaves_none_half_written(tmp_path, sqlite_url):
+    """Killed (SIGKILL) while a correction workbook is written, a run leaves every workbook as it
+    was; the next run writes again those that are not whole (here cut short or emptied in place,
+    as a run of an older version left them) and removes the temporary file of the killed one."""
+    import openpyxl
+
+    from crpv_pipeline.atomic import TEMP_SUFFIX
+
+    folder = tmp_path / "inbox" / "2021"
+    write_return(folder / "IREV_2021.xlsx", [VALID_ROW, row(half_days=99)])
+    write_return(folder / "ORIV_2021.xlsx", [row(half_days="2,5")], centre="ORIV")
+    run(tmp_path, sqlite_url)
+    workbooks = tmp_path / "out" / "2021" / "corrections"
+    irev, oriv = (workbooks / f"corrections_{c}_2021_{c}_2021.xlsx" for c in ("IREV", "ORIV"))
+    irev.write_bytes(irev.read_bytes()[:1000])  # cut short
+    oriv.write_bytes(b"")  # emptied
+    write_return(folder / "ORIV_2021.xlsx", [row(half_days="2,5"), row(title="B")], centre="ORIV")
+    before = {p.name: p.read_bytes() for p in workbooks.iterdir()}
+
+    marker = tmp_path / "paused"
+    process = start_crpv_run(
+        2021,
+        tmp_path / "inbox",
+        sqlite_url,
+        tmp_path / "out",
+        **{PAUSE_AT: "write_correction_workbook:unrenamed", PAUSE_MARKER: str(marker)},
+    )
+    try:
+        wait_for_file(marker, process)
+        process.popen.send_signal(signal.SIGKILL)
+        assert process.wait(30) == -signal.SIGKILL
+    finally:
+        process.kill()
+    after = {p.name: p.read_bytes() for p in workbooks.iterdir() if p.suffix == ".xlsx"}
+    assert after == before  # nothing replaced half-way
+    assert [p.name.endswith(TEMP_SUFFIX) for p in workbooks.iterdir()].count(True) == 1
+
+    assert run(tmp_path, sqlite_url).success
+    assert sorted(p.name for p in workbooks.iterdir()) == [irev.name, oriv.name]
+    for path, sheet, cells in ((irev, "Activités", ["B3", "D3"]), (oriv, "Activités", ["D2"])):
+        book = openpyxl.load_workbook(path)  # whole, and complete
+        table = [r[0].value for r in book["Corrections à apporter"].iter_rows(min_row=6)]
+        assert table == [f"{sheet}!{c}" for c in cells], path.name
+        assert book[sheet].max_row == 3  # the header and both rows copied
+    written = [(p.name, p.stat().st_mtime_ns) for p in (irev, oriv)]
+    assert run(tmp_path, sqlite_url).success  # nothing changed: whole workbooks are kept
+    assert [(p.name, p.stat().st_mtime_ns) for p in (irev, oriv)] == written
+
+
 WRITER = textwrap.dedent(
     """
     import sys

@@ -555,3 +555,34 @@ def test_worker_processes_use_the_reference_lists_of_the_run(tmp_path, monkeypat
         ("NOUVEAU_2021.xlsx", "rejected"),
     ]
     assert [f.rule for f in without[1].findings] == ["unknown_centre"]
+
+
+def test_a_workbook_kept_for_a_known_return_must_be_whole_and_its_own(tmp_path, inbox):
+    """A return not read again keeps its correction workbook only if that one opens and was
+    written for its SHA-256: a file cut short by a killed run, an empty one or one written for
+    an earlier version of the return is written again; temporary files of a killed run go."""
+    import openpyxl
+
+    from crpv_pipeline import pipeline
+    from crpv_pipeline.atomic import TEMP_SUFFIX
+
+    results = pipeline.validate_year(pipeline.inbox_files(tmp_path / "inbox", 2021), 2021)
+    folder = tmp_path / "corrections"
+    oriv, unknown = pipeline.write_corrections(results, folder)
+    for result in results:
+        result.recorded_as = 1  # the next run knows them all by their SHA-256
+    kept = oriv.stat().st_mtime_ns, unknown.stat().st_mtime_ns
+    assert pipeline.write_corrections(results, folder) == [oriv, unknown]
+    assert (oriv.stat().st_mtime_ns, unknown.stat().st_mtime_ns) == kept  # whole: kept
+
+    whole = oriv.read_bytes()
+    for broken in (whole[: len(whole) // 2], b"", unknown.read_bytes()):
+        oriv.write_bytes(broken)  # cut short, empty, another return's
+        leftover = folder / f".{oriv.name}.999999999-0a1b2c3d{TEMP_SUFFIX}"
+        leftover.write_bytes(whole[:100])
+        assert pipeline.write_corrections(results, folder) == [oriv, unknown]
+        book = openpyxl.load_workbook(oriv)
+        assert book["Activités"]["D3"].value == "2,5" and "2,5" in str(
+            [c.value for c in book["Corrections à apporter"]["C"]]
+        )
+        assert sorted(p.name for p in folder.iterdir()) == sorted([oriv.name, unknown.name])

@@ -8,6 +8,9 @@ from openpyxl.utils.datetime import to_excel
 from crpv_pipeline.cli import main
 from crpv_pipeline.refdata import default_nomenclature
 from crpv_pipeline.template import (
+    EMPTY_OPTIONAL,
+    EMPTY_PARTICIPANTS,
+    HEADER_ROW,
     LAST_ROW,
     TemplateError,
     UnknownCentre,
@@ -29,6 +32,9 @@ def template(tmp_path):
     """IREV's 2021 template, in an inbox folder for 2021 (so ``crpv validate`` checks the year)."""
     (tmp_path / "2021").mkdir()
     return write_template("IREV", 2021, tmp_path / "2021" / "IREV_2021.xlsx")
+
+
+FIRST = HEADER_ROW + 1  # first data row
 
 
 def rules_by_range(ws) -> dict[str, object]:
@@ -60,9 +66,9 @@ def test_sheets_identification_and_properties(template):
 
 def test_activity_sheet_header_protection_and_formats(template):
     ws = openpyxl.load_workbook(template)["Activités"]
-    header = [ws.cell(1, col) for col in range(1, len(LABELS) + 1)]
+    header = [ws.cell(HEADER_ROW, col) for col in range(1, len(LABELS) + 1)]
     assert [c.value for c in header] == LABELS
-    assert ws.max_column == len(LABELS) and ws.max_row == 1
+    assert ws.max_column == len(LABELS) and ws.max_row == HEADER_ROW
     assert all(c.font.b and c.protection.locked for c in header)
     required_fills = {
         c.fill.fgColor.rgb for c, s in zip(header, NOM.columns, strict=True) if s.required
@@ -71,7 +77,8 @@ def test_activity_sheet_header_protection_and_formats(template):
         c.fill.fgColor.rgb for c, s in zip(header, NOM.columns, strict=True) if not s.required
     }
     assert len(required_fills) == len(optional_fills) == 1 and required_fills != optional_fills
-    assert ws.freeze_panes == "A2"
+    assert ws.freeze_panes == f"A{FIRST}"  # the legend and the header stay in view
+    assert ws.print_title_rows == f"${HEADER_ROW}:${HEADER_ROW}"
     assert ws.protection.sheet and ws.protection.password is None
     columns = {f: ws.column_dimensions[letter(f)] for f in FIELDS}
     assert all(dim.protection.locked is False for dim in columns.values())
@@ -85,7 +92,7 @@ def test_lists_sheet_feeds_the_drop_downs(template):
     lists, rules = wb["Listes"], rules_by_range(wb["Activités"])
     for field_name in ("activity_type", "modality", "theme", "publics"):
         reference = NOM.category(field_name).labels()
-        rule = rules[f"{letter(field_name)}2:{letter(field_name)}{LAST_ROW}"]
+        rule = rules[f"{letter(field_name)}{FIRST}:{letter(field_name)}{LAST_ROW}"]
         assert rule.type == "list"
         sheet, cells = rule.formula1.split("!")
         col = cells.split("$")[1]
@@ -94,10 +101,11 @@ def test_lists_sheet_feeds_the_drop_downs(template):
         assert lists[f"{col}{len(reference) + 2}"].value is None
         assert lists[f"{col}1"].value == LABELS[FIELDS.index(field_name)]
     strict = [
-        rules[f"{letter(f)}2:{letter(f)}{LAST_ROW}"] for f in ("activity_type", "modality", "theme")
+        rules[f"{letter(f)}{FIRST}:{letter(f)}{LAST_ROW}"]
+        for f in ("activity_type", "modality", "theme")
     ]
     assert all(r.showErrorMessage and r.errorStyle == "stop" and r.error for r in strict)
-    publics = rules[f"G2:G{LAST_ROW}"]
+    publics = rules[f"G{FIRST}:G{LAST_ROW}"]
     assert not publics.showErrorMessage and publics.showInputMessage and "« ; »" in publics.prompt
 
 
@@ -105,7 +113,7 @@ def test_typed_checks_follow_the_validation_ranges(template):
     rules = rules_by_range(openpyxl.load_workbook(template)["Activités"])
 
     def rule(field_name):
-        return rules[f"{letter(field_name)}2:{letter(field_name)}{LAST_ROW}"]
+        return rules[f"{letter(field_name)}{FIRST}:{letter(field_name)}{LAST_ROW}"]
 
     checks = {
         f: (rule(f).type, rule(f).operator, rule(f).formula1, rule(f).formula2)
@@ -130,13 +138,52 @@ def test_every_header_cell_has_a_french_prompt(template):
     ws = openpyxl.load_workbook(template)["Activités"]
     rules = rules_by_range(ws)
     for col, spec in enumerate(NOM.columns):
-        rule = rules[f"{get_column_letter(col + 1)}1"]
+        rule = rules[f"{get_column_letter(col + 1)}{HEADER_ROW}"]
         assert rule.showInputMessage and rule.promptTitle == spec.label
         assert rule.prompt.startswith(spec.help)
-        assert rule.prompt.endswith("obligatoire." if spec.required else "facultative.")
+        empty = EMPTY_PARTICIPANTS if spec.field == "participants" else EMPTY_OPTIONAL
+        status = "Colonne obligatoire." if spec.required else f"Colonne facultative. {empty}"
+        assert rule.prompt.endswith(status)
     for rule in rules.values():
         assert len(rule.promptTitle or "") <= 32 and len(rule.errorTitle or "") <= 32
         assert len(rule.prompt or "") <= 255 and len(rule.error or "") <= 255
+
+
+def test_the_activity_sheet_explains_colours_and_empty_cells_above_its_header(template):
+    ws = openpyxl.load_workbook(template)["Activités"]
+    assert ws["A1"].value == "Bilan 2021 — Institut Régional de la Ville : une ligne par action"
+    assert (ws["A2"].value, ws["B2"].value) == ("Obligatoire", "Facultative")
+    header = {s.required: ws.cell(HEADER_ROW, c + 1) for c, s in enumerate(NOM.columns)}
+    assert ws["A2"].fill.fgColor.rgb == header[True].fill.fgColor.rgb  # orange
+    assert ws["B2"].fill.fgColor.rgb == header[False].fill.fgColor.rgb  # blue
+    assert ws["C2"].value.startswith("En-tête orange : colonne obligatoire ; en-tête bleu :")
+    assert ws["A3"].value == (
+        "Laissez la cellule vide si vous ne connaissez pas le nombre de participants : elle sera "
+        "comptée comme non renseignée, jamais comme 0. " + EMPTY_OPTIONAL
+    )
+    assert (
+        ws["A4"].value == "Saisissez les actions à partir de la ligne 6, sans ligne vide ni total."
+    )
+    above = [ws.cell(r, c) for r in range(1, HEADER_ROW) for c in range(1, len(LABELS) + 1)]
+    assert all(cell.protection.locked for cell in above)
+
+
+def test_checks_and_input_messages_cover_5000_rows(template):
+    rules = rules_by_range(openpyxl.load_workbook(template)["Activités"])
+    data = {r: v for r, v in rules.items() if ":" in r}
+    assert LAST_ROW - HEADER_ROW >= 5000
+    assert {r.split(":")[1] for r in data} == {f"{letter(f)}{LAST_ROW}" for f in FIELDS}
+    participants = data[f"H{FIRST}:H{LAST_ROW}"]
+    assert participants.type == "whole" and participants.prompt.endswith(EMPTY_PARTICIPANTS)
+    for field_name in ("department", "partners", "comment"):
+        rule = data[f"{letter(field_name)}{FIRST}:{letter(field_name)}{LAST_ROW}"]
+        assert rule.type is None and rule.prompt.endswith(EMPTY_OPTIONAL)
+
+
+def test_a_row_filled_at_the_last_checked_row_is_read(template):
+    rows = [[None] * len(FIELDS)] * (LAST_ROW - FIRST) + [VALID_ROWS[0]]
+    result = validate_return(fill(template, rows), 2021)
+    assert (result.status, result.rows_loaded, result.findings) == ("loaded", 1, [])
 
 
 VALID_ROWS = [
@@ -185,7 +232,7 @@ VALID_ROWS = [
 def fill(path, rows):
     wb = openpyxl.load_workbook(path)
     ws = wb["Activités"]
-    for r, values in enumerate(rows, 2):
+    for r, values in enumerate(rows, FIRST):
         for c, value in enumerate(values, 1):
             ws.cell(r, c, value)
     wb.save(path)
@@ -224,10 +271,10 @@ def test_invalid_value_is_found_at_its_cell(template, capsys, field_name, value,
     rows = [list(r) for r in VALID_ROWS]
     rows[0][FIELDS.index(field_name)] = value
     result = validate_return(fill(template, rows), 2021)
-    assert [(f.rule, f.cell) for f in result.findings] == [(rule, f"{letter(field_name)}2")]
+    assert [(f.rule, f.cell) for f in result.findings] == [(rule, f"{letter(field_name)}{FIRST}")]
     assert (result.status, result.rows_loaded) == ("loaded_with_errors", 2)
     assert main(["validate", str(template)]) == 1
-    assert f"Activités!{letter(field_name)}2 [erreur] {rule} :" in capsys.readouterr().out
+    assert f"Activités!{letter(field_name)}{FIRST} [erreur] {rule} :" in capsys.readouterr().out
 
 
 def test_centre_given_by_name_is_written_as_its_code(tmp_path):
