@@ -210,6 +210,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise CliError(f"-o {out}: the report is an .html file", EXIT_USAGE)
     writable_file(out, "-o")
     url = _warehouse_url(args.warehouse)
+    openable_warehouse(url)
     _require_sqlite_file(url)
     try:
         engine = create_warehouse_engine(url)

@@ -248,6 +248,13 @@ def test_warehouse_urls_that_cannot_be_opened_are_usage_errors(tmp_path, capsys)
         " example sqlite:///crpv.sqlite or postgresql+psycopg://user@host:5432/database"
     )
 
+    bad_port = "postgresql://crpv:secret@db.example:54x2/crpv"
+    assert (
+        main(["report", "--year", "2021", "-o", str(tmp_path / "b.html"), "--warehouse", bad_port])
+        == 2
+    )
+    assert error_line(capsys) == line
+
     missing = tmp_path / "nonexistent" / "dir"
     assert main([*run, "--warehouse", f"sqlite:///{missing / 'x.sqlite'}"]) == 2
     assert error_line(capsys) == (
