@@ -134,10 +134,10 @@ def create_warehouse_engine(
     checkpoints rather than at every commit (``synchronous = NORMAL``), let SQLAlchemy emit
     BEGIN itself (so DDL is transactional and ``write_transaction`` can begin IMMEDIATE), and
     the folder of the database file must exist (it is never created: ``WarehouseError``).
-    ``retry`` says how often the start
-    of a write transaction is tried while the warehouse is unavailable (default: 5 tries, see
-    ``retries``). ``lock_timeout``: how many seconds a PostgreSQL write transaction waits for a
-    lock (the write lock, a table another session holds) before it fails.
+    ``retry`` says how often the start of a write transaction is tried while the warehouse is
+    unavailable (default: 5 tries, see ``retries``). ``lock_timeout``: how many seconds a
+    PostgreSQL write transaction waits for a lock (the write lock, a table another session
+    holds) before it fails.
     """
     parsed = _parse_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
