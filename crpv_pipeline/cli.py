@@ -12,11 +12,22 @@ import csv
 import json
 import os
 import sys
+import textwrap
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
 from crpv_pipeline import CONTRACT_VERSION, __version__
+from crpv_pipeline.cli_checks import (
+    UsageError,
+    environment_help,
+    openable_warehouse,
+    returns_to_validate,
+    writable_file,
+    writable_folder,
+    write_failed,
+)
+from crpv_pipeline.control_characters import escape_controls
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_FAILURE = 0, 1, 2, 3
 DEFAULT_DEMO_INBOX = "crpv_demo_inbox"
@@ -50,14 +61,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
         limits = limits_from_environment(os.environ)
     except ValueError as err:
         raise CliError(str(err), EXIT_USAGE) from err
-    missing = [f for f in args.files if not Path(f).is_file()]
-    if missing:
-        from crpv_pipeline.control_characters import escape_controls
-
-        raise CliError(f"no such file: {', '.join(map(escape_controls, missing))}", EXIT_USAGE)
+    files, notes = returns_to_validate(args.files)
+    for note in notes:
+        _say(note)
+    if args.report and Path(args.report).suffix.lower() == ".xlsx":
+        writable_file(Path(args.report), "--report")
+    elif args.report:
+        writable_folder(Path(args.report), "--report")
     results = []
-    for name in args.files:
-        path = Path(name)
+    for path in files:
         year = args.year if args.year is not None else _folder_year(path)
         results.append(validate_return(path, year, limits))
     if args.report:
@@ -134,7 +146,11 @@ def _write_reports(results, report: Path) -> None:
     for result, target in targets:
         if not target.parent.is_dir() and target.parent != report:
             raise CliError(f"no such folder: {target.parent}", EXIT_USAGE)
-        _say(f"Correction workbook written: {write_correction_workbook(result, target)}")
+        try:
+            written = write_correction_workbook(result, target)
+        except OSError as err:
+            raise write_failed(target, "--report", err) from err
+        _say(f"Correction workbook written: {written}")
 
 
 def _path_key(path: Path, times_given: int) -> str | None:
@@ -160,9 +176,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from crpv_pipeline.summary import national_summary
 
     inbox = Path(args.inbox or os.environ.get("CRPV_INBOX") or "inbox")
+    _known_year(args.year)
     if not (inbox / str(args.year)).is_dir():
         raise CliError(f"no inbox folder for {args.year}: {inbox / str(args.year)}", EXIT_USAGE)
     url = _warehouse_url(args.warehouse)
+    _destinations(url, args.output)
     _run(materialize_year, args.year, inbox, url, args.output)
     print(national_summary(url, args.year))
     return EXIT_OK
@@ -175,6 +193,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     inbox = Path(args.inbox or os.environ.get("CRPV_INBOX") or DEFAULT_DEMO_INBOX)
     url = _warehouse_url(args.warehouse)
+    _destinations(url, args.output)
     _say(f"Writing the synthetic demo returns into {inbox}/ …")
     try:
         write_demo_inbox(inbox, years=DEMO_YEARS)
@@ -193,12 +212,13 @@ def cmd_template(args: argparse.Namespace) -> int:
     from crpv_pipeline.template import TemplateError, write_template
 
     out = Path(args.output or f"{args.centre.upper()}_{args.year}.xlsx")
-    if not out.parent.is_dir():
-        raise CliError(f"no such folder: {out.parent}", EXIT_USAGE)
+    writable_file(out, "-o")
     try:
         path = write_template(args.centre, args.year, out)
     except TemplateError as err:
         raise CliError(str(err), EXIT_USAGE) from err
+    except OSError as err:
+        raise write_failed(out, "-o", err) from err
     _say(f"Template written: {path}")
     return EXIT_OK
 
@@ -210,9 +230,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     out = Path(args.output or REPORT_FILE_NAME.format(year=args.year))
     if out.suffix.lower() not in (".html", ".htm"):
         raise CliError(f"-o {out}: the report is an .html file", EXIT_USAGE)
-    if not out.parent.is_dir():
-        raise CliError(f"no such folder: {out.parent}", EXIT_USAGE)
+    writable_file(out, "-o")
     url = _warehouse_url(args.warehouse)
+    openable_warehouse(url)
     _require_sqlite_file(url)
     try:
         engine = create_warehouse_engine(url)
@@ -224,6 +244,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise CliError(str(err), EXIT_USAGE) from err
     except WarehouseError as err:
         raise CliError(str(err)) from err
+    except OSError as err:
+        raise write_failed(out, "-o", err) from err
     _say(f"Report written: {page}")
     _say(f"Tables written: {workbook}")
     return EXIT_OK
@@ -243,6 +265,24 @@ def _require_sqlite_file(url: str) -> None:
             raise CliError(
                 f"no warehouse at {database}: run `crpv demo` or `crpv run` first", EXIT_USAGE
             )
+
+
+def _known_year(year: int) -> None:
+    """``year`` is one of the pipeline's partitions (2015 … the current year)."""
+    from crpv_pipeline.assets import YEARS
+
+    keys = YEARS.get_partition_keys()
+    if str(year) not in keys:
+        raise UsageError(f"--year {year}: the pipeline runs the years {keys[0]} to {keys[-1]}")
+
+
+def _destinations(url: str, output: str | None) -> None:
+    """Before anything is read or loaded: the warehouse URL opens, the output folder is writable."""
+    openable_warehouse(url)
+    if output:
+        writable_folder(Path(output), "--output")
+    else:
+        writable_folder(Path(os.environ.get("CRPV_OUTPUT") or "crpv_output"), "CRPV_OUTPUT")
 
 
 def _run(materialize_year, year: int, inbox: Path, url: str, output: str | None) -> None:
@@ -273,15 +313,23 @@ def _destination_options(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crpv",
-        description=(
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=textwrap.fill(
             "CRPV pipeline: read the resource centres' yearly activity returns, validate them, "
             "load them into the warehouse and derive the national bilan "
-            f"(contract v{CONTRACT_VERSION})."
+            f"(contract v{CONTRACT_VERSION}).",
+            width=78,
         ),
         epilog=(
-            "Environment: CRPV_WAREHOUSE_URL (any SQLAlchemy URL; default "
-            "sqlite:///crpv_warehouse.sqlite), CRPV_INBOX (the inbox folder). Exit status: 0 "
-            "success, 1 invalid input found, 2 usage error, 3 pipeline failure."
+            environment_help()
+            + "\n\n"
+            + textwrap.fill(
+                "exit status: 0 success, 1 invalid input found (validate), 2 usage error (a"
+                " wrong option or variable, a year outside the partitions, an output that"
+                " cannot be written, a warehouse URL that cannot be opened), 3 pipeline"
+                " failure.",
+                width=78,
+            )
         ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -404,8 +452,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except CliError as err:
-        print(f"Error: {err}", file=sys.stderr)
+        print(f"Error: {escape_controls(str(err))}", file=sys.stderr)
         return err.code
+    except UsageError as err:
+        print(f"Error: {escape_controls(str(err))}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -11,12 +11,19 @@ for the run (released when the run ends, or when its process dies); connecting i
 while the server is unavailable, as for every write (``warehouse.connect_with_retries``).
 SQLite: an exclusive ``flock`` on ``<database file>.<year>.lock`` beside the database (same
 release on death); an in-memory database needs none.
+
+Every wait is bounded: the lock is tried (never waited on inside the server) until
+``CRPV_LOCK_TIMEOUT`` seconds have passed (default 600), then ``YearLocked`` names the lock, the
+warehouse and how long it waited. Write transactions bound their own waits the same way
+(``lock_timeout``, see ``warehouse.write_transaction``). A BI session cannot take these locks at
+all: ``sql/postgres/bi_readonly_role.sql`` withdraws the advisory-lock functions from it.
 """
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -25,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crpv_pipeline.retries import RetryPolicy
 from crpv_pipeline.warehouse import (
+    DEFAULT_LOCK_TIMEOUT_SECONDS,
     WRITE_LOCK_KEY,
     WarehouseError,
     connect_with_retries,
@@ -37,32 +45,55 @@ try:
 except ImportError:  # Windows: SQLite's own write lock still serialises each transaction
     fcntl = None  # type: ignore[assignment]
 
-DEFAULT_TIMEOUT_SECONDS = 3600.0
+LOCK_TIMEOUT_VARIABLE = "CRPV_LOCK_TIMEOUT"
+"""Seconds a run waits for a lock another session holds before it gives up (default 600)."""
 POLL_SECONDS = 0.5
 
 
 class YearLocked(WarehouseError):
-    """Another run of the same year held the lock for longer than the timeout."""
+    """Another session held the year's lock for longer than the timeout."""
+
+
+def lock_timeout_from_environment(environ: Mapping[str, str] | None = None) -> float:
+    """``CRPV_LOCK_TIMEOUT`` in seconds (a positive number), or the default of 600 s."""
+    environ = os.environ if environ is None else environ
+    text = environ.get(LOCK_TIMEOUT_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_LOCK_TIMEOUT_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0 or seconds == float("inf"):
+        raise ValueError(
+            f"{LOCK_TIMEOUT_VARIABLE}={text!r}: expected a number of seconds above 0,"
+            f" for example {DEFAULT_LOCK_TIMEOUT_SECONDS:g}"
+        )
+    return seconds
 
 
 @contextmanager
 def year_lock(
     url: str,
     year: int,
-    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    timeout: float | None = None,
     retry: RetryPolicy | None = None,
 ) -> Iterator[None]:
     """Hold the lock of ``year`` on the warehouse at ``url``; wait up to ``timeout`` seconds.
 
-    ``retry``: how often to try reaching a PostgreSQL warehouse (see ``retries``).
+    ``timeout``: default ``CRPV_LOCK_TIMEOUT`` or 600 s. ``retry``: how often to try reaching a
+    PostgreSQL warehouse (see ``retries``).
     """
+    if timeout is None:
+        timeout = lock_timeout_from_environment()
     engine = create_warehouse_engine(url, retry=retry)
     try:
         if engine.dialect.name == "postgresql":
             with _postgres_lock(engine, int(year), timeout):
                 yield
         elif engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
-            with _file_lock(Path(engine.url.database), int(year), timeout):
+            shown = engine.url.render_as_string(hide_password=True)
+            with _file_lock(Path(engine.url.database), int(year), timeout, shown):
                 yield
         else:
             yield
@@ -70,10 +101,10 @@ def year_lock(
         engine.dispose()
 
 
-def _waited_too_long(year: int, timeout: float) -> YearLocked:
+def _waited_too_long(year: int, where: str, holder: str, timeout: float) -> YearLocked:
     return YearLocked(
-        f"another run of {year} has held the warehouse for more than {timeout:g} s;"
-        " wait for it to finish, then run again"
+        f"the {year} year lock on {where} is held by another {holder} (waited {timeout:g} s);"
+        f" wait for that run to finish, or set {LOCK_TIMEOUT_VARIABLE} to wait longer"
     )
 
 
@@ -97,7 +128,7 @@ def _postgres_lock(engine: sa.Engine, year: int, timeout: float) -> Iterator[Non
         try:
             while not conn.scalar(try_lock, key):
                 if time.monotonic() > deadline:
-                    raise _waited_too_long(year, timeout)
+                    raise _waited_too_long(year, shown, "session", timeout)
                 time.sleep(POLL_SECONDS)
         except SQLAlchemyError as err:  # the connection was lost while waiting
             raise WarehouseError(
@@ -114,13 +145,19 @@ def _postgres_lock(engine: sa.Engine, year: int, timeout: float) -> Iterator[Non
 
 
 @contextmanager
-def _file_lock(database: Path, year: int, timeout: float) -> Iterator[None]:
+def _file_lock(database: Path, year: int, timeout: float, shown: str) -> Iterator[None]:
     if fcntl is None:
         yield
         return
     path = database.expanduser().with_name(f"{database.name}.{year}.lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
+    try:
+        handle = path.open("a")
+    except OSError as err:
+        raise WarehouseError(
+            f"taking the lock of {year} beside the warehouse {database} failed:"
+            f" {err.strerror or err}"
+        ) from err
+    with handle:
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -128,7 +165,7 @@ def _file_lock(database: Path, year: int, timeout: float) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise _waited_too_long(year, timeout) from None
+                    raise _waited_too_long(year, shown, "process", timeout) from None
                 time.sleep(POLL_SECONDS)
         try:
             yield

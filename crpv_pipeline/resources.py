@@ -11,6 +11,7 @@ import dagster as dg
 from sqlalchemy import Engine
 
 from crpv_pipeline.deadlines import DEFAULT_DEADLINES, Deadlines, parse_deadlines
+from crpv_pipeline.locks import lock_timeout_from_environment
 from crpv_pipeline.retries import DEFAULT_RETRY, parse_retry_policy
 from crpv_pipeline.warehouse import DEFAULT_WAREHOUSE_URL, create_warehouse_engine
 
@@ -40,14 +41,20 @@ class WarehouseResource(dg.ConfigurableResource):
     """The SQL warehouse, as any SQLAlchemy URL (``CRPV_WAREHOUSE_URL``).
 
     ``retry`` (``CRPV_WAREHOUSE_RETRY``): ``TRIES[,FIRST_WAIT[,LONGEST_WAIT]]``, how often a
-    write tries to reach the warehouse while it is unavailable (default ``5,0.5,8``).
+    write tries to reach the warehouse while it is unavailable (default ``5,0.5,8``). A write
+    waits for a lock at most ``CRPV_LOCK_TIMEOUT`` seconds (default 600), read when a step
+    opens the engine.
     """
 
     url: str = DEFAULT_WAREHOUSE_URL
     retry: str = DEFAULT_RETRY
 
     def engine(self) -> Engine:
-        return create_warehouse_engine(self.url, retry=parse_retry_policy(self.retry))
+        return create_warehouse_engine(
+            self.url,
+            retry=parse_retry_policy(self.retry),
+            lock_timeout=lock_timeout_from_environment(),
+        )
 
 
 class DeadlinesResource(dg.ConfigurableResource):

@@ -17,7 +17,7 @@ import dagster as dg
 from crpv_pipeline import pipeline
 from crpv_pipeline.assets import LOADED_TABLES
 from crpv_pipeline.definitions import build_definitions
-from crpv_pipeline.locks import year_lock
+from crpv_pipeline.locks import lock_timeout_from_environment, year_lock
 from crpv_pipeline.retries import DEFAULT_RETRY, parse_retry_policy
 from crpv_pipeline.sensors import YEAR_TAG
 from crpv_pipeline.warehouse import DERIVED_TABLES, WarehouseError
@@ -71,11 +71,13 @@ def materialize_year(
     ``retry`` is how often the year lock and every write try to reach the warehouse while it is
     unavailable (default: ``CRPV_WAREHOUSE_RETRY`` or ``5,0.5,8``, see ``retries``). ``assets``
     names the assets to materialise instead of all of them (``WAREHOUSE_ASSETS``: the
-    warehouse alone, without the workbooks and the bilan for people).
+    warehouse alone, without the workbooks and the bilan for people). The year lock is waited
+    for at most ``CRPV_LOCK_TIMEOUT`` seconds (default 600).
     """
     retry = retry or os.environ.get("CRPV_WAREHOUSE_RETRY") or DEFAULT_RETRY
     try:
         policy = parse_retry_policy(retry)
+        lock_timeout = lock_timeout_from_environment()
         workers = pipeline.worker_processes()
     except ValueError as err:
         raise RunFailed(f"pipeline run for {year} could not start: {err}") from err
@@ -88,7 +90,7 @@ def materialize_year(
     job = defs.resolve_implicit_global_asset_job_def()
     pipeline.start_worker_server(pipeline.inbox_bytes(inbox, year), workers)
     try:
-        with year_lock(warehouse_url, year, retry=policy):
+        with year_lock(warehouse_url, year, timeout=lock_timeout, retry=policy):
             result = job.execute_in_process(
                 partition_key=str(year),
                 asset_selection=[dg.AssetKey(a) for a in assets] if assets else None,

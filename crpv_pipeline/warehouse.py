@@ -80,12 +80,18 @@ rebuilds the next year's rows (when that year is derived), whatever order years 
 WRITE_LOCK_KEY = 0x43525056  # "CRPV"
 """PostgreSQL advisory lock key held by every write transaction (``pg_advisory_xact_lock``)."""
 
+DEFAULT_LOCK_TIMEOUT_SECONDS = 600.0
+"""How long a run waits for a lock another session holds (``locks``, ``CRPV_LOCK_TIMEOUT``)."""
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite connection waits for another writer before failing with 'locked'."""
 
 _WRITE_OPTION = "crpv_write_transaction"
 _RETRY_OPTION = "crpv_retry_policy"  # the engine's RetryPolicy, a user-defined execution option
+_LOCK_TIMEOUT_OPTION = "crpv_lock_timeout"  # seconds a write transaction waits for a lock
 _NO_PARAMS = {"no_parameters": True}  # run DDL text as is: no ':name' or '%' parsing
+
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout ran out
 
 _DIMENSIONS = ("dim_centre", "dim_activity_type", "dim_modality", "dim_public", "dim_theme")
 _SQL_TYPES = {
@@ -118,6 +124,7 @@ def create_warehouse_engine(
     *,
     sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
     retry: RetryPolicy | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
 ) -> Engine:
     """An engine for any SQLAlchemy URL; ``postgresql://`` uses the psycopg (3) driver.
 
@@ -126,18 +133,13 @@ def create_warehouse_engine(
     so a long BI query cannot make a load fail with "database is locked") and sync it to disk at
     checkpoints rather than at every commit (``synchronous = NORMAL``), let SQLAlchemy emit
     BEGIN itself (so DDL is transactional and ``write_transaction`` can begin IMMEDIATE), and
-    the folder of the database file is created if needed. ``retry`` says how often the start
-    of a write transaction is tried while the warehouse is unavailable (default: 5 tries, see
-    ``retries``).
+    the folder of the database file must exist (it is never created: ``WarehouseError``).
+    ``retry`` says how often the start of a write transaction is tried while the warehouse is
+    unavailable (default: 5 tries, see ``retries``). ``lock_timeout``: how many seconds a
+    PostgreSQL write transaction waits for a lock (the write lock, a table another session
+    holds) before it fails.
     """
-    try:
-        parsed = sa.make_url(url)
-    except SQLAlchemyError as err:
-        scheme = url.split("://", 1)[0] if "://" in url else "no scheme"
-        raise WarehouseError(
-            f"invalid warehouse URL ({scheme}): expected for example sqlite:///crpv.sqlite"
-            " or postgresql+psycopg://user@host/database"
-        ) from err
+    parsed = _parse_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     shown = parsed.render_as_string(hide_password=True)
@@ -145,15 +147,44 @@ def create_warehouse_engine(
         if parsed.get_backend_name() == "sqlite":
             database = parsed.database or ""
             if database and database != ":memory:" and not database.startswith("file:"):
-                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                folder = Path(database).expanduser().parent
+                if not folder.is_dir():  # never created: a typo would scatter warehouses
+                    raise WarehouseError(
+                        f"no folder {folder} for the SQLite warehouse {shown}: create it first"
+                    )
             engine = sa.create_engine(parsed)
             _install_sqlite_hooks(engine, int(sqlite_busy_timeout_ms))
         else:
             engine = sa.create_engine(parsed, pool_pre_ping=True)
     except (SQLAlchemyError, ImportError, OSError) as err:
         raise WarehouseError(f"cannot open the warehouse {shown}: {err}") from err
-    engine.update_execution_options(**{_RETRY_OPTION: retry or RetryPolicy()})
+    engine.update_execution_options(
+        **{_RETRY_OPTION: retry or RetryPolicy(), _LOCK_TIMEOUT_OPTION: float(lock_timeout)}
+    )
     return engine
+
+
+def _parse_url(url: str) -> sa.URL:
+    """The parsed URL, or ``WarehouseError`` saying what is wrong without echoing a password."""
+    scheme = url.split("://", 1)[0] if "://" in url else "no scheme"
+    try:
+        parsed = sa.make_url(url)
+    except ValueError as err:  # SQLAlchemy's ArgumentError, or int() of a port that is no number
+        problem = "the port is not a number" if "int()" in str(err) else "not a database URL"
+        raise WarehouseError(
+            f"invalid warehouse URL ({scheme}): {problem}; expected for example"
+            " sqlite:///crpv.sqlite or postgresql+psycopg://user@host:5432/database"
+        ) from err
+    except SQLAlchemyError as err:
+        raise WarehouseError(
+            f"invalid warehouse URL ({scheme}): expected for example sqlite:///crpv.sqlite"
+            " or postgresql+psycopg://user@host/database"
+        ) from err
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise WarehouseError(
+            f"invalid warehouse URL ({scheme}): port {parsed.port} is not between 1 and 65535"
+        )
+    return parsed
 
 
 def _sqlite_on_begin(conn: Connection) -> None:
@@ -237,7 +268,8 @@ def write_transaction(
 ) -> Iterator[Connection]:
     """A transaction holding the warehouse write lock; commits on success, rolls back on error.
 
-    PostgreSQL: ``pg_advisory_xact_lock`` on ``WRITE_LOCK_KEY``, released at commit/rollback.
+    PostgreSQL: ``pg_advisory_xact_lock`` on ``WRITE_LOCK_KEY``, released at commit/rollback;
+    every lock the transaction waits for is waited for at most the engine's ``lock_timeout``.
     SQLite: the transaction begins IMMEDIATE, taking the database's write lock at once (other
     writers wait up to the busy timeout, readers are not blocked). Connecting, beginning and
     taking the lock are tried again while the warehouse is unavailable
@@ -251,14 +283,34 @@ def write_transaction(
             " create_warehouse_engine()"
         )
 
+    lock_timeout = engine.get_execution_options().get(
+        _LOCK_TIMEOUT_OPTION, DEFAULT_LOCK_TIMEOUT_SECONDS
+    )
+
     def begin_writing(conn: Connection) -> None:
         conn.execution_options(**{_WRITE_OPTION: True})
         conn.begin()
         if dialect == "postgresql":
+            # Every lock this transaction waits for, from the write lock on, is waited for a
+            # bounded time: a session holding one forever fails the write, never stalls it.
             conn.execute(
-                sa.text("SELECT pg_advisory_xact_lock(CAST(:key AS BIGINT))"),
-                {"key": WRITE_LOCK_KEY},
+                sa.text("SELECT set_config('lock_timeout', :ms, true)"),
+                {"ms": f"{max(1, round(lock_timeout * 1000))}"},
             )
+            try:
+                conn.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(CAST(:key AS BIGINT))"),
+                    {"key": WRITE_LOCK_KEY},
+                )
+            except sa.exc.OperationalError as err:
+                if getattr(err.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                    raise
+                shown = engine.url.render_as_string(hide_password=True)
+                conn.close()  # rolls back; the wait was bounded already: not tried again
+                raise WarehouseError(
+                    f"{what} failed: the write lock on {shown} is held by another session"
+                    f" (waited {lock_timeout:g} s)"
+                ) from err
 
     conn = connect_with_retries(engine, what, begin_writing)
     with conn, conn.get_transaction():

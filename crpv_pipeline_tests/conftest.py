@@ -22,6 +22,7 @@ DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
+    (tmp_path / "warehouse").mkdir(exist_ok=True)  # the pipeline never creates it
     return f"sqlite:///{tmp_path / 'warehouse' / 'crpv.sqlite'}"
 
 

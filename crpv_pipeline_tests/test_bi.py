@@ -245,57 +245,120 @@ WRITES = (
 )
 
 
-def _run_role_script(engine, role: str) -> None:
+def _run_role_script(engine, role: str, **settings: str) -> None:
     with engine.begin() as conn:
-        conn.execute(sa.text("SELECT set_config('crpv.bi_role', :role, true)"), {"role": role})
+        for name, value in {"bi_role": role, **settings}.items():
+            conn.execute(
+                sa.text("SELECT set_config(:name, :value, true)"),
+                {"name": f"crpv.{name}", "value": value},
+            )
         conn.exec_driver_sql(
             ROLE_SCRIPT.read_text(encoding="utf-8"), execution_options={"no_parameters": True}
         )
 
 
+def _refused(reader, statement: str) -> str:
+    """The SQLSTATE with which ``statement`` fails in a transaction the reader turns read-write."""
+    with reader.connect() as conn:
+        conn.exec_driver_sql("BEGIN READ WRITE")  # the engine is AUTOCOMMIT: the server's BEGIN
+        try:
+            with pytest.raises(sa.exc.DBAPIError) as err:
+                conn.exec_driver_sql(statement)
+        finally:
+            conn.exec_driver_sql("ROLLBACK")
+    return err.value.orig.sqlstate
+
+
+STALLS = (  # each would let a BI session hold, or leave behind, what the pipeline needs
+    "SELECT pg_advisory_lock(1129468502)",  # WRITE_LOCK_KEY: every write would wait on it
+    "SELECT pg_advisory_lock(1129468502, 2021)",  # the year lock of 2021
+    "SELECT pg_try_advisory_lock(1129468502, 2021)",
+    "SELECT pg_advisory_xact_lock(1129468502)",
+    "SELECT pg_advisory_lock_shared(1129468502)",
+    "CREATE TEMPORARY TABLE intruder (a integer)",
+    "CREATE TEMPORARY VIEW intruder AS SELECT 1 AS one",
+    "SELECT lo_creat(-1)",
+    "SELECT lo_create(0)",
+    "SELECT lo_from_bytea(0, 'x'::bytea)",
+)
+
+
+@pytest.fixture
+def pipeline_user(pg_url, pg_admin_engine):
+    """A least-privileged pipeline user on the pg_url database (not a superuser, not its owner),
+    with its warehouse engine; the BI role name to create; both dropped after."""
+    suffix = secrets.token_hex(4)  # roles are cluster-wide: one per run
+    user, role = f"crpv_pipe_test_{suffix}", f"crpv_bi_test_{suffix}"
+    url = sa.make_url(pg_url)
+    with pg_admin_engine.connect() as conn:
+        conn.exec_driver_sql(f'CREATE ROLE "{user}" LOGIN')
+        conn.exec_driver_sql(f'GRANT CONNECT, CREATE ON DATABASE "{url.database}" TO "{user}"')
+    admin = create_warehouse_engine(pg_url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'GRANT CREATE ON SCHEMA public TO "{user}"')
+    engine = create_warehouse_engine(url.set(username=user).render_as_string(hide_password=False))
+    try:
+        yield SimpleNamespace(engine=engine, admin=admin, user=user, role=role, url=url)
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            for name in (role, user):  # their objects and grants in the database, then them
+                exists = conn.execute(
+                    sa.text("SELECT count(*) FROM pg_roles WHERE rolname = :name"), {"name": name}
+                ).scalar()
+                if exists:
+                    conn.exec_driver_sql(f'DROP OWNED BY "{name}"')
+        admin.dispose()
+        with pg_admin_engine.connect() as conn:
+            conn.exec_driver_sql(f'REVOKE ALL ON DATABASE "{url.database}" FROM "{user}"')
+            conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{role}"')
+            conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{user}"')
+
+
 @pytest.mark.postgres
-def test_the_bi_role_reads_every_view_and_cannot_write(pg_url, pg_admin_engine):
-    role = f"crpv_bi_test_{secrets.token_hex(4)}"  # roles are cluster-wide: one per run
-    engine = create_warehouse_engine(pg_url)
+def test_the_bi_role_reads_the_views_only_and_can_neither_write_nor_stall(pipeline_user):
+    engine, admin, role = pipeline_user.engine, pipeline_user.admin, pipeline_user.role
     reader = sa.create_engine(
-        sa.make_url(pg_url).set(username=role, password=None), isolation_level="AUTOCOMMIT"
+        pipeline_user.url.set(username=role, password=None), isolation_level="AUTOCOMMIT"
     )
     try:
-        small_warehouse(engine)
-        _run_role_script(engine, role)
-        _run_role_script(engine, role)  # re-running it is safe
+        small_warehouse(engine)  # loaded by the pipeline's own (unprivileged) user
+        _run_role_script(admin, role)  # as a superuser; the owner is found from the tables
+        _run_role_script(admin, role)  # re-running it is safe
         with engine.begin() as conn:  # created after the script: default privileges apply
             conn.exec_driver_sql("CREATE VIEW bi.created_later AS SELECT 1 AS one")
+        # The pipeline's user still takes its locks and its temporary view, and loads.
+        load(engine, make_result(centre_code="CRPVE"))
+        derive_year(engine, 2021)
+        ensure_schema(engine)
+        before = count_rows(engine, "fact_activity")
 
         with reader.connect() as conn:
             for view in BI_VIEWS:
                 rows = conn.execute(sa.text(f"SELECT * FROM bi.{view}")).all()
                 assert len(rows) == count_rows(engine, SAME_ROWS[view]), view
             assert conn.execute(sa.text("SELECT one FROM bi.created_later")).scalar() == 1
-            assert conn.execute(sa.text("SELECT count(*) FROM public.dim_centre")).scalar() == 17
+            for table in ("dim_centre", "submission", "validation_failure", "fact_activity"):
+                assert _refused(reader, f"SELECT * FROM public.{table}") == "42501", table
 
-        for statement in WRITES:  # sessions start read-only …
-            with reader.connect() as conn, pytest.raises(sa.exc.DBAPIError) as err:
-                conn.exec_driver_sql(statement)
-            assert err.value.orig.sqlstate in {"25006", "42501"}, statement
-        for statement in WRITES:  # … and privileges refuse the write anyway
-            with reader.connect() as conn:
-                conn.exec_driver_sql("SET default_transaction_read_only = off")
-                with pytest.raises(sa.exc.ProgrammingError) as err:
+            for statement in WRITES:  # sessions start read-only …
+                with pytest.raises(sa.exc.DBAPIError) as err:
                     conn.exec_driver_sql(statement)
-            assert err.value.orig.sqlstate == "42501", (statement, str(err.value.orig))
-        assert count_rows(engine, "fact_activity") == 5  # nothing written
+                assert err.value.orig.sqlstate in {"25006", "42501"}, statement
+            for statement in (*WRITES, *STALLS):  # … and privileges refuse it read-write too
+                assert _refused(reader, statement) == "42501", statement
+        assert count_rows(engine, "fact_activity") == before  # nothing written
+
+        _run_role_script(admin, role, bi_raw="on")  # the raw tables, asked for explicitly
+        with reader.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM public.dim_centre")).scalar() == 17
+            for statement in STALLS:
+                assert _refused(reader, statement) == "42501", statement
+        _run_role_script(admin, role)  # and taken back
+        with reader.connect() as conn:
+            assert _refused(reader, "SELECT * FROM public.dim_centre") == "42501"
     finally:
         reader.dispose()
-        with engine.begin() as conn:
-            exists = conn.execute(
-                sa.text("SELECT count(*) FROM pg_roles WHERE rolname = :role"), {"role": role}
-            ).scalar()
-            if exists:  # its grants, here and on the database, then the role
-                conn.exec_driver_sql(f'DROP OWNED BY "{role}"')
-        engine.dispose()
-        with pg_admin_engine.connect() as conn:
-            conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{role}"')
 
 
 def test_the_role_script_is_parametrised_by_identifiers_only():

@@ -1,10 +1,18 @@
 import csv
+import datetime as dt
 import io
 import json
+import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
+
+import crpv_pipeline
 from crpv_pipeline.cli import main
+from crpv_pipeline.cli_checks import TEST_ONLY_VARIABLES
 from crpv_pipeline_tests.workbooks import VALID_ROW, row, write_return
 
 
@@ -162,3 +170,170 @@ def test_csv_output_never_carries_a_formula(tmp_path, capsys):
     assert main(["validate", "--format", "csv", str(path)]) == 1
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [r["value"] for r in rows] == ["'=1+1", "'@SUM(A1)"]
+
+
+# --- user mistakes: one `Error:` line and exit 2, never a traceback ------------------------
+
+
+def unwritable_folder(tmp_path: Path) -> Path:
+    """A folder nobody running the tests may write in (root writes everywhere but in sysfs)."""
+    if os.geteuid() != 0:
+        folder = tmp_path / "locked"
+        folder.mkdir()
+        folder.chmod(0o500)
+        return folder
+    if not Path("/sys/kernel").is_dir():
+        pytest.skip("running as root without sysfs: no folder root cannot write in")
+    return Path("/sys")
+
+
+def error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err.strip().splitlines()[-1]
+
+
+def test_a_year_outside_the_partitions_is_a_usage_error(tmp_path, capsys):
+    (tmp_path / "1850").mkdir()
+    args = ["run", "--year", "1850", "--inbox", str(tmp_path), "--warehouse", "sqlite://"]
+    assert main(args) == 2
+    last = dt.date.today().year
+    assert error_line(capsys) == f"Error: --year 1850: the pipeline runs the years 2015 to {last}"
+
+
+@pytest.mark.parametrize("kind", ["file instead of a folder", "unwritable folder"])
+def test_outputs_that_cannot_be_written_are_usage_errors(tmp_path, capsys, kind):
+    if kind == "file instead of a folder":
+        folder = tmp_path / "a_file"
+        folder.write_text("not a folder")
+        where = f"no such folder: {folder}"
+    else:
+        folder = unwritable_folder(tmp_path)
+        where = f"cannot write in {folder} (Permission denied)"
+    ret = write_return(tmp_path / "2021" / "IREV.xlsx", [row(half_days="2,5")])
+
+    html = folder / "bilan.html"
+    assert main(["report", "--year", "2021", "-o", str(html), "--warehouse", "sqlite://"]) == 2
+    assert error_line(capsys) == f"Error: -o {html}: {where}"
+
+    xlsx = folder / "IREV_2021.xlsx"
+    assert main(["template", "--centre", "IREV", "--year", "2021", "-o", str(xlsx)]) == 2
+    assert error_line(capsys) == f"Error: -o {xlsx}: {where}"
+
+    assert main(["validate", str(ret), "--report", str(xlsx)]) == 2
+    assert error_line(capsys) == f"Error: --report {xlsx}: {where}"
+
+    out = folder / "out"
+    assert main(["validate", str(ret), "--report", str(out)]) == 2
+    if kind == "file instead of a folder":
+        assert error_line(capsys) == f"Error: --report {out}: {folder} is a file, not a folder"
+    else:
+        assert error_line(capsys) == f"Error: --report {out}: {where}"
+
+
+@pytest.mark.parametrize("kind", ["file instead of a folder", "unwritable folder"])
+def test_run_checks_its_output_folder_before_loading_anything(tmp_path, capsys, kind):
+    write_return(tmp_path / "inbox" / "2021" / "IREV.xlsx")
+    if kind == "file instead of a folder":
+        (tmp_path / "a_file").write_text("not a folder")
+        out = tmp_path / "a_file" / "out"
+        message = f"Error: --output {out}: {tmp_path / 'a_file'} is a file, not a folder"
+    else:
+        folder = unwritable_folder(tmp_path)
+        out = folder / "out"
+        message = f"Error: --output {out}: cannot write in {folder} (Permission denied)"
+    (tmp_path / "w").mkdir()
+    warehouse = tmp_path / "w" / "crpv.sqlite"
+    args = ["run", "--year", "2021", "--inbox", str(tmp_path / "inbox")]
+    assert main([*args, "--warehouse", f"sqlite:///{warehouse}", "--output", str(out)]) == 2
+    assert error_line(capsys) == message
+    assert not warehouse.exists()  # nothing was loaded
+
+
+def test_a_report_or_template_path_that_is_a_folder_is_a_usage_error(tmp_path, capsys):
+    folder = tmp_path / "bilan.html"
+    folder.mkdir()
+    assert main(["report", "--year", "2021", "-o", str(folder)]) == 2
+    assert error_line(capsys) == f"Error: -o {folder}: is a folder, not a file"
+
+
+def test_warehouse_urls_that_cannot_be_opened_are_usage_errors(tmp_path, capsys):
+    write_return(tmp_path / "inbox" / "2021" / "IREV.xlsx")
+    run = ["run", "--year", "2021", "--inbox", str(tmp_path / "inbox")]
+    run += ["--output", str(tmp_path / "out")]
+
+    assert main([*run, "--warehouse", "postgresql://crpv:secret@db.example:54x2/crpv"]) == 2
+    line = error_line(capsys)
+    assert line == (
+        "Error: invalid warehouse URL (postgresql): the port is not a number; expected for"
+        " example sqlite:///crpv.sqlite or postgresql+psycopg://user@host:5432/database"
+    )
+
+    bad_port = "postgresql://crpv:secret@db.example:54x2/crpv"
+    assert (
+        main(["report", "--year", "2021", "-o", str(tmp_path / "b.html"), "--warehouse", bad_port])
+        == 2
+    )
+    assert error_line(capsys) == line
+
+    missing = tmp_path / "nonexistent" / "dir"
+    assert main([*run, "--warehouse", f"sqlite:///{missing / 'x.sqlite'}"]) == 2
+    assert error_line(capsys) == (
+        f"Error: no folder {missing} for the SQLite warehouse sqlite:///{missing / 'x.sqlite'}:"
+        " create it first"
+    )
+    assert not (tmp_path / "nonexistent").exists()  # never created
+    assert not (tmp_path / "out").exists()  # nothing ran
+
+
+def test_validate_a_folder_validates_its_returns_as_the_pipeline_lists_them(tmp_path, capsys):
+    folder = tmp_path / "inbox" / "2021"
+    write_return(folder / "IREV.xlsx")
+    write_return(folder / "ORIV.xlsx", [row(half_days="2,5")], centre="ORIV")
+    (folder / "~$IREV.xlsx").write_bytes(b"lock")
+    (folder / ".hidden.xlsx").write_bytes(b"hidden")
+    assert main(["validate", str(folder)]) == 1
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    lines = [line for line in captured.out.splitlines() if not line.startswith("  ")]
+    assert [line.split(":")[0] for line in lines] == [
+        str(folder / "IREV.xlsx"),
+        str(folder / "ORIV.xlsx"),
+    ]
+    assert "année 2021" in lines[0]  # the year of the folder applies
+
+
+def test_validate_skips_lock_files_named_explicitly_with_a_note(tmp_path, capsys):
+    folder = tmp_path / "2021"
+    good = write_return(folder / "IREV.xlsx")
+    lock = folder / "~$IREV.xlsx"
+    lock.write_bytes(b"lock")
+    assert main(["validate", str(good), str(lock)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.strip() == (
+        f"{lock}: skipped, an editor lock file or hidden file (the pipeline skips it)"
+    )
+    assert captured.out.count("\n") == 1  # one return validated
+
+    assert main(["validate", str(lock)]) == 2
+    assert error_line(capsys) == f"Error: no returns to validate in {lock}"
+
+
+def test_help_lists_every_environment_variable_the_program_reads(capsys):
+    package = Path(crpv_pipeline.__file__).parent
+    source = "\n".join(p.read_text(encoding="utf-8") for p in package.rglob("*.py"))
+    named = set(re.findall(r"\bCRPV_[A-Z0-9_]*[A-Z0-9]\b", source))
+    read = set(re.findall(r"environ(?:\.get)?[\(\[]\s*[\"']([A-Z][A-Z0-9_]+)[\"']", source))
+    read |= set(re.findall(r"\bgetenv\(\s*[\"']([A-Z][A-Z0-9_]+)[\"']", source))
+    variables = (named | read) - set(TEST_ONLY_VARIABLES)
+    assert {"CRPV_INBOX", "CRPV_WAREHOUSE_URL", "CRPV_WORKERS", "DAGSTER_HOME"} <= variables
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    help_text = capsys.readouterr().out
+    environment = help_text.split("environment (default in brackets):", 1)[1]
+    listed = dict(re.findall(r"^  ([A-Z][A-Z0-9_]+)\n((?:      .*\n)+)", environment, flags=re.M))
+    assert sorted(variables - set(listed)) == []
+    for name, text in listed.items():
+        assert re.search(r"\[[^\]]+\]\s*$", text), f"{name}: no default in brackets"
+    assert "exit status: 0 success, 1 invalid input found (validate), 2 usage error" in help_text

@@ -205,7 +205,10 @@ def test_a_year_without_data_is_a_usage_error(demo, tmp_path, capsys):
     ("args", "message"),
     [
         (["-o", "{tmp}/bilan.xlsx"], "Error: -o {tmp}/bilan.xlsx: the report is an .html file\n"),
-        (["-o", "{tmp}/nowhere/bilan.html"], "Error: no such folder: {tmp}/nowhere\n"),
+        (
+            ["-o", "{tmp}/nowhere/bilan.html"],
+            "Error: -o {tmp}/nowhere/bilan.html: no such folder: {tmp}/nowhere\n",
+        ),
         (
             ["--warehouse", "sqlite:///{tmp}/none.sqlite"],
             "Error: no warehouse at {tmp}/none.sqlite: run `crpv demo` or `crpv run` first\n",

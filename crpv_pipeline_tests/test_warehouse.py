@@ -31,10 +31,15 @@ def scalar(engine, sql, **params):
 # --- engine, schema, dimensions ----------------------------------------------------------
 
 
-def test_sqlite_folder_is_created_and_postgresql_urls_use_psycopg(tmp_path):
-    engine = create_warehouse_engine(f"sqlite:///{tmp_path / 'a' / 'b' / 'w.sqlite'}")
-    assert (tmp_path / "a" / "b").is_dir()
-    engine.dispose()
+def test_a_missing_sqlite_folder_is_refused_and_postgresql_urls_use_psycopg(tmp_path):
+    url = f"sqlite:///{tmp_path / 'a' / 'b' / 'w.sqlite'}"
+    with pytest.raises(WarehouseError) as err:
+        create_warehouse_engine(url)
+    assert (
+        str(err.value) == f"no folder {tmp_path / 'a' / 'b'} for the SQLite warehouse {url}:"
+        " create it first"
+    )
+    assert not (tmp_path / "a").exists()  # never created: a typo would scatter warehouses
     pg = create_warehouse_engine("postgresql://someone:secret@db.example/crpv")  # no connection
     assert pg.url.drivername == "postgresql+psycopg"
     pg.dispose()
@@ -43,6 +48,13 @@ def test_sqlite_folder_is_created_and_postgresql_urls_use_psycopg(tmp_path):
 def test_an_invalid_url_names_what_failed():
     with pytest.raises(WarehouseError, match="invalid warehouse URL"):
         create_warehouse_engine("not a url")
+
+
+@pytest.mark.parametrize("port", ["54x2", "99999", "0"])
+def test_a_bad_port_names_what_failed_without_the_password(port):
+    with pytest.raises(WarehouseError, match=r"invalid warehouse URL \(postgresql\): ") as err:
+        create_warehouse_engine(f"postgresql://crpv:secret@db.example:{port}/crpv")
+    assert "secret" not in str(err.value)
 
 
 def test_schema_is_idempotent_and_dimensions_are_loaded(engine):
