@@ -7,12 +7,14 @@ is empty, which is no exploitable return.
 
 import datetime as dt
 
+import openpyxl
 import pytest
 import sqlalchemy as sa
 
 from crpv_pipeline.asset_metadata import completeness_check
 from crpv_pipeline.checks import completeness_of
 from crpv_pipeline.dictionary import schema_sql
+from crpv_pipeline.pipeline import write_year_overview
 from crpv_pipeline.warehouse import count_rows, derive_year, ensure_schema
 from crpv_pipeline_tests.factories import activity, finding, make_result
 from crpv_pipeline_tests.tables import load, rows
@@ -158,6 +160,21 @@ def test_an_empty_first_return_is_no_exploitable_return(engine):
     # A later empty return has nothing to protect either: it is put in force, still empty.
     later = load(engine, blank("ORIV_2021_v2.xlsx", "ORIV"), run_id="run-2")
     assert (later.action, later.superseded_ids) == ("loaded", (empty.submission_id,))
+
+
+def test_the_steward_overview_says_which_return_is_in_force_and_which_is_held(engine, tmp_path):
+    load(engine, make_result(activities=FIFTEEN))
+    load(engine, blank(), run_id="run-2")
+    load(engine, blank("ORIV_2021.xlsx", "ORIV"))
+    derive_year(engine, 2021)
+    sheet = openpyxl.load_workbook(write_year_overview(engine, 2021, tmp_path))["Complétude"]
+    lines = {r[0]: r for r in sheet.iter_rows(min_row=5, values_only=True)}
+    assert lines["IREV"][2] == (
+        "Chargé : soumission 1 en vigueur ; bilan plus récent « IREV_2021_vide.xlsx »"
+        " (soumission 2) en attente de la décision d'un référent"
+    )
+    assert (lines["IREV"][4], lines["ORIV"][2], lines["ORIV"][4]) == (15, "Vide", 0)
+    assert "1 vide" in sheet["A2"].value
 
 
 def test_missing_returns_warns_for_each_centre_without_an_exploitable_return(engine):
