@@ -2,8 +2,8 @@
 
 The reconciliation SQL lives in ``sql/checks/reconciliation.sql``; this module runs it and says
 which measures disagree, and lists the expected centres without an exploitable return (missing,
-rejected or empty) or late. The Dagster asset
-checks (reconciliation blocks publication, completeness warns) are thin wrappers around it.
+rejected or empty) or late. The Dagster asset checks (reconciliation blocks publication,
+completeness warns) are thin wrappers around it.
 """
 
 from __future__ import annotations

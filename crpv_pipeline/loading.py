@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from crpv_pipeline.bulk import bulk_insert
-from crpv_pipeline.holding import HELD, hold, submissions_in_force
+from crpv_pipeline.holding import HELD, InForce, hold, submissions_in_force
 from crpv_pipeline.model import ACTIVITY_COLUMNS, ReturnResult
 from crpv_pipeline.resubmission import ActivityDiff, compare_activities, submission_activities
 from crpv_pipeline.testpoints import pause_point
@@ -91,13 +91,13 @@ def load_return(
     the year, which becomes ``superseded`` (so do the centre's held submissions); a rejected file
     leaves what was loaded in place. A return with no activity to load is held over a submission
     in force that has activities, and a load may add a finding saying so (``holding.hold``, which
-    updates ``result``). A file whose
-    SHA-256 was already recorded for the same centre and year (or, for an unidentified centre,
-    the same file name), with no return loaded for them since (``recorded_submission``), and
-    that validates to the same outcome (status, rows loaded, errors, warnings) is not recorded
-    again: the outcome is ``unchanged`` (so a re-run, a rejected file sent twice, or the current
-    return sent again after a rejected one changes nothing, while a file rejected as one of two
-    files of its centre loads once the other is gone). A loaded return records in its submission
+    updates ``result``). A file whose SHA-256 was already recorded for the same centre and year
+    (or, for an unidentified centre, the same file name), with no return loaded or held for them
+    since (``recorded_submission``), and that validates to the same outcome (status, rows
+    loaded, errors, warnings) is not recorded again: the outcome is ``unchanged`` (so a re-run,
+    a rejected file sent twice, or the current return sent again after a rejected one changes
+    nothing, while a file rejected as one of two files of its centre loads once the other is
+    gone). A loaded return records in its submission
     row how it differs from the one it supersedes (``resubmission``). Timestamps are stored in
     UTC (naive datetimes are taken as UTC).
 
@@ -187,8 +187,7 @@ def _load(
 ) -> LoadOutcome:
     submission = schema_table("submission")
     if not result.rejected and result.recorded_as is None:  # a known one was held, or not
-        ids = in_force(conn, result.year, result.centre_code, result.file_name)
-        hold(result, submissions_in_force(conn, ids))
+        hold(result, _replaced(conn, result))
     same = recorded_submission(
         conn, result.year, result.centre_code, result.file_name, result.file_sha256, result
     )
@@ -305,6 +304,23 @@ def compare_in_advance(engine: Engine, result: ReturnResult) -> None:
                 result.compared = (ids, compare_activities(before, result.activities, max(ids)))
     except SQLAlchemyError:
         return
+
+
+def _replaced(conn: Connection, result: ReturnResult) -> InForce:
+    """What ``result`` replaces: the submissions in force, or what it replaced when it was loaded.
+
+    The same bytes read again (a re-run reading every file) are judged as when they were first
+    loaded, so that they get the same findings and stay ``unchanged``.
+    """
+    same = recorded_submission(
+        conn, result.year, result.centre_code, result.file_name, result.file_sha256
+    )
+    if same is not None and same.status in CURRENT_STATUSES:
+        replaced = same.replaces_submission_id
+        return submissions_in_force(conn, () if replaced is None else (replaced,))
+    return submissions_in_force(
+        conn, in_force(conn, result.year, result.centre_code, result.file_name)
+    )
 
 
 def _supersede_held(conn: Connection, result: ReturnResult) -> None:

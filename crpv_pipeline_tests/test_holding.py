@@ -129,6 +129,10 @@ def test_a_resubmission_never_empties_a_loaded_centre(engine):
     assert line["held_submission_id"] is None
     assert summary["centres_reporting"] == 1 and summary["n_activities"] == 6
 
+    # The same six read again (a run reading every file): judged as when loaded, unchanged.
+    same = load(engine, make_result(activities=FIFTEEN[:6], file_name="IREV_2021_v4.xlsx"))
+    assert (same.action, same.submission_id, same.n_warnings) == ("unchanged", 4, 1)
+
 
 def test_a_resubmission_keeping_half_of_the_activities_loads_without_warning(engine):
     load(engine, make_result(activities=FIFTEEN[:6]))
