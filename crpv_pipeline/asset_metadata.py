@@ -153,22 +153,28 @@ def run_started(context: dg.AssetExecutionContext) -> dt.datetime | None:
 
 
 def completeness_check(year: int, completeness: Completeness) -> dg.AssetCheckResult:
-    """Warns while expected centres have sent nothing; lists those who sent late."""
+    """Warns while expected centres have no exploitable return; lists those who sent late."""
     missing, late = completeness.missing, completeness.late
+    unusable = completeness.not_exploitable
     description = (
-        f"{len(missing)} of {completeness.expected} expected centres have sent no return for {year}"
-        if missing
-        else f"all {completeness.expected} expected centres have sent a return for {year}"
+        f"{len(unusable)} of {completeness.expected} expected centres have no exploitable return"
+        f" for {year}: {completeness.without_exploitable_return()}"
+        if unusable
+        else f"all {completeness.expected} expected centres have sent an exploitable return"
+        f" for {year}"
     )
     return dg.AssetCheckResult(
         check_name="missing_returns",
         asset_key="completeness",
-        passed=not missing,
+        passed=not unusable,
         severity=dg.AssetCheckSeverity.WARN,
         description=description + (f"; {len(late)} after the deadline" if late else ""),
         metadata={
             "expected": completeness.expected,
             "missing": dg.MetadataValue.md(", ".join(missing) or "(none)"),
+            "not_exploitable": dg.MetadataValue.md(
+                completeness.without_exploitable_return() or "(none)"
+            ),
             "late": dg.MetadataValue.md(", ".join(late) or "(none)"),
         },
     )

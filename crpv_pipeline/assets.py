@@ -283,7 +283,8 @@ def _year_counts(engine, year: int) -> dict[str, int]:
             "missing_returns",
             asset="completeness",
             description=(
-                "Warns while expected centres have sent no return for the year; lists those "
+                "Warns while expected centres have no exploitable return for the year (nothing "
+                "sent, rejected, or no activity loaded), naming each and why; lists those "
                 "received after the deadline."
             ),
         ),

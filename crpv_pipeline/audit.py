@@ -23,7 +23,7 @@ from crpv_pipeline.model import ReturnResult
 from crpv_pipeline.refdata import default_nomenclature
 from crpv_pipeline.warehouse import WarehouseError, failure_reason, schema_table, write_transaction
 
-ACTIONS = ("loaded", "rejected", "unchanged", "deferred")
+ACTIONS = ("loaded", "rejected", "held", "unchanged", "deferred")
 
 
 def _utc_now() -> dt.datetime:

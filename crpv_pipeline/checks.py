@@ -1,8 +1,9 @@
 """Checks of a year's derived tables: reconciliation with ``fact_activity``, completeness.
 
 The reconciliation SQL lives in ``sql/checks/reconciliation.sql``; this module runs it and says
-which measures disagree, and lists the expected centres still missing or late. The Dagster asset
-checks (reconciliation blocks publication, completeness warns) are thin wrappers around it.
+which measures disagree, and lists the expected centres without an exploitable return (missing,
+rejected or empty) or late. The Dagster asset checks (reconciliation blocks publication,
+completeness warns) are thin wrappers around it.
 """
 
 from __future__ import annotations
@@ -37,18 +38,38 @@ def reconcile_year(engine: Engine, year: int) -> list[Measure]:
     return [Measure(r.measure, float(r.expected), float(r.actual)) for r in rows]
 
 
+NOT_EXPLOITABLE = {
+    "missing": "nothing sent",
+    "rejected": "its return was rejected",
+    "empty": "its return has no activity loaded",
+}
+"""Statuses of ``completeness`` that are no exploitable return, and why, as the check says it."""
+
+
 @dataclass(frozen=True)
 class Completeness:
-    """Where a year's returns stand: expected centres, and those missing or received late."""
+    """Where a year's returns stand: expected centres, those without an exploitable return, late.
+
+    ``missing`` are the centres that sent nothing; ``not_exploitable`` every centre without an
+    exploitable return, those included, each with its ``completeness`` status (``missing``,
+    ``rejected`` or ``empty``).
+    """
 
     expected: int
     missing: tuple[str, ...]
     late: tuple[str, ...]
+    not_exploitable: tuple[tuple[str, str], ...] = ()
+
+    def without_exploitable_return(self) -> str:
+        """Those centres, each with why: ``MAYOTTE (nothing sent), VILLECARAIBE (its return…)``."""
+        return ", ".join(f"{c} ({NOT_EXPLOITABLE[s]})" for c, s in self.not_exploitable)
 
 
 def completeness_of(engine: Engine, year: int) -> Completeness:
-    """The expected centres of ``year`` with no return yet, and those whose return came late."""
+    """The expected centres of ``year`` without an exploitable return, and those that were late."""
     rows = read_table(engine, "completeness", year)
     missing = rows.loc[rows["status"] == "missing", "centre_code"]
     late = rows.loc[rows["received_on_time"].map(lambda v: v is False or v == 0), "centre_code"]
-    return Completeness(len(rows), tuple(missing), tuple(late))
+    unusable = rows.loc[rows["status"].isin(list(NOT_EXPLOITABLE)), ["centre_code", "status"]]
+    not_exploitable = tuple(sorted(zip(unusable["centre_code"], unusable["status"], strict=True)))
+    return Completeness(len(rows), tuple(missing), tuple(late), not_exploitable)

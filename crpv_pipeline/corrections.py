@@ -47,9 +47,11 @@ SEVERITY_LABELS = {"error": "Erreur", "warning": "Avertissement"}
 STATUS_LABELS = {
     "missing": "Manquant",
     "rejected": "Rejeté",
+    "empty": "Vide",
     "loaded_with_errors": "Chargé avec erreurs",
     "loaded": "Chargé",
     "superseded": "Remplacé",
+    "held": "En attente de décision",
 }
 ERROR_COLOUR, WARNING_COLOUR, LOADED_COLOUR, HEADER_COLOUR = "FFC7CE", "FFEB9C", "C6EFCE", "D9E1F2"
 LINK_COLOUR = "0563C1"

@@ -8,7 +8,8 @@ Stays out: reading and validating files (``validation``), writing rows (``loadin
 
 A file is known when all of these hold, which make reading it again give the same outcome:
 its bytes (SHA-256) and name were recorded for the year, that submission is still in force
-(``loading.recorded_submission``: no return of the centre loaded since), it was not rejected as
+(``loading.recorded_submission``: no return of the centre loaded or held since; a held return is
+known as held, so it is neither held nor loaded again), it was not rejected as
 one of two files of a centre (that depends on the other files, not on its bytes), and the run
 that recorded it ran the same pipeline version with the same reference data (``load_run``).
 """
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from crpv_pipeline import __version__
+from crpv_pipeline.holding import HELD
 from crpv_pipeline.loading import CURRENT_STATUSES, recorded_submission
 from crpv_pipeline.model import (
     FINDING_FIELDS,
@@ -119,6 +121,7 @@ def _rebuild(conn: Connection, row: sa.Row, path: Path) -> ReturnResult:
         activities=empty_activities(),  # they stay in the warehouse: nothing loads them again
         findings=findings,
         rejected=row.status == "rejected",
+        held=row.status == HELD,
         recorded_as=row.submission_id,
         activities_stored=row.rows_loaded if row.status in CURRENT_STATUSES else None,
     )

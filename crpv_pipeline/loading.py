@@ -3,11 +3,11 @@
 Belongs here: turning a ``ReturnResult`` into rows of ``submission``, ``fact_activity``,
 ``fact_activity_public`` and ``validation_failure``, the rules of a resubmission (the same file is
 ``unchanged``, a new one supersedes the centre's previous submission and records how it differs
-from it, a rejected one leaves it in place) and the conversion of pandas values into values every
-driver accepts. Stays out: the engine, the write lock, the schema and the derived tables
-(``warehouse``), how each driver writes many rows at once (``bulk``), comparing activities
-(``resubmission``), validating returns (``validation``) and choosing which files of a year to
-load (``pipeline``).
+from it, a rejected or held one leaves it in place) and the conversion of pandas values into
+values every driver accepts. Stays out: the engine, the write lock, the schema and the derived
+tables (``warehouse``), how each driver writes many rows at once (``bulk``), comparing activities
+(``resubmission``), deciding whether a return is held (``holding``), validating returns
+(``validation``) and choosing which files of a year to load (``pipeline``).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from crpv_pipeline.bulk import bulk_insert
+from crpv_pipeline.holding import HELD, InForce, hold, submissions_in_force
 from crpv_pipeline.model import ACTIVITY_COLUMNS, ReturnResult
 from crpv_pipeline.resubmission import ActivityDiff, compare_activities, submission_activities
 from crpv_pipeline.testpoints import pause_point
@@ -59,9 +60,10 @@ class LoadOutcome:
     """What ``load_return`` did with one return.
 
     ``action`` is ``loaded`` (activities replaced the centre's previous ones), ``rejected``
-    (recorded, nothing loaded), ``unchanged`` (the same file was already recorded) or, from
-    ``pipeline.load_year``, ``deferred`` (the file changed after it was read: no submission, the
-    next run loads it). ``diff`` says how a loaded return differs from the one it superseded.
+    (recorded, nothing loaded), ``held`` (recorded, not put in force: ``holding``),
+    ``unchanged`` (the same file was already recorded) or, from ``pipeline.load_year``,
+    ``deferred`` (the file changed after it was read: no submission, the next run loads it).
+    ``diff`` says how a loaded return differs from the one it superseded.
     """
 
     submission_id: int | None
@@ -85,14 +87,17 @@ def load_return(
     """Record one validated return, in one write transaction.
 
     The file becomes a ``submission`` row and its findings ``validation_failure`` rows. Unless it
-    is rejected, its activities replace those of the centre's previous submission for the year,
-    which becomes ``superseded``; a rejected file leaves what was loaded in place. A file whose
-    SHA-256 was already recorded for the same centre and year (or, for an unidentified centre,
-    the same file name), with no return loaded for them since (``recorded_submission``), and
-    that validates to the same outcome (status, rows loaded, errors, warnings) is not recorded
-    again: the outcome is ``unchanged`` (so a re-run, a rejected file sent twice, or the current
-    return sent again after a rejected one changes nothing, while a file rejected as one of two
-    files of its centre loads once the other is gone). A loaded return records in its submission
+    is rejected or held, its activities replace those of the centre's previous submission for
+    the year, which becomes ``superseded`` (so do the centre's held submissions); a rejected file
+    leaves what was loaded in place. A return with no activity to load is held over a submission
+    in force that has activities, and a load may add a finding saying so (``holding.hold``, which
+    updates ``result``). A file whose SHA-256 was already recorded for the same centre and year
+    (or, for an unidentified centre, the same file name), with no return loaded or held for them
+    since (``recorded_submission``), and that validates to the same outcome (status, rows
+    loaded, errors, warnings) is not recorded again: the outcome is ``unchanged`` (so a re-run,
+    a rejected file sent twice, or the current return sent again after a rejected one changes
+    nothing, while a file rejected as one of two files of its centre loads once the other is
+    gone). A loaded return records in its submission
     row how it differs from the one it supersedes (``resubmission``). Timestamps are stored in
     UTC (naive datetimes are taken as UTC).
 
@@ -144,7 +149,7 @@ def recorded_submission(
     """The submission the same bytes were last recorded as, if still in force, else None.
 
     In force: no return of the same centre and year (of the same file name when the centre is
-    unknown) was loaded after it; a rejected file recorded since does not count. With
+    unknown) was loaded or held after it; a rejected file recorded since does not count. With
     ``outcome``, only a submission recorded with the same status, rows loaded, errors and
     warnings counts.
     """
@@ -170,7 +175,7 @@ def recorded_submission(
         .where(
             *same_key,
             submission.c.submission_id > same.submission_id,
-            submission.c.status.in_((*CURRENT_STATUSES, "superseded")),
+            submission.c.status.in_((*CURRENT_STATUSES, "superseded", HELD)),
         )
     ):
         return None
@@ -181,6 +186,8 @@ def _load(
     conn: Connection, result: ReturnResult, run_id: str, received_at: datetime, loaded_at: datetime
 ) -> LoadOutcome:
     submission = schema_table("submission")
+    if not result.rejected and result.recorded_as is None:  # a known one was held, or not
+        hold(result, _replaced(conn, result))
     same = recorded_submission(
         conn, result.year, result.centre_code, result.file_name, result.file_sha256, result
     )
@@ -202,7 +209,10 @@ def _load(
     submission_id = _next_id(conn, submission.c.submission_id)
     superseded: tuple[int, ...] = ()
     diff: ActivityDiff | None = None
-    if not result.rejected:
+    put_in_force = not (result.rejected or result.held)
+    if not result.rejected:  # a new held return supersedes the held ones before it too
+        _supersede_held(conn, result)
+    if put_in_force:
         superseded = in_force(conn, result.year, result.centre_code, result.file_name)
         if superseded:
             diff = _diff(conn, result, superseded)
@@ -237,17 +247,17 @@ def _load(
                 "activities_removed": diff.removed if diff else None,
                 "activities_changed": diff.changed if diff else None,
                 "half_days_before": diff.half_days_before if diff else None,
-                "half_days_after": None if result.rejected else _half_days(result),
+                "half_days_after": _half_days(result) if put_in_force else None,
             }
         ],
     )
-    if not result.rejected:
+    if put_in_force:
         _insert_activities(conn, result, submission_id)
     _insert_findings(conn, result, submission_id)
     pause_point("load_return:uncommitted")  # fault tests kill the process here (testpoints)
     return LoadOutcome(
         submission_id,
-        "rejected" if result.rejected else "loaded",
+        "loaded" if put_in_force else result.status,
         result.status,
         result.rows_loaded,
         result.n_errors,
@@ -294,6 +304,36 @@ def compare_in_advance(engine: Engine, result: ReturnResult) -> None:
                 result.compared = (ids, compare_activities(before, result.activities, max(ids)))
     except SQLAlchemyError:
         return
+
+
+def _replaced(conn: Connection, result: ReturnResult) -> InForce:
+    """What ``result`` replaces: the submissions in force, or what it replaced when it was loaded.
+
+    The same bytes read again (a re-run reading every file) are judged as when they were first
+    loaded, so that they get the same findings and stay ``unchanged``.
+    """
+    same = recorded_submission(
+        conn, result.year, result.centre_code, result.file_name, result.file_sha256
+    )
+    if same is not None and same.status in CURRENT_STATUSES:
+        replaced = same.replaces_submission_id
+        return submissions_in_force(conn, () if replaced is None else (replaced,))
+    return submissions_in_force(
+        conn, in_force(conn, result.year, result.centre_code, result.file_name)
+    )
+
+
+def _supersede_held(conn: Connection, result: ReturnResult) -> None:
+    """The centre's held submissions of the year become ``superseded``: a later one replaces."""
+    submission = schema_table("submission")
+    conn.execute(
+        sa.update(submission)
+        .where(
+            *_same_key(result.year, result.centre_code, result.file_name),
+            submission.c.status == HELD,
+        )
+        .values(status="superseded")
+    )
 
 
 def _diff(conn: Connection, result: ReturnResult, superseded: tuple[int, ...]) -> ActivityDiff:

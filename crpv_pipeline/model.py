@@ -81,8 +81,9 @@ FINDING_FIELDS = tuple(Finding.__dataclass_fields__)
 class ReturnResult:
     """A return (one file) after reading and validation, ready to load.
 
-    ``status`` is ``loaded``, ``loaded_with_errors`` or ``rejected`` (contract §5): the status the
-    submission will have once loaded. A rejected return carries no activities.
+    ``status`` is ``loaded``, ``loaded_with_errors`` or ``rejected`` (contract §5), or ``held``
+    once the load has held it (``holding``): the status the submission will have once loaded. A
+    rejected return carries no activities.
     """
 
     path: Path
@@ -94,6 +95,9 @@ class ReturnResult:
     activities: pd.DataFrame
     findings: list[Finding] = field(default_factory=list)
     rejected: bool = False
+    held: bool = False
+    """Set by the load (``holding``): a return with no activity to load, not put in force over
+    a submission in force that has some, until a steward decides."""
     recorded_as: int | None = None
     """The submission these bytes were already recorded as, when the file was not read again:
     its findings are then those the warehouse holds (see ``incremental``), and its activities
@@ -140,6 +144,8 @@ class ReturnResult:
     def status(self) -> str:
         if self.rejected:
             return "rejected"
+        if self.held:
+            return "held"
         return "loaded_with_errors" if self.n_errors else "loaded"
 
 

@@ -52,6 +52,7 @@ HEADER_FILL = PatternFill("solid", fgColor=HEADER_COLOUR)
 STATUS_FILLS = {
     "missing": ERROR_FILL,
     "rejected": ERROR_FILL,
+    "empty": ERROR_FILL,
     "loaded_with_errors": WARNING_FILL,
     "loaded": LOADED_FILL,
 }
@@ -59,7 +60,7 @@ _OVERVIEW_COLUMNS = {"Code": 16, "Centre": 50, "Statut": 20, "Reçu le (UTC)": 1
 _OVERVIEW_COLUMNS |= {"Lignes chargées": 12, "Erreurs": 10, "Avertissements": 15}
 _FINDINGS_COLUMNS = {"Centre": 16, "Fichier": 28} | {**TABLE_COLUMNS, "Message": 70}
 _COMPLETENESS_FIELDS = ["centre_code", "status", "submission_id", "received_at", "rows_loaded"]
-_COMPLETENESS_FIELDS += ["n_errors"]
+_COMPLETENESS_FIELDS += ["n_errors", "held_submission_id"]
 
 
 def write_steward_overview(
@@ -108,7 +109,7 @@ def _completeness_sheet(ws, year, completeness, findings, centre_names) -> None:
         (
             r["centre_code"],
             centre_names.get(r["centre_code"], ""),
-            STATUS_LABELS.get(r["status"], r["status"]),
+            _status_text(r, findings),
             timestamp(r["received_at"]),
             r["rows_loaded"],
             r["n_errors"],
@@ -129,11 +130,28 @@ def _completeness_sheet(ws, year, completeness, findings, centre_names) -> None:
         1,
         " · ".join([french_count(len(records), "centre attendu", "centres attendus")] + parts),
     )
-    _table(ws, 4, _OVERVIEW_COLUMNS, rows, wrap=(2,))
+    _table(ws, 4, _OVERVIEW_COLUMNS, rows, wrap=(2, 3))
     for offset, record in enumerate(records, start=5):
         fill = STATUS_FILLS.get(record["status"])
         if fill is not None:
             ws.cell(offset, 3).fill = fill
+
+
+def _status_text(record: Mapping[str, Any], findings: pd.DataFrame) -> str:
+    """The centre's status; with a held return, which submission is in force and which is held.
+
+    A held return always has a finding (``holding``): its file name is taken from there.
+    """
+    label = STATUS_LABELS.get(record["status"], record["status"])
+    held = record["held_submission_id"]
+    if is_blank(held) or is_blank(record["submission_id"]):
+        return label
+    names = findings.loc[findings["submission_id"] == held, "file_name"]
+    name = f" « {names.iloc[0]} »" if len(names) else ""
+    return (
+        f"{label} : soumission {int(record['submission_id'])} en vigueur ; bilan plus récent"
+        f"{name} (soumission {int(held)}) en attente de la décision d'un référent"
+    )
 
 
 def _plural_status(status: str) -> str:

@@ -39,6 +39,7 @@ from crpv_pipeline.dictionary import (
 )
 from crpv_pipeline.refdata import Nomenclature, default_nomenclature
 from crpv_pipeline.retries import RetryPolicy, is_transient
+from crpv_pipeline.schema_checks import widen_checks
 
 __all__ = [
     "DEFAULT_WAREHOUSE_URL",
@@ -378,6 +379,8 @@ def ensure_schema(engine: Engine, nomenclature: Nomenclature | None = None) -> N
             _drop_stale_indexes(conn)
             step = "adding the columns of this version"
             _add_missing_columns(conn)
+            step = "widening the checks of earlier versions"
+            widen_checks(conn, SCHEMA_TABLES)
             if conn.dialect.name == "postgresql":
                 step = "commenting the tables"
                 for statement in comment_statements():

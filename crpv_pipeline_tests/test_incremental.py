@@ -209,3 +209,30 @@ def test_returns_not_read_again_are_said_in_one_line(engine, inbox):
         "[2/3] ORIV_2021.xlsx: loaded, 1/1 rows, 0 errors, 0 warnings",
         "ORIV_2021.xlsx: loaded (submission 4)",
     ]
+
+
+@pytest.mark.parametrize(
+    "rows", [[], [row(half_days="2,5"), row(activity_date="31/02/2021")]], ids=["blank", "invalid"]
+)
+def test_a_held_return_is_known_and_neither_held_nor_loaded_again(engine, inbox, reads, rows):
+    run_year(engine, inbox, "run-1")
+    write_return(inbox / "2021" / "IREV_2021.xlsx", rows)
+    reads.clear()
+    run_year(engine, inbox, "run-2")
+    assert reads == ["IREV_2021.xlsx"]
+    submissions = read_table(engine, "submission", 2021)
+    assert submissions["status"].tolist() == ["loaded", "loaded_with_errors", "rejected", "held"]
+    reads.clear()
+    results = run_year(engine, inbox, "run-3")
+    assert reads == []
+    held = next(r for r in results if r.centre_code == "IREV")
+    assert (held.recorded_as, held.status) == (4, "held")
+    assert (
+        read_table(engine, "submission", 2021)["status"].tolist() == submissions["status"].tolist()
+    )
+    audit = read_table(engine, "load_run").set_index("run_id")
+    assert audit.loc["run-2", "submissions_held"] == 1
+    assert audit.loc["run-3", ["submissions_held", "submissions_unchanged"]].tolist() == [0, 3]
+    irev = read_table(engine, "completeness", 2021).set_index("centre_code").loc["IREV"]
+    assert (irev["status"], irev["submission_id"], irev["rows_loaded"]) == ("loaded", 1, 2)
+    assert irev["held_submission_id"] == 4

@@ -8,9 +8,10 @@ select
     case completeness.status
         when 'missing' then 'Manquant'
         when 'rejected' then 'Rejeté'
+        when 'empty' then 'Vide'
         when 'loaded_with_errors' then 'Chargé avec erreurs'
         when 'loaded' then 'Chargé'
-    end as status_label, -- Status of the current submission, in French: Manquant, Rejeté, Chargé avec erreurs or Chargé
+    end as status_label, -- Status of the current submission, in French: Manquant, Rejeté, Vide (no activity loaded: no exploitable return), Chargé avec erreurs or Chargé
     completeness.submission_id as submission_id,
     submission.file_name as file_name, -- Name of the current submission's file as received (NULL when missing)
     submission.file_sha256 as file_sha256, -- SHA-256 of the current submission's file (NULL when missing)
@@ -18,9 +19,13 @@ select
     completeness.rows_loaded as rows_loaded,
     submission.rows_rejected as rows_rejected, -- Activity rows of the current submission not loaded: quarantined rows, or every row of a rejected file (NULL when missing)
     completeness.n_errors as n_errors,
-    submission.n_warnings as n_warnings -- Warnings found in the current submission (NULL when missing)
+    submission.n_warnings as n_warnings, -- Warnings found in the current submission (NULL when missing)
+    completeness.held_submission_id as held_submission_id,
+    held.file_name as held_file_name -- Name of the held submission's file: received after the current one, not put in force, awaiting a steward's decision (NULL when none)
 from completeness
 inner join dim_centre
     on completeness.centre_code = dim_centre.centre_code
 left join submission
     on completeness.submission_id = submission.submission_id
+left join submission as held
+    on completeness.held_submission_id = held.submission_id

@@ -15,7 +15,8 @@ select
         when 'loaded_with_errors' then 'Chargé avec erreurs'
         when 'rejected' then 'Rejeté'
         when 'superseded' then 'Remplacé'
-    end as status_label, -- Status of the file, in French: Chargé, Chargé avec erreurs, Rejeté or Remplacé
+        when 'held' then 'En attente de décision'
+    end as status_label, -- Status of the file, in French: Chargé, Chargé avec erreurs, Rejeté, Remplacé or En attente de décision (held: not put in force, awaiting a steward's decision)
     submission.rows_read as rows_read,
     submission.rows_loaded as rows_loaded,
     submission.rows_rejected as rows_rejected,

@@ -1,5 +1,8 @@
 -- Grain: one row per year and expected centre. The current submission of a centre is its latest
 -- loaded (or loaded_with_errors) one, else its latest rejected one, else none (status missing).
+-- A current submission put in force with no activity loaded is empty: no exploitable return.
+-- held_submission_id: the centre's latest held submission (not put in force, awaiting a
+-- steward's decision); a return put in force supersedes the held ones, so it is always later.
 -- received_on_time: received before the end of the deadline day (parameter received_before, UTC).
 with
 
@@ -46,16 +49,31 @@ latest_rejected as (
 
 ),
 
+latest_held as (
+
+    select
+        centre_code,
+        max(submission_id) as submission_id
+    from submission
+    where year = :year
+        and status = 'held'
+    group by centre_code
+
+),
+
 current_submissions as (
 
     select
         expected_centres.centre_code,
-        coalesce(latest_loaded.submission_id, latest_rejected.submission_id) as submission_id
+        coalesce(latest_loaded.submission_id, latest_rejected.submission_id) as submission_id,
+        latest_held.submission_id as held_submission_id
     from expected_centres
     left join latest_loaded
         on expected_centres.centre_code = latest_loaded.centre_code
     left join latest_rejected
         on expected_centres.centre_code = latest_rejected.centre_code
+    left join latest_held
+        on expected_centres.centre_code = latest_held.centre_code
 
 ),
 
@@ -64,13 +82,18 @@ final as (
     select
         params.year as year,
         current_submissions.centre_code as centre_code,
-        coalesce(submission.status, 'missing') as status,
+        case
+            when submission.status in ('loaded', 'loaded_with_errors')
+                and submission.rows_loaded = 0 then 'empty'
+            else coalesce(submission.status, 'missing')
+        end as status,
         submission.submission_id as submission_id,
         submission.received_at as received_at,
         coalesce(submission.rows_loaded, 0) as rows_loaded,
         coalesce(submission.n_errors, 0) as n_errors,
         params.deadline as deadline,
-        submission.received_at < params.received_before as received_on_time
+        submission.received_at < params.received_before as received_on_time,
+        current_submissions.held_submission_id as held_submission_id
     from current_submissions
     cross join params
     left join submission

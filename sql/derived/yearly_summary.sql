@@ -12,7 +12,8 @@ params as (
 centre_counts as (
 
     -- completeness is rebuilt first in the same transaction: one row per expected centre,
-    -- with the status of its current submission.
+    -- with the status of its current submission. Only loaded and loaded_with_errors are
+    -- exploitable returns: missing, rejected and empty ones (nothing loaded) are not counted.
     select
         count(*) as centres_expected,
         coalesce(sum(case when status in ('loaded', 'loaded_with_errors') then 1 else 0 end), 0)

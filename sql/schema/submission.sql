@@ -8,17 +8,17 @@ create table if not exists submission (
     template_version text, -- Template version stated in the workbook (NULL when not stated)
     received_at timestamp not null, -- When the file was received (UTC)
     loaded_at timestamp not null, -- When the loader recorded the file (UTC)
-    status text not null check (status in ('loaded', 'loaded_with_errors', 'rejected', 'superseded')), -- loaded, loaded_with_errors (some rows quarantined), rejected (nothing loaded) or superseded (replaced by a later file)
+    status text not null check (status in ('loaded', 'loaded_with_errors', 'rejected', 'superseded', 'held')), -- loaded, loaded_with_errors (some rows quarantined), rejected (nothing loaded), superseded (replaced by a later file) or held (no activity to load while the centre's submission in force has some: not put in force, that one stays until a steward decides; a decision puts it in force as loaded or loaded_with_errors)
     rows_read integer not null, -- Activity rows read from the file, blank rows excluded
-    rows_loaded integer not null, -- Activity rows loaded into fact_activity (0 when rejected)
+    rows_loaded integer not null, -- Activity rows loaded into fact_activity (0 when rejected or held)
     rows_rejected integer not null, -- Activity rows not loaded: quarantined rows, or every row of a rejected file
     n_errors integer not null, -- Number of findings of severity error
     n_warnings integer not null, -- Number of findings of severity warning
     run_id text not null, -- Identifier of the pipeline run that loaded the file (see load_run)
-    replaces_submission_id integer references submission (submission_id), -- Submission this file superseded: the centre's previous current one for the year (NULL for a first return and for a rejected file)
+    replaces_submission_id integer references submission (submission_id), -- Submission this file superseded: the centre's previous current one for the year (NULL for a first return and for a rejected or held file)
     activities_added integer, -- Activities of this file that the superseded submission did not have; an activity is known by its date and title (NULL when it superseded nothing)
     activities_removed integer, -- Activities of the superseded submission that this file no longer has (NULL when it superseded nothing)
     activities_changed integer, -- Activities present in both whose other fields differ: title as written, type, modality, theme, half-days, participants, department, partners, comment or publics (NULL when it superseded nothing)
     half_days_before integer, -- Half-days of the superseded submission (NULL when it superseded nothing)
-    half_days_after integer -- Half-days loaded from this file (NULL when rejected)
+    half_days_after integer -- Half-days loaded from this file (NULL when rejected or held)
 );
