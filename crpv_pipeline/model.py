@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 ACTIVITY_COLUMNS = (
     "source_row",
+    "source_sheet",
     "activity_date",
     "title",
     "activity_type_code",
@@ -32,6 +33,8 @@ ACTIVITY_COLUMNS = (
 
 ``activity_date`` is a ``datetime.date``; ``half_days`` an int; ``participants`` an int or None;
 ``public_codes`` a tuple of public codes (possibly empty); text fields are str or None.
+``source_sheet`` and ``source_row`` say where the centre wrote it (a return may hold several
+activity sheets: the row number alone does not).
 """
 
 

@@ -15,6 +15,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
@@ -324,11 +325,15 @@ def validate_return(
         )
 
     findings = []
-    if raw.extra_columns:
-        extra = ReturnFileError(
-            "extra_columns", sheet=raw.sheet, row=raw.header_row, value=", ".join(raw.extra_columns)
-        )
-        findings.append(file_finding(path, extra, nomenclature))
+    for sheet in raw.sheets:
+        if sheet.extra_columns:
+            extra = ReturnFileError(
+                "extra_columns",
+                sheet=sheet.name,
+                row=sheet.header_row,
+                value=", ".join(sheet.extra_columns),
+            )
+            findings.append(file_finding(path, extra, nomenclature))
     with timer.stage("normalise"):
         blank = pd.Series(None, index=raw.rows.index, dtype=object)
         frame = pd.DataFrame(
@@ -339,9 +344,11 @@ def validate_return(
         normalised = normalise(frame[list(FIELDS)], nomenclature)
     with timer.stage("validate"):
         findings += row_findings(frame, raw, nomenclature, normalised)
-        quarantined = {f.row_number for f in findings if f.severity == "error" and f.field}
+        quarantined = {
+            raw.key(f.sheet, f.row_number) for f in findings if f.severity == "error" and f.field
+        }
         valid = ~frame.index.isin(list(quarantined))
-        activities = to_activities(normalised.values.loc[valid])
+        activities = to_activities(normalised.values.loc[valid], raw)
     return ReturnResult(
         path=path,
         file_sha256=sha256,
@@ -401,16 +408,27 @@ def row_findings(
                     duplicates = duplicate_of(frame)
                 finally:
                     _NORMALISED.reset(token)
-            context["first_row"] = int(duplicates.at[source_row])
+            context["first_row"] = _row_reference(raw, int(duplicates.at[source_row]), source_row)
         findings.append(
             _row_finding(raw, field_name, source_row, raw_value, rule, context, nomenclature)
         )
-    findings.sort(key=lambda f: (f.row_number, FIELDS.index(f.field), f.rule))
+    findings.sort(key=lambda f: (raw.key(f.sheet, f.row_number), FIELDS.index(f.field), f.rule))
     return findings
 
 
+def _row_reference(raw: RawReturn, key: int, from_key: int) -> str:
+    """The row of ``key`` as a message names it, seen from the row of ``from_key``.
+
+    « 12 » in the same sheet, « 12 de la feuille « Activités (2) » » in another.
+    """
+    sheet, row = raw.place(key)
+    if sheet == raw.place(from_key)[0]:
+        return str(row)
+    return f"{row} de la feuille « {sheet} »"
+
+
 def _failed_cells(cases: pd.DataFrame, nomenclature: Nomenclature):
-    """(rule, field, Excel row) of each failed cell in Pandera's ``failure_cases``.
+    """(rule, field, row key) of each failed cell in Pandera's ``failure_cases``.
 
     Column checks name their column; a dataframe check returning one boolean per row fails on
     every column (only the rule's own field is kept); one returning a boolean per cell gives
@@ -435,15 +453,17 @@ def _failed_cells(cases: pd.DataFrame, nomenclature: Nomenclature):
                 yield rule, field_name, int(case.index)
 
 
-def _row_finding(raw, field_name, source_row, raw_value, rule, context, nomenclature) -> Finding:
-    column = raw.columns.get(field_name)
+def _row_finding(raw, field_name, key, raw_value, rule, context, nomenclature) -> Finding:
+    sheet = raw.sheet_of(key)
+    row = key - sheet.offset
+    column = sheet.columns.get(field_name)
     label = column[1] if column else _canonical_label(field_name, nomenclature)
     context.setdefault("column", label)
     return Finding(
         file_name=display_name(raw.path),
-        sheet=raw.sheet,
-        row_number=source_row,
-        cell=f"{column_letter(column[0])}{source_row}" if column else None,
+        sheet=sheet.name,
+        row_number=row,
+        cell=f"{column_letter(column[0])}{row}" if column else None,
         column_label=label,
         field=field_name,
         value=format_value(raw_value),
@@ -470,16 +490,23 @@ _ACTIVITY_SOURCES = {
     "comment": "comment_text",
     "public_codes": "public_codes",
 }
-"""Each column of ``model.ACTIVITY_COLUMNS`` (but ``source_row``): its normalised column."""
+"""Each column of ``model.ACTIVITY_COLUMNS`` (but where it comes from): its normalised column."""
 
 
-def to_activities(valid: pd.DataFrame) -> pd.DataFrame:
+def to_activities(valid: pd.DataFrame, raw: RawReturn) -> pd.DataFrame:
     """Typed activities (``model.ACTIVITY_COLUMNS``) of the rows that passed every error rule.
 
-    ``valid`` holds their normalised values (``NormalisedRows.values``, indexed by Excel row).
+    ``valid`` holds their normalised values (``NormalisedRows.values``, indexed by the row keys
+    of ``raw``, which tell each row's sheet and Excel row).
     """
     if valid.empty:
         return empty_activities()
-    columns = {"source_row": valid.index.tolist()}
+    keys = valid.index.to_numpy()
+    rows, sheets = keys.copy(), np.empty(len(keys), dtype=object)
+    for sheet in raw.sheets:
+        mask = (keys > sheet.offset) & (keys <= sheet.end)
+        rows[mask] -= sheet.offset
+        sheets[mask] = sheet.name
+    columns = {"source_row": rows.tolist(), "source_sheet": sheets.tolist()}
     columns.update({name: valid[source].tolist() for name, source in _ACTIVITY_SOURCES.items()})
     return pd.DataFrame(columns, columns=list(ACTIVITY_COLUMNS), dtype=object)

@@ -54,6 +54,7 @@ def fact_rows(first_id: int, submission_id: int) -> list[tuple]:
             "year": 2021,
             "centre_code": "IREV",
             "source_row": 6 + i,
+            "source_sheet": text,
             "activity_date": DATES[i % len(DATES)],
             "title": text,
             "activity_type_code": "FORMATION",
