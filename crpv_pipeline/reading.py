@@ -280,7 +280,8 @@ def _mismatch_error(
             details.append(f"« {name} » n'a pas de ligne d'en-tête dans ses 30 premières lignes")
         else:
             labels = ", ".join(f"« {c.label} »" for c in nearest[1])
-            details.append(f"« {name} » n'a pas la colonne {labels} (ligne {nearest[0] + 1})")
+            columns = "la colonne" if len(nearest[1]) == 1 else "les colonnes"
+            details.append(f"« {name} » n'a pas {columns} {labels} (ligne {nearest[0] + 1})")
     first, rows = failed[0]
     nearest = _missing(rows, nomenclature)
     return ReturnFileError(
