@@ -18,7 +18,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pandas as pd
@@ -60,10 +60,17 @@ _WRAPPED = (2, 3, 6)  # 1-based columns of TABLE_COLUMNS whose text wraps
 
 
 def correction_file_name(result: ReturnResult) -> str:
-    """A safe file name: ``corrections_IREV_2021_<original stem>.xlsx`` (ASCII, no separators)."""
+    """A safe file name: ``corrections_IREV_2021_<original stem>.xlsx`` (ASCII, no separators).
+
+    A return in a subfolder of the year folder keeps its folders, joined by ``__`` (which no
+    safe part holds): ``Grand Est/IREV.xlsx`` → ``…_Grand_Est__IREV.xlsx``, apart from
+    ``IREV.xlsx``.
+    """
     centre = _safe_part(result.centre_code or "") or "centre_inconnu"
     year = str(result.year) if result.year else "annee_inconnue"
-    stem = _safe_part(Path(result.file_name).stem)[:80].strip("_-") or "bilan"
+    folders = PurePosixPath(result.file_name).parent.parts
+    parts = [_safe_part(p) for p in (*folders, PurePosixPath(result.file_name).stem)]
+    stem = "__".join(p for p in parts if p)[:80].strip("_-") or "bilan"
     return f"{CORRECTIONS_PREFIX}{centre}_{year}_{stem}.xlsx"
 
 

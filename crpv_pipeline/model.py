@@ -97,6 +97,9 @@ class ReturnResult:
     """The submissions in force when the return was compared with them before its load, and how
     it differs from them (``loading.compare_in_advance``); None when it was not (or none was in
     force)."""
+    relative_name: str | None = None
+    """The file's path relative to its year folder as people see it (``Grand Est/IREV.xlsx``,
+    see ``inbox.relative_name``); None: its name alone. It is the ``file_name`` stored and shown."""
 
     def stored(self) -> ReturnResult:
         """The return once its activities are in the warehouse: counted, no longer held."""
@@ -104,7 +107,12 @@ class ReturnResult:
 
     @property
     def file_name(self) -> str:
-        return display_name(self.path)
+        return self.relative_name or display_name(self.path)
+
+    def named(self, relative_name: str) -> ReturnResult:
+        """The same return known by ``relative_name``, its findings included."""
+        findings = [replace(f, file_name=relative_name) for f in self.findings]
+        return replace(self, relative_name=relative_name, findings=findings)
 
     @property
     def n_errors(self) -> int:

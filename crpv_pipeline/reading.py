@@ -21,6 +21,7 @@ import pandas as pd
 import python_calamine
 
 from crpv_pipeline.cell_problems import error_text, xlsx_cell_problems
+from crpv_pipeline.inbox import discover_returns as discover_returns  # listed here before
 from crpv_pipeline.normalisation import by_value
 from crpv_pipeline.refdata import ColumnSpec, Nomenclature, normalize_label
 
@@ -482,10 +483,3 @@ def identify_from_file_name(path: Path) -> tuple[str, int] | None:
     if match is None:
         return None
     return match["centre"], int(match["year"])
-
-
-def discover_returns(folder: Path) -> list[Path]:
-    """The files of one year's inbox folder, lock and hidden files left out, sorted by name."""
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(("~$", ".")))

@@ -282,14 +282,25 @@ FIELDS = tuple(name for name in ActivityRows.to_schema().columns if name != "yea
 
 
 def validate_return(
-    path: Path, year: int | None, limits: Limits = DEFAULT_LIMITS
+    path: Path,
+    year: int | None,
+    limits: Limits = DEFAULT_LIMITS,
+    relative_name: str | None = None,
 ) -> ReturnResult:
     """Read and validate one return received in the inbox folder of ``year``.
 
     With ``year`` None (a steward checking a file on its own) the year the file declares is
     used and no year-mismatch check is made. A file refused by ``file_guards`` (a link, empty,
     too large, encrypted, a zip bomb) is hashed but never opened by the reader.
+    ``relative_name`` is the name the return goes by (``Grand Est/IREV.xlsx`` for a file in a
+    subfolder of the year folder: ``inbox.relative_name``), in its findings too; by default, the
+    file's name.
     """
+    result = _validate_return(path, year, limits)
+    return result if relative_name is None else result.named(relative_name)
+
+
+def _validate_return(path: Path, year: int | None, limits: Limits) -> ReturnResult:
     nomenclature = default_nomenclature()
     timer = StageTimer()
     try:
