@@ -333,3 +333,21 @@ def test_rows_of_several_sheets_count_together_against_the_row_limit(tmp_path):
     with pytest.raises(ReturnFileError) as err:
         read_return(path, default_nomenclature(), max_rows=5)
     assert (err.value.rule, err.value.sheet) == ("too_many_rows", "Activités T2")
+
+
+def test_a_mismatch_lists_every_column_a_sheet_lacks(tmp_path):
+    header = [h for h in HEADER if h not in ("Modalité", "Thématique principale")]
+    path = _workbook_with_sheets(
+        tmp_path / "IREV_2021.xlsx",
+        {"Activités T1": [HEADER, *_actions(1, 2)], "Activités T2": [["Titre"], header]},
+    )
+    with pytest.raises(ReturnFileError) as err:
+        read_return(path, default_nomenclature())
+    assert (err.value.rule, err.value.sheet, err.value.row) == (
+        "activity_sheets_mismatch",
+        "Activités T2",
+        2,
+    )
+    assert err.value.context["detail"] == (
+        "« Activités T2 » n'a pas les colonnes « Modalité », « Thématique principale » (ligne 2)"
+    )
