@@ -1,13 +1,14 @@
 """Arrivals in the inbox: which years' returns changed since a run was last requested for them.
 
-Belongs here: looking at each ``<inbox>/<year>/`` folder (lock and hidden files left out, as
-``reading.discover_returns`` does), waiting while a file is still being copied, naming the state
-of a year's folder by the set of its files' SHA-256, and the small cursor that remembers, per
-year, what was seen at the last look and which state a run was last requested for. Stays out:
+Belongs here: looking at each ``<inbox>/<year>/`` folder and its subfolders (lock and hidden
+files left out, links never followed: ``inbox.discover_returns``, as the pipeline lists them),
+waiting while a file is still being copied, naming the state of a year's folder by the set of
+its files' SHA-256, and the small cursor that remembers, per year, what was seen at the last
+look and which state a run was last requested for. Stays out:
 Dagster (the sensor in ``sensors`` turns these decisions into run requests), reading or
 validating returns, and the warehouse.
 
-A year's folder is *settled* when the name, size and modification time of every file are the
+A year's folder is *settled* when the path, size and modification time of every file are the
 same as at the previous look; only then are its files hashed. A run is requested when the
 digest of the set of hashes differs from the one last requested for that year: a copied file
 (same bytes) requests nothing, a re-saved one (new bytes) does, and so does a file removed.
@@ -21,7 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crpv_pipeline.reading import discover_returns, file_sha256
+from crpv_pipeline.inbox import discover_returns, relative_name
+from crpv_pipeline.reading import file_sha256
 
 CURSOR_VERSION = 1
 DIGEST_LENGTH = 16
@@ -100,10 +102,13 @@ def dump_cursor(marks: dict[int, YearMark]) -> str:
     return json.dumps({"v": CURSOR_VERSION, "years": years}, separators=(",", ":"))
 
 
-def _listing(files: list[Path]) -> str | None:
-    """Digest of the folder as seen now; None when a file vanished while looking."""
+def _listing(folder: Path, files: list[Path]) -> str | None:
+    """Digest of the folder as seen now; None when a file vanished while looking.
+
+    Each file counts by its path in the folder, size and modification time; a link by its own.
+    """
     try:
-        stats = [(p.name, p.stat()) for p in files]
+        stats = [(relative_name(p, folder), p.lstat()) for p in files]
     except FileNotFoundError:
         return None
     return _digest(f"{name}\t{st.st_size}\t{st.st_mtime_ns}" for name, st in stats)
@@ -122,7 +127,7 @@ def _content_digest(files: list[Path]) -> str | None:
         except FileNotFoundError:
             return None
         except OSError:
-            hashes.append(f"unreadable:{path.name}:{path.stat().st_size}")
+            hashes.append(f"unreadable:{path.name}:{path.lstat().st_size}")
     return _digest(sorted(hashes))
 
 
@@ -146,12 +151,13 @@ def check_inbox(inbox: Path, years: Iterable[int | str], cursor: str | None) -> 
     unchanged: list[int] = []
     new_marks: dict[int, YearMark] = {}
     for year in sorted(present):
-        files = discover_returns(inbox / str(year))
+        folder = inbox / str(year)
+        files = discover_returns(folder)
         previous = marks.get(year)
         if not files and previous is None:
             continue  # an empty folder that never held a return: nothing to do
         previous = previous or YearMark(listing="")
-        listing = _listing(files)
+        listing = _listing(folder, files)
         if listing is None or not previous.listing or previous.listing != listing:
             new_marks[year] = YearMark(listing or "", previous.requested, previous.runs)
             settling.append(year)
@@ -166,5 +172,6 @@ def check_inbox(inbox: Path, years: Iterable[int | str], cursor: str | None) -> 
         else:
             sequence = previous.runs + 1
             new_marks[year] = YearMark(listing, content, sequence)
-            arrivals.append(Arrival(year, content, sequence, tuple(p.name for p in files)))
+            names = tuple(relative_name(p, folder) for p in files)
+            arrivals.append(Arrival(year, content, sequence, names))
     return InboxCheck(arrivals, settling, dump_cursor(new_marks), unchanged)

@@ -14,7 +14,7 @@ import dagster as dg
 
 from crpv_pipeline.checks import Completeness
 from crpv_pipeline.loading import LoadOutcome
-from crpv_pipeline.model import ReturnResult, display_name
+from crpv_pipeline.model import ReturnResult
 from crpv_pipeline.pipeline import InboxFile
 
 INBOX_SCHEMA = dg.TableSchema(
@@ -37,7 +37,7 @@ def inbox_listing(files: Sequence[InboxFile]) -> dg.TableMetadataValue:
         [
             dg.TableRecord(
                 {
-                    "file_name": display_name(f.path),
+                    "file_name": f.file_name,
                     "size": f.size,
                     "received_at": f.received_at.isoformat(sep=" "),
                     "sha256": f.sha256 or "(unreadable)",

@@ -23,7 +23,7 @@ from crpv_pipeline.audit import finish_load_run, load_run_of, record_load_run
 from crpv_pipeline.checks import completeness_of, reconcile_year
 from crpv_pipeline.dictionary import load_dictionary
 from crpv_pipeline.file_guards import limits_from_environment
-from crpv_pipeline.model import ReturnResult, display_name
+from crpv_pipeline.model import ReturnResult
 from crpv_pipeline.pipeline import InboxFile
 from crpv_pipeline.refdata import default_nomenclature
 from crpv_pipeline.report import REPORT_FILE_NAME, write_report
@@ -79,7 +79,10 @@ def _table_spec(table: str, deps: Sequence[str], group: str) -> dg.AssetSpec:
     partitions_def=YEARS,
     group_name="returns",
     kinds={"excel"},
-    description="The returns found in the year's inbox folder (lock and hidden files ignored).",
+    description=(
+        "The returns found in the year's inbox folder and its subfolders (lock and hidden files"
+        " ignored)."
+    ),
 )
 def inbox_files(context: dg.AssetExecutionContext, inbox: InboxResource) -> dg.Output:
     year = int(context.partition_key)
@@ -94,7 +97,7 @@ def inbox_files(context: dg.AssetExecutionContext, inbox: InboxResource) -> dg.O
             "folder": dg.MetadataValue.path(str(inbox.root() / str(year))),
             "listing": asset_metadata.inbox_listing(files),
             "files": dg.MetadataValue.md(
-                "\n".join(f"- `{display_name(f.path)}` ({f.size:,} bytes)" for f in files)
+                "\n".join(f"- `{f.file_name}` ({f.size:,} bytes)" for f in files)
                 or "(none)"
             ),
         },

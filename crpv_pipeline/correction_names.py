@@ -15,7 +15,7 @@ import re
 import unicodedata
 import zipfile
 from collections.abc import Iterable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
@@ -35,7 +35,9 @@ _RESERVED_SHEETS = ("history",)  # Excel keeps « History » for itself
 def correction_file_name(result, key: str | None = None) -> str:
     """``corrections_<centre>_<year>_<stem>.xlsx``: ASCII letters, digits, ``_`` and ``-`` only.
 
-    The original stem is kept as it is when it is already such a name (an ``.xlsx`` file);
+    A return in a subfolder of the year folder keeps its folders, joined by ``__``
+    (``Grand Est/bilan.xlsx`` → ``…_Grand_Est__bilan--<hash>.xlsx``). The original stem is kept
+    as it is when it is already such a name (an ``.xlsx`` file at the top of the year folder);
     otherwise its readable ASCII form is followed by ``--`` and a short hash of the original
     name (or of ``key``, when given), so that ``Bilan 2021.xlsx``, ``Bilan_2021.xlsx`` and
     ``Bilan (2021).ods`` get three workbooks. The same file name gives the same workbook name
@@ -43,10 +45,12 @@ def correction_file_name(result, key: str | None = None) -> str:
     """
     centre = _safe_part(result.centre_code or "") or "centre_inconnu"
     year = str(result.year) if result.year else "annee_inconnue"
-    path = Path(result.path)
-    stem = _safe_part(path.stem)[:_STEM_LENGTH].strip("_-") or "bilan"
-    if key is not None or path.name != f"{stem}.xlsx":
-        original = os.fsencode(key if key is not None else path.name)
+    name = getattr(result, "relative_name", None) or Path(result.path).name
+    relative = PurePosixPath(name)
+    parts = [_safe_part(part) for part in (*relative.parent.parts, relative.stem)]
+    stem = "__".join(p for p in parts if p)[:_STEM_LENGTH].strip("_-") or "bilan"
+    if key is not None or name != f"{stem}.xlsx":
+        original = os.fsencode(key if key is not None else name)
         stem += _HASH_SEPARATOR + hashlib.sha256(original).hexdigest()[:_HASH_LENGTH]
     return f"{CORRECTIONS_PREFIX}{centre}_{year}_{stem}.xlsx"
 

@@ -40,12 +40,16 @@ DUPLICATE_RULE = "duplicate_file"
 
 
 def known_returns(
-    engine: Engine, year: int, files: Mapping[Path, str | None]
+    engine: Engine,
+    year: int,
+    files: Mapping[Path, str | None],
+    names: Mapping[Path, str] | None = None,
 ) -> dict[Path, ReturnResult]:
     """The files (path → SHA-256) whose validated return can be rebuilt from the warehouse.
 
-    Each rebuilt return has ``recorded_as`` set to its submission. A warehouse without the
-    tables yet knows nothing.
+    ``names`` gives the name each file goes by (its path relative to the year folder, as
+    recorded in ``submission.file_name``); by default, its name. Each rebuilt return has
+    ``recorded_as`` set to its submission. A warehouse without the tables yet knows nothing.
     """
     inspector = sa.inspect(engine)
     if not (inspector.has_table("submission") and inspector.has_table("load_run")):
@@ -56,7 +60,8 @@ def known_returns(
         for path, sha256 in files.items():
             if not sha256:
                 continue
-            row = _known_submission(conn, year, display_name(path), sha256, reference_version)
+            name = (names or {}).get(path) or display_name(path)
+            row = _known_submission(conn, year, name, sha256, reference_version)
             if row is not None:
                 known[path] = _rebuild(conn, row, path)
     return known
@@ -124,4 +129,5 @@ def _rebuild(conn: Connection, row: sa.Row, path: Path) -> ReturnResult:
         held=row.status == HELD,
         recorded_as=row.submission_id,
         activities_stored=row.rows_loaded if row.status in CURRENT_STATUSES else None,
+        relative_name=row.file_name,
     )

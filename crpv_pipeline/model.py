@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 ACTIVITY_COLUMNS = (
     "source_row",
+    "source_sheet",
     "activity_date",
     "title",
     "activity_type_code",
@@ -34,6 +35,8 @@ ACTIVITY_COLUMNS = (
 
 ``activity_date`` is a ``datetime.date``; ``half_days`` an int; ``participants`` an int or None;
 ``public_codes`` a tuple of public codes (possibly empty); text fields are str or None.
+``source_sheet`` and ``source_row`` say where the centre wrote it (a return may hold several
+activity sheets: the row number alone does not).
 """
 
 
@@ -111,6 +114,9 @@ class ReturnResult:
     """The submissions in force when the return was compared with them before its load, and how
     it differs from them (``loading.compare_in_advance``); None when it was not (or none was in
     force)."""
+    relative_name: str | None = None
+    """The file's path relative to its year folder as people see it (``Grand Est/IREV.xlsx``,
+    see ``inbox.relative_name``); None: its name alone. It is the ``file_name`` stored and shown."""
 
     def stored(self) -> ReturnResult:
         """The return once its activities are in the warehouse: counted, no longer held."""
@@ -118,7 +124,12 @@ class ReturnResult:
 
     @property
     def file_name(self) -> str:
-        return display_name(self.path)
+        return self.relative_name or display_name(self.path)
+
+    def named(self, relative_name: str) -> ReturnResult:
+        """The same return known by ``relative_name``, its findings included."""
+        findings = [replace(f, file_name=relative_name) for f in self.findings]
+        return replace(self, relative_name=relative_name, findings=findings)
 
     @property
     def n_errors(self) -> int:

@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from multiprocessing import forkserver
 from pathlib import Path
@@ -31,10 +31,11 @@ from crpv_pipeline.correction_names import CORRECTIONS_PREFIX, made_for
 from crpv_pipeline.corrections import correction_file_name, write_correction_workbook
 from crpv_pipeline.file_checks import claimed_centres, file_finding
 from crpv_pipeline.file_guards import DEFAULT_LIMITS, Limits
+from crpv_pipeline.inbox import discover_returns, relative_name
 from crpv_pipeline.incremental import known_returns
 from crpv_pipeline.loading import LoadOutcome, compare_in_advance, load_return
-from crpv_pipeline.model import ReturnResult, empty_activities
-from crpv_pipeline.reading import ReturnFileError, discover_returns, file_sha256
+from crpv_pipeline.model import ReturnResult, display_name, empty_activities
+from crpv_pipeline.reading import ReturnFileError, file_sha256
 from crpv_pipeline.refdata import REFERENCE_DIR_VARIABLE, Nomenclature, default_nomenclature
 from crpv_pipeline.steward_overview import write_steward_overview
 from crpv_pipeline.validation import validate_return
@@ -57,6 +58,13 @@ class InboxFile:
     """The file's modification time, in UTC: when the return reached the inbox."""
     sha256: str | None = None
     """SHA-256 of the file's bytes (None when it cannot be read)."""
+    relative_name: str | None = None
+    """Its path relative to the year folder, as people see it (``Grand Est/IREV.xlsx``)."""
+
+    @property
+    def file_name(self) -> str:
+        """The name the return goes by: its path relative to the year folder."""
+        return self.relative_name or display_name(self.path)
 
 
 def _sha256_or_none(path: Path) -> str | None:
@@ -67,14 +75,22 @@ def _sha256_or_none(path: Path) -> str | None:
 
 
 def inbox_files(inbox: Path, year: int) -> list[InboxFile]:
-    """The returns of ``<inbox>/<year>/`` (lock and hidden files left out), sorted by name."""
+    """The returns of ``<inbox>/<year>/`` and its subfolders (``inbox.discover_returns``).
+
+    A symbolic link is described by itself (its size, its date), never by what it points to.
+    """
+    folder = inbox / str(year)
     files = []
-    for path in discover_returns(inbox / str(year)):
-        stat = path.stat()
+    for path in discover_returns(folder):
+        stat = path.lstat()
         received = dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.UTC).replace(tzinfo=None)
         files.append(
             InboxFile(
-                path=path, size=stat.st_size, received_at=received, sha256=_sha256_or_none(path)
+                path=path,
+                size=stat.st_size,
+                received_at=received,
+                sha256=_sha256_or_none(path),
+                relative_name=relative_name(path, folder),
             )
         )
     return files
@@ -82,7 +98,9 @@ def inbox_files(inbox: Path, year: int) -> list[InboxFile]:
 
 def known_files(engine, files: Sequence[InboxFile], year: int) -> dict[Path, ReturnResult]:
     """The files the warehouse already knows by SHA-256, rebuilt without reading them."""
-    return known_returns(engine, year, {f.path: f.sha256 for f in files})
+    return known_returns(
+        engine, year, {f.path: f.sha256 for f in files}, {f.path: f.file_name for f in files}
+    )
 
 
 def reject_duplicate_centres(results: Sequence[ReturnResult], nomenclature: Nomenclature) -> None:
@@ -97,7 +115,8 @@ def reject_duplicate_centres(results: Sequence[ReturnResult], nomenclature: Nome
         names = ", ".join(r.file_name for r in group)
         for result in group:
             error = ReturnFileError("duplicate_file", value=names, centre=centre, year=result.year)
-            result.findings = [file_finding(result.path, error, nomenclature)]
+            finding = file_finding(result.path, error, nomenclature)
+            result.findings = [replace(finding, file_name=result.file_name)]
             result.activities = empty_activities()
             result.rows_read = 0
             result.rejected = True
@@ -126,10 +145,10 @@ def worker_processes(environ: Mapping[str, str] | None = None) -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 
 
-def _validate_one(job: tuple[Path, int, Limits, str | None]) -> ReturnResult:
+def _validate_one(job: tuple[Path, int, Limits, str | None, str | None]) -> ReturnResult:
     """Validate one return; with a warehouse URL, compare it with what it would supersede."""
-    path, year, limits, warehouse_url = job
-    result = validate_return(path, year, limits)
+    path, year, limits, warehouse_url, name = job
+    result = validate_return(path, year, limits, name)
     if warehouse_url is not None:
         compare_in_advance(_worker_engine(warehouse_url), result)
     return result
@@ -252,12 +271,13 @@ def _validated(
     With ``warehouse_url``, worker processes also compare each return with the submissions it
     would supersede (``compare_in_advance``), which the loading process does otherwise.
     """
-    jobs = [(f.path, year, limits, warehouse_url) for f in files]
+    jobs = [(f.path, year, limits, warehouse_url, f.relative_name) for f in files]
     parallel = _in_processes(stack, _validate_one, jobs, workers, [f.size for f in files])
     if parallel is not None:
         return parallel, True
     # One process: each load compares its return itself (the same work, and no second engine).
-    return map(_validate_one, [(f.path, year, limits, None) for f in files]), False
+    jobs = [(f.path, year, limits, None, f.relative_name) for f in files]
+    return map(_validate_one, jobs), False
 
 
 def validate_year(

@@ -22,8 +22,9 @@ import python_calamine
 
 from crpv_pipeline.cell_problems import error_text, xlsx_cell_problems
 from crpv_pipeline.control_characters import RemovedControls, has_unstorable, remove_unstorable
+from crpv_pipeline.inbox import discover_returns as discover_returns  # listed here before
 from crpv_pipeline.normalisation import by_value
-from crpv_pipeline.refdata import Nomenclature, normalize_label
+from crpv_pipeline.refdata import ColumnSpec, Nomenclature, normalize_label
 
 SUPPORTED_SUFFIXES = (".xlsx", ".xlsm", ".ods", ".xls")
 HEADER_SEARCH_ROWS = 30
@@ -31,6 +32,8 @@ MAX_ROWS = 50_000
 MAX_COLUMNS = 200
 ACTIVITY_SHEET = "Activités"
 IDENTIFICATION_SHEET = "Identification"
+_ACTIVITY_NAME = re.compile(r"activites?(?![a-z])")
+"""A sheet name (loosely matched) that names an activity sheet: « Activités 2e semestre »."""
 _FILE_NAME_ID = re.compile(r"^(?P<centre>[A-Za-z][A-Za-z0-9]*)_(?P<year>\d{4})$")
 
 
@@ -67,25 +70,59 @@ class ReturnFileError(Exception):
 
 
 @dataclass
-class RawReturn:
-    """The raw content of a return: identification values and activity rows as written."""
+class ActivitySheet:
+    """One activity sheet of a return: where its header is and what its columns are.
 
-    path: Path
-    sheet: str
+    Its rows are those of ``RawReturn.rows`` whose key lies in ``(offset, end]``: a row's key is
+    ``offset`` + its Excel row number, so that rows of two sheets never share a key (the first
+    sheet's offset is 0: there, the key is the Excel row number).
+    """
+
+    name: str
     header_row: int
     """Excel row number (1-based) of the header row."""
     columns: dict[str, tuple[int, str]]
     """field → (0-based column index, label as written in the file)."""
     extra_columns: list[str]
+    offset: int = 0
+    end: int = 0
+    """The largest key a row of this sheet may have (``offset`` + its last Excel row)."""
+
+
+@dataclass
+class RawReturn:
+    """The raw content of a return: identification values and activity rows as written."""
+
+    path: Path
+    sheets: list[ActivitySheet]
+    """The activity sheets read, in workbook order (one, unless several are named Activités…)."""
     rows: pd.DataFrame
-    """One row per non-blank data row, indexed by Excel row number, one object column per field
-    found in the header; cells hold the value as read (str stripped, float, date…) or None."""
+    """One row per non-blank data row of every activity sheet, indexed by row key (see
+    ``ActivitySheet``; with one sheet, the Excel row number), one object column per field found
+    in a header; cells hold the value as read (str stripped, float, date…) or None."""
     identification: dict[str, tuple[Any, str, int]] = field(default_factory=dict)
     """field → (value, sheet name, 1-based row) for the Identification sheet's values."""
     identification_sheet: str | None = None
     removed_controls: list[RemovedControls] = field(default_factory=list)
     """Cells (Identification, then activity rows) whose control characters ``clean_cell``
     removed, in sheet order."""
+
+    def sheet_of(self, key: int) -> ActivitySheet:
+        """The activity sheet that holds the row of ``key``."""
+        for sheet in self.sheets:
+            if key <= sheet.end:
+                return sheet
+        return self.sheets[-1]
+
+    def place(self, key: int) -> tuple[str, int]:
+        """(sheet name, Excel row number) of the row of ``key``."""
+        sheet = self.sheet_of(key)
+        return sheet.name, key - sheet.offset
+
+    def key(self, sheet_name: str | None, row: int) -> int:
+        """The key of Excel row ``row`` of the activity sheet ``sheet_name``."""
+        offset = next((s.offset for s in self.sheets if s.name == sheet_name), 0)
+        return offset + row
 
 
 def column_letter(index: int) -> str:
@@ -201,8 +238,13 @@ def _header(
     return None
 
 
-def _missing_columns_error(sheet: str, rows: list[list[Any]], nomenclature: Nomenclature):
-    """The most helpful file-level error when no complete header row exists in ``sheet``."""
+def _missing(
+    rows: list[list[Any]], nomenclature: Nomenclature
+) -> tuple[int, list[ColumnSpec]] | None:
+    """The row nearest to a header in a sheet that has none: (0-based row, columns it lacks).
+
+    None when no row holds two required labels.
+    """
     required = [c for c in nomenclature.columns if c.required]
     best_index, best = -1, {}
     for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
@@ -210,7 +252,15 @@ def _missing_columns_error(sheet: str, rows: list[list[Any]], nomenclature: Nome
         if len(found.keys() & {c.field for c in required}) > len(best):
             best_index, best = index, found
     if len(best) >= 2:
-        missing = [c for c in required if c.field not in best]
+        return best_index, [c for c in required if c.field not in best]
+    return None
+
+
+def _missing_columns_error(sheet: str, rows: list[list[Any]], nomenclature: Nomenclature):
+    """The most helpful file-level error when no complete header row exists in ``sheet``."""
+    nearest = _missing(rows, nomenclature)
+    if nearest is not None:
+        best_index, missing = nearest
         return ReturnFileError(
             "missing_column",
             sheet=sheet,
@@ -221,35 +271,77 @@ def _missing_columns_error(sheet: str, rows: list[list[Any]], nomenclature: Nome
     return ReturnFileError(
         "no_header_row",
         sheet=sheet,
-        value=", ".join(f"« {c.label} »" for c in required),
+        value=", ".join(f"« {c.label} »" for c in nomenclature.columns if c.required),
     )
 
 
-def _activity_sheet(
+def is_activity_sheet_name(name: str) -> bool:
+    """Whether a sheet's name, loosely matched, starts with « Activités » / « Activité »."""
+    return _ACTIVITY_NAME.match(normalize_label(name)) is not None
+
+
+def _mismatch_error(
+    named: Sequence[str], failed: Sequence[tuple[str, list[list[Any]]]], nomenclature: Nomenclature
+) -> ReturnFileError:
+    """Several sheets named as activity sheets, some without a complete header row."""
+    details = []
+    for name, rows in failed:
+        nearest = _missing(rows, nomenclature)
+        if nearest is None:
+            details.append(f"« {name} » n'a pas de ligne d'en-tête dans ses 30 premières lignes")
+        else:
+            labels = ", ".join(f"« {c.label} »" for c in nearest[1])
+            columns = "la colonne" if len(nearest[1]) == 1 else "les colonnes"
+            details.append(f"« {name} » n'a pas {columns} {labels} (ligne {nearest[0] + 1})")
+    first, rows = failed[0]
+    nearest = _missing(rows, nomenclature)
+    return ReturnFileError(
+        "activity_sheets_mismatch",
+        sheet=first,
+        row=nearest[0] + 1 if nearest is not None else None,
+        value=", ".join(f"« {n} »" for n in named),
+        detail=" ; ".join(details),
+    )
+
+
+def _activity_sheets(
     workbook: python_calamine.CalamineWorkbook, nomenclature: Nomenclature
-) -> tuple[str, list[list[Any]], int, dict[str, tuple[int, str]]]:
+) -> list[tuple[str, list[list[Any]], int, dict[str, tuple[int, str]]]]:
+    """(name, cells, 0-based header row, columns) of each activity sheet to read.
+
+    The visible sheets whose name starts with « Activités » (loosely), every one of them; when
+    one of several lacks a complete header row, the file is rejected naming them. Failing any,
+    the first visible sheet (the Identification sheet aside) whose header row is found.
+    """
     names = list(workbook.sheet_names)
-    named = _find_sheet(names, ACTIVITY_SHEET)
-    if named is not None:
-        rows = _sheet_rows(workbook, named)
-        header = _header(rows, nomenclature)
-        if header is None:
-            raise _missing_columns_error(named, rows, nomenclature)
-        return named, rows, *header
-    identification = _find_sheet(names, IDENTIFICATION_SHEET)
     hidden = {
         m.name
         for m in workbook.sheets_metadata
         if m.visible != python_calamine.SheetVisibleEnum.Visible
     }
-    for name in names:
-        if name == identification or name in hidden:
-            continue
+    visible = [n for n in names if n not in hidden]
+    named = [n for n in visible if is_activity_sheet_name(n)]
+    if named:
+        found, failed = [], []
+        for name in named:
+            rows = _sheet_rows(workbook, name)
+            header = _header(rows, nomenclature)
+            if header is None:
+                failed.append((name, rows))
+            else:
+                found.append((name, rows, *header))
+        if not failed:
+            return found
+        if len(named) == 1:
+            raise _missing_columns_error(*failed[0], nomenclature)
+        raise _mismatch_error(named, failed, nomenclature)
+    identification = _find_sheet(names, IDENTIFICATION_SHEET)
+    candidates = [n for n in visible if n != identification]
+    for name in candidates:
         rows = _sheet_rows(workbook, name)
         header = _header(rows, nomenclature)
         if header is not None:
-            return name, rows, *header
-    candidates = [n for n in names if n != identification and n not in hidden]
+            return [(name, rows, *header)]
     if candidates:
         first = candidates[0]
         raise _missing_columns_error(first, _sheet_rows(workbook, first), nomenclature)
@@ -306,26 +398,66 @@ def read_return(
     max_columns: int = MAX_COLUMNS,
     look_for_cell_problems: bool = True,
 ) -> RawReturn:
-    """Read a return's Identification values and activity rows.
+    """Read a return's Identification values and the rows of its activity sheets.
 
     Raises ``ReturnFileError`` for every file-level problem of reading (format, unreadable file,
-    no header row, missing required column, more than ``max_rows`` activity rows or
-    ``max_columns`` header labels). ``look_for_cell_problems`` False skips the search for error
-    values and formulas in the sheet XML, for a file the guards found none in
-    (``file_guards.FileScan``).
+    no header row, missing required column, activity sheets that cannot be read together, more
+    than ``max_rows`` activity rows in all or ``max_columns`` header labels in a sheet).
+    ``look_for_cell_problems`` False skips the search for error values and formulas in the sheet
+    XML, for a file the guards found none in (``file_guards.FileScan``).
     """
     workbook = _open(path)
     try:
         ident_sheet, identification, removed = _identification(workbook, nomenclature)
         try:
-            sheet, rows, header_index, columns = _activity_sheet(workbook, nomenclature)
+            found = _activity_sheets(workbook, nomenclature)
         except ReturnFileError as err:
             err.identification = identification
             err.removed_controls = removed
             raise
     finally:
         workbook.close()
-    problems = xlsx_cell_problems(path, sheet) if look_for_cell_problems else {}
+    sheets: list[ActivitySheet] = []
+    frames: list[pd.DataFrame] = []
+    kept_rows = 0
+    for name, rows, header_index, columns in found:
+        offset = sheets[-1].end if sheets else 0
+        sheet, frame, removed_here = _sheet_frame(
+            path, name, rows, header_index, columns, offset, max_columns, look_for_cell_problems
+        )
+        removed += removed_here
+        kept_rows += len(frame)
+        if kept_rows > max_rows:
+            raise ReturnFileError("too_many_rows", sheet=name, limit=max_rows)
+        sheets.append(sheet)
+        frames.append(frame)
+    frame = frames[0] if len(frames) == 1 else pd.concat(frames)
+    return RawReturn(
+        path=path,
+        sheets=sheets,
+        rows=frame,
+        identification=identification,
+        identification_sheet=ident_sheet,
+        removed_controls=removed,
+    )
+
+
+def _sheet_frame(
+    path: Path,
+    name: str,
+    rows: list[list[Any]],
+    header_index: int,
+    columns: dict[str, tuple[int, str]],
+    offset: int,
+    max_columns: int,
+    look_for_cell_problems: bool,
+) -> tuple[ActivitySheet, pd.DataFrame, list[RemovedControls]]:
+    """One activity sheet, its non-blank rows keyed from ``offset``, and the cleaned cells.
+
+    Rows are keyed as ``ActivitySheet`` says; the cells whose control characters were removed
+    come row by row.
+    """
+    problems = xlsx_cell_problems(path, name) if look_for_cell_problems else {}
     for (row, column), problem in problems.items():
         if row > header_index:  # calamine shows these cells as empty, or not at all
             rows.extend([] for _ in range(row + 1 - len(rows)))
@@ -335,7 +467,7 @@ def read_return(
     labels = sum(1 for cell in header if cell is not None and str(cell).strip())
     if labels > max_columns:
         raise ReturnFileError(
-            "too_many_columns", sheet=sheet, row=header_index + 1, value=labels, limit=max_columns
+            "too_many_columns", sheet=name, row=header_index + 1, value=labels, limit=max_columns
         )
     mapped = {index for index, _ in columns.values()}
     extra = [
@@ -344,37 +476,33 @@ def read_return(
         if index not in mapped and isinstance(cell, str | int | float) and str(cell).strip()
     ]
     body = rows[header_index + 1 :]
-    kept = [offset for offset, row in enumerate(body) if not _is_blank(row)]
-    if len(kept) > max_rows:
-        raise ReturnFileError("too_many_rows", sheet=sheet, limit=max_rows)
+    kept = [position for position, row in enumerate(body) if not _is_blank(row)]
     width = max((index for index, _ in columns.values()), default=-1) + 1
-    grid = list(zip(*(_padded(body[offset], width) for offset in kept), strict=False))
-    excel_rows = [header_index + 2 + offset for offset in kept]
+    grid = list(zip(*(_padded(body[position], width) for position in kept), strict=False))
+    excel_rows = [header_index + 2 + position for position in kept]
     data = {}
-    for name, (index, label) in columns.items():
+    removed: list[RemovedControls] = []
+    for code, (index, label) in columns.items():
         cells = grid[index] if grid else ()
         dirty: set[str] = set()
-        data[name] = by_value(cells, _noting(dirty)) if grid else []
+        data[code] = by_value(cells, _noting(dirty)) if grid else []
         if dirty:  # rare: only then are the column's cells looked at again
             removed += [
-                RemovedControls(sheet, excel_row, index, label, name, cell)
+                RemovedControls(name, excel_row, index, label, code, cell)
                 for excel_row, cell in zip(excel_rows, cells, strict=True)
                 if type(cell) is str and cell in dirty
             ]
-    frame = pd.DataFrame(
-        data, index=pd.Index(excel_rows, name="source_row", dtype="int64"), dtype=object
-    )
-    return RawReturn(
-        path=path,
-        sheet=sheet,
+    keys = [offset + excel_row for excel_row in excel_rows]
+    frame = pd.DataFrame(data, index=pd.Index(keys, name="source_row", dtype="int64"), dtype=object)
+    sheet = ActivitySheet(
+        name=name,
         header_row=header_index + 1,
         columns=columns,
         extra_columns=extra,
-        rows=frame,
-        identification=identification,
-        identification_sheet=ident_sheet,
-        removed_controls=sorted(removed, key=_sheet_order),
+        offset=offset,
+        end=offset + max(len(rows), header_index + 1),
     )
+    return sheet, frame, sorted(removed, key=_sheet_order)
 
 
 def _noting(dirty: set[str]) -> Callable[[Any], Any]:
@@ -399,10 +527,3 @@ def identify_from_file_name(path: Path) -> tuple[str, int] | None:
     if match is None:
         return None
     return match["centre"], int(match["year"])
-
-
-def discover_returns(folder: Path) -> list[Path]:
-    """The files of one year's inbox folder, lock and hidden files left out, sorted by name."""
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(("~$", ".")))

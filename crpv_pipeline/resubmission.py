@@ -27,7 +27,9 @@ from crpv_pipeline.model import ACTIVITY_COLUMNS
 from crpv_pipeline.refdata import normalize_label
 from crpv_pipeline.warehouse import schema_table
 
-COMPARED_FIELDS = tuple(c for c in ACTIVITY_COLUMNS if c not in ("source_row", "activity_date"))
+COMPARED_FIELDS = tuple(
+    c for c in ACTIVITY_COLUMNS if c not in ("source_row", "source_sheet", "activity_date")
+)
 """Fields whose difference makes an activity *changed* (its date and loose title identify it)."""
 
 

@@ -11,10 +11,12 @@ quarantined; the others are converted to typed activities. Nothing here touches 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
@@ -281,14 +283,25 @@ FIELDS = tuple(name for name in ActivityRows.to_schema().columns if name != "yea
 
 
 def validate_return(
-    path: Path, year: int | None, limits: Limits = DEFAULT_LIMITS
+    path: Path,
+    year: int | None,
+    limits: Limits = DEFAULT_LIMITS,
+    relative_name: str | None = None,
 ) -> ReturnResult:
     """Read and validate one return received in the inbox folder of ``year``.
 
     With ``year`` None (a steward checking a file on its own) the year the file declares is
     used and no year-mismatch check is made. A file refused by ``file_guards`` (a link, empty,
     too large, encrypted, a zip bomb) is hashed but never opened by the reader.
+    ``relative_name`` is the name the return goes by (``Grand Est/IREV.xlsx`` for a file in a
+    subfolder of the year folder: ``inbox.relative_name``), in its findings too; by default, the
+    file's name.
     """
+    result = _validate_return(path, year, limits)
+    return result if relative_name is None else result.named(relative_name)
+
+
+def _validate_return(path: Path, year: int | None, limits: Limits) -> ReturnResult:
     nomenclature = default_nomenclature()
     timer = StageTimer()
     try:
@@ -327,11 +340,15 @@ def validate_return(
         )
 
     findings = []
-    if raw.extra_columns:
-        extra = ReturnFileError(
-            "extra_columns", sheet=raw.sheet, row=raw.header_row, value=", ".join(raw.extra_columns)
-        )
-        findings.append(file_finding(path, extra, nomenclature))
+    for sheet in raw.sheets:
+        if sheet.extra_columns:
+            extra = ReturnFileError(
+                "extra_columns",
+                sheet=sheet.name,
+                row=sheet.header_row,
+                value=", ".join(sheet.extra_columns),
+            )
+            findings.append(file_finding(path, extra, nomenclature))
     findings += [f for f in removed if f.field is None]
     with timer.stage("normalise"):
         blank = pd.Series(None, index=raw.rows.index, dtype=object)
@@ -343,10 +360,12 @@ def validate_return(
         normalised = normalise(frame[list(FIELDS)], nomenclature)
     with timer.stage("validate"):
         in_rows = row_findings(frame, raw, nomenclature, normalised)
-        findings += sorted(in_rows + [f for f in removed if f.field], key=_in_sheet_order)
-        quarantined = {f.row_number for f in findings if f.severity == "error" and f.field}
+        findings += sorted(in_rows + [f for f in removed if f.field], key=_in_sheet_order(raw))
+        quarantined = {
+            raw.key(f.sheet, f.row_number) for f in findings if f.severity == "error" and f.field
+        }
         valid = ~frame.index.isin(list(quarantined))
-        activities = to_activities(normalised.values.loc[valid])
+        activities = to_activities(normalised.values.loc[valid], raw)
     return ReturnResult(
         path=path,
         file_sha256=sha256,
@@ -406,21 +425,37 @@ def row_findings(
                     duplicates = duplicate_of(frame)
                 finally:
                     _NORMALISED.reset(token)
-            context["first_row"] = int(duplicates.at[source_row])
+            context["first_row"] = _row_reference(raw, int(duplicates.at[source_row]), source_row)
         findings.append(
             _row_finding(raw, field_name, source_row, raw_value, rule, context, nomenclature)
         )
-    findings.sort(key=_in_sheet_order)
+    findings.sort(key=_in_sheet_order(raw))
     return findings
 
 
-def _in_sheet_order(finding: Finding) -> tuple[int | None, int, str]:
-    """The order of the findings of activity rows: row, column of the model, rule."""
-    return finding.row_number, FIELDS.index(finding.field), finding.rule
+def _in_sheet_order(raw: RawReturn) -> Callable[[Finding], tuple[int, int, str]]:
+    """The order of the findings of activity rows: sheet and row, column of the model, rule."""
+
+    def order(finding: Finding) -> tuple[int, int, str]:
+        key = raw.key(finding.sheet, finding.row_number)
+        return key, FIELDS.index(finding.field), finding.rule
+
+    return order
+
+
+def _row_reference(raw: RawReturn, key: int, from_key: int) -> str:
+    """The row of ``key`` as a message names it, seen from the row of ``from_key``.
+
+    « 12 » in the same sheet, « 12 de la feuille « Activités (2) » » in another.
+    """
+    sheet, row = raw.place(key)
+    if sheet == raw.place(from_key)[0]:
+        return str(row)
+    return f"{row} de la feuille « {sheet} »"
 
 
 def _failed_cells(cases: pd.DataFrame, nomenclature: Nomenclature):
-    """(rule, field, Excel row) of each failed cell in Pandera's ``failure_cases``.
+    """(rule, field, row key) of each failed cell in Pandera's ``failure_cases``.
 
     Column checks name their column; a dataframe check returning one boolean per row fails on
     every column (only the rule's own field is kept); one returning a boolean per cell gives
@@ -445,15 +480,17 @@ def _failed_cells(cases: pd.DataFrame, nomenclature: Nomenclature):
                 yield rule, field_name, int(case.index)
 
 
-def _row_finding(raw, field_name, source_row, raw_value, rule, context, nomenclature) -> Finding:
-    column = raw.columns.get(field_name)
+def _row_finding(raw, field_name, key, raw_value, rule, context, nomenclature) -> Finding:
+    sheet = raw.sheet_of(key)
+    row = key - sheet.offset
+    column = sheet.columns.get(field_name)
     label = column[1] if column else _canonical_label(field_name, nomenclature)
     context.setdefault("column", label)
     return Finding(
         file_name=display_name(raw.path),
-        sheet=raw.sheet,
-        row_number=source_row,
-        cell=f"{column_letter(column[0])}{source_row}" if column else None,
+        sheet=sheet.name,
+        row_number=row,
+        cell=f"{column_letter(column[0])}{row}" if column else None,
         column_label=label,
         field=field_name,
         value=format_value(raw_value),
@@ -480,16 +517,23 @@ _ACTIVITY_SOURCES = {
     "comment": "comment_text",
     "public_codes": "public_codes",
 }
-"""Each column of ``model.ACTIVITY_COLUMNS`` (but ``source_row``): its normalised column."""
+"""Each column of ``model.ACTIVITY_COLUMNS`` (but where it comes from): its normalised column."""
 
 
-def to_activities(valid: pd.DataFrame) -> pd.DataFrame:
+def to_activities(valid: pd.DataFrame, raw: RawReturn) -> pd.DataFrame:
     """Typed activities (``model.ACTIVITY_COLUMNS``) of the rows that passed every error rule.
 
-    ``valid`` holds their normalised values (``NormalisedRows.values``, indexed by Excel row).
+    ``valid`` holds their normalised values (``NormalisedRows.values``, indexed by the row keys
+    of ``raw``, which tell each row's sheet and Excel row).
     """
     if valid.empty:
         return empty_activities()
-    columns = {"source_row": valid.index.tolist()}
+    keys = valid.index.to_numpy()
+    rows, sheets = keys.copy(), np.empty(len(keys), dtype=object)
+    for sheet in raw.sheets:
+        mask = (keys > sheet.offset) & (keys <= sheet.end)
+        rows[mask] -= sheet.offset
+        sheets[mask] = sheet.name
+    columns = {"source_row": rows.tolist(), "source_sheet": sheets.tolist()}
     columns.update({name: valid[source].tolist() for name, source in _ACTIVITY_SOURCES.items()})
     return pd.DataFrame(columns, columns=list(ACTIVITY_COLUMNS), dtype=object)

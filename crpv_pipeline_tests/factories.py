@@ -104,12 +104,13 @@ def make_result(
 ) -> ReturnResult:
     """A validated return. The hash derives from the content unless ``sha256`` is given.
 
-    ``source_row`` is numbered from row 6 when the activities do not set it; a rejected return
-    carries no activity.
+    ``source_row`` is numbered from row 6 of sheet ``Activités`` when the activities do not set
+    it; a rejected return carries no activity.
     """
     rows = [activity(**a) for a in (DEFAULT_ACTIVITIES if activities is None else activities)]
     for number, row in enumerate(rows, 6):
         row["source_row"] = row["source_row"] or number
+        row["source_sheet"] = row["source_sheet"] or "Activités"
     if rejected:
         rows = []
     frame = pd.DataFrame(rows, columns=list(ACTIVITY_COLUMNS)) if rows else empty_activities()

@@ -127,3 +127,35 @@ def test_a_foreign_or_broken_cursor_starts_afresh(inbox):
     assert parse_cursor(json.dumps({"v": 99, "years": {}})) == {}
     assert parse_cursor(dump_cursor(parse_cursor(None))) == {}
     assert look(inbox, "garbage").settling == [2021]
+
+
+def test_a_file_added_in_a_subfolder_requests_a_run(inbox):
+    check = settled(inbox)
+    (inbox / "2021" / "Grand Est").mkdir()
+    (inbox / "2021" / "Grand Est" / "~$ORIV_2021.xlsx").write_bytes(b"lock")
+    assert settled(inbox, check.cursor).arrivals == []  # an empty folder, a lock file: nothing
+    check = settled(inbox, check.cursor)
+    (inbox / "2021" / "Grand Est" / "ORIV_2021.xlsx").write_bytes(b"oriv v1")
+    first = look(inbox, check.cursor)
+    assert (first.arrivals, first.settling) == ([], [2021])
+    (arrival,) = look(inbox, first.cursor).arrivals
+    assert arrival.files == ("Grand Est/ORIV_2021.xlsx", "IREV_2021.xlsx")
+
+
+def test_a_file_changed_deep_in_a_subfolder_requests_a_run(inbox):
+    deep = inbox / "2021" / "Grand Est" / "Strasbourg"
+    deep.mkdir(parents=True)
+    (deep / "ORIV_2021.xlsx").write_bytes(b"oriv v1")
+    check = settled(inbox)
+    (deep / "ORIV_2021.xlsx").write_bytes(b"oriv v2, corrected")
+    (arrival,) = settled(inbox, check.cursor).arrivals
+    assert arrival.sequence == 2
+
+
+def test_a_broken_link_settles_and_requests_a_run(inbox):
+    """A link is looked at by itself: one pointing nowhere does not keep the year settling."""
+    check = settled(inbox)
+    (inbox / "2021" / "Grand Est").mkdir()
+    (inbox / "2021" / "Grand Est" / "ORIV.xlsx").symlink_to(inbox / "nowhere.xlsx")
+    (arrival,) = settled(inbox, check.cursor).arrivals
+    assert arrival.files == ("Grand Est/ORIV.xlsx", "IREV_2021.xlsx")

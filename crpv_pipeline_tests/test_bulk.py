@@ -54,6 +54,7 @@ def fact_rows(first_id: int, submission_id: int) -> list[tuple]:
             "year": 2021,
             "centre_code": "IREV",
             "source_row": 6 + i,
+            "source_sheet": text,
             "activity_date": DATES[i % len(DATES)],
             "title": text,
             "activity_type_code": "FORMATION",
@@ -222,6 +223,7 @@ def many_activities(n: int) -> list[dict]:
     return [
         activity(
             source_row=6 + i,
+            source_sheet=("Activités", "Activités (2)")[i % 2],
             activity_date=dt.date(2021, 1, 1) + dt.timedelta(days=i % 365),
             title=f"Action {i} {TRICKY_TEXTS[i % len(TRICKY_TEXTS)][:200]}",
             activity_type_code=types[i % len(types)],

@@ -57,6 +57,7 @@ def test_a_return_is_loaded_with_its_activities_publics_and_findings(engine):
         "year": 2021,
         "centre_code": "IREV",
         "source_row": 7,
+        "source_sheet": "Activités",
         "activity_date": dt.date(2021, 5, 11),
         "title": "Webinaire laïcité",
         "activity_type_code": "MANIFESTATION",

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import os
+import re
 
 import dagster as dg
 import pytest
@@ -586,3 +587,40 @@ def test_a_workbook_kept_for_a_known_return_must_be_whole_and_its_own(tmp_path, 
             [c.value for c in book["Corrections à apporter"]["C"]]
         )
         assert sorted(p.name for p in folder.iterdir()) == sorted([oriv.name, unknown.name])
+
+
+def test_returns_in_subfolders_of_the_year_folder_are_loaded_by_their_path(tmp_path, sqlite_url):
+    folder = tmp_path / "inbox" / "2021"
+    write_return(folder / "Grand Est" / "IREV_2021.xlsx", IREV_ROWS, identification=False)
+    write_return(folder / "Grand Est" / "bilan.xlsx", ORIV_ROWS, centre="ORIV")
+    write_return(folder / "Occitanie" / "bilan.xlsx", ORIV_ROWS, centre="VTO")
+    write_return(folder / "Occitanie" / ".old" / "bilan.xlsx", ORIV_ROWS, centre="RESSTERR")
+    (folder / "Occitanie" / "~$bilan.xlsx").write_bytes(b"lock")
+    run(tmp_path, sqlite_url)
+    tables = snapshot(sqlite_url)
+    submissions = tables["submission"].sort_values("file_name")
+    assert submissions[["file_name", "centre_code", "status", "rows_loaded"]].values.tolist() == [
+        ["Grand Est/IREV_2021.xlsx", "IREV", "loaded", 3],
+        ["Grand Est/bilan.xlsx", "ORIV", "loaded_with_errors", 2],
+        ["Occitanie/bilan.xlsx", "VTO", "loaded_with_errors", 2],
+    ]
+    failures = tables["validation_failure"]
+    assert sorted(set(failures["file_name"])) == ["Grand Est/bilan.xlsx", "Occitanie/bilan.xlsx"]
+    status = tables["completeness"].set_index("centre_code")["status"]
+    assert status[["IREV", "ORIV", "VTO", "RESSTERR"]].tolist() == [
+        "loaded",
+        "loaded_with_errors",
+        "loaded_with_errors",
+        "missing",  # its only file is in a hidden folder
+    ]
+    # Two files named bilan.xlsx: each keeps its own correction workbook.
+    names = sorted(p.name for p in (tmp_path / "out" / "2021" / "corrections").iterdir())
+    assert [re.sub(r"--[0-9a-f]{10}\.xlsx$", "", name) for name in names] == [
+        "corrections_ORIV_2021_Grand_Est__bilan",
+        "corrections_VTO_2021_Occitanie__bilan",
+    ]
+    second = run(tmp_path, sqlite_url)  # known by their path and bytes: none is read again
+    after = snapshot(sqlite_url)
+    audit = after["load_run"].set_index("run_id").loc[second.run_id]
+    assert (audit["files_seen"], audit["files_read"], audit["submissions_unchanged"]) == (3, 0, 3)
+    assert after["submission"].equals(tables["submission"])

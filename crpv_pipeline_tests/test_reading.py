@@ -76,9 +76,10 @@ def test_header_below_titles_and_merged_banner_with_notes_sheet_first(tmp_path):
     path = tmp_path / "IREV_2021.xlsx"
     wb.save(path)
     raw = read_return(path, default_nomenclature())
-    assert (raw.sheet, raw.header_row) == ("ACTIVITES", 4)
+    [sheet] = raw.sheets
+    assert (sheet.name, sheet.header_row) == ("ACTIVITES", 4)
     assert raw.rows.index.tolist() == [5]
-    assert raw.columns["half_days"] == (3, "Nombre de demi-journées")
+    assert sheet.columns["half_days"] == (3, "Nombre de demi-journées")
 
 
 def test_header_beyond_row_30_is_not_found(tmp_path):
@@ -197,3 +198,156 @@ def test_dates_as_excel_serial_numbers(tmp_path):
     result = validate_return(path, 2021)
     assert result.findings == []
     assert result.activities["activity_date"].tolist() == [dt.date(2021, 3, 4)]
+
+
+def _workbook_with_sheets(path: Path, sheets: dict[str, list[list]], hidden=()) -> Path:
+    """A return: its Identification sheet, then ``sheets`` (name → rows) in order."""
+    wb = openpyxl.Workbook()
+    ident = wb.active
+    ident.title = "Identification"
+    ident.append(["Centre de ressources", "IREV"])
+    ident.append(["Année", 2021])
+    for name, rows in sheets.items():
+        ws = wb.create_sheet(name)
+        for values in rows:
+            ws.append(list(values))
+        if name in hidden:
+            ws.sheet_state = "hidden"
+    wb.save(path)
+    return path
+
+
+def _actions(first: int, n: int, **changes) -> list[list]:
+    return [row(title=f"Action {i}", **changes) for i in range(first, first + n)]
+
+
+def test_two_semester_activity_sheets_are_both_read(tmp_path):
+    path = _workbook_with_sheets(
+        tmp_path / "IREV_2021.xlsx",
+        {
+            "Notes": [["Merci de remplir les deux semestres"]],  # no header: stays ignored
+            "Activités 1er semestre": [HEADER, *_actions(1, 5)],
+            "Activités 2e semestre": [["Second semestre"], HEADER, *_actions(6, 7)],
+        },
+    )
+    result = validate_return(path, 2021)
+    assert (result.status, result.rows_read, result.rows_loaded) == ("loaded", 12, 12)
+    assert result.findings == []
+    places = result.activities[["source_sheet", "source_row", "title"]].values.tolist()
+    assert places[:2] == [
+        ["Activités 1er semestre", 2, "Action 1"],
+        ["Activités 1er semestre", 3, "Action 2"],
+    ]
+    assert places[5:7] == [
+        ["Activités 2e semestre", 3, "Action 6"],
+        ["Activités 2e semestre", 4, "Action 7"],
+    ]
+    assert len({(sheet, r) for sheet, r, _ in places}) == 12
+
+
+def test_a_finding_names_its_own_sheet_and_quarantines_only_its_row(tmp_path):
+    """Row 3 exists in both sheets: only the one of the sheet in error is quarantined."""
+    path = _workbook_with_sheets(
+        tmp_path / "IREV_2021.xlsx",
+        {
+            "Activités": [HEADER, *_actions(1, 3)],
+            "Activités (2)": [
+                [*HEADER, "Financeur"],
+                *_actions(4, 1),
+                row(title="Action 5", half_days="2,5"),
+                row(title="Action 1"),  # the first sheet's row 2, once more
+            ],
+        },
+    )
+    result = validate_return(path, 2021)
+    assert result.status == "loaded_with_errors"
+    assert [(f.location, f.rule, f.message) for f in result.findings] == [
+        (
+            "Activités (2), ligne 1",
+            "extra_columns",
+            "Colonnes non reconnues, ignorées : Financeur. Si elles contiennent des données"
+            " attendues, renommez-les selon le modèle.",
+        ),
+        (
+            "Activités (2)!D3",
+            "half_days_not_integer",
+            "« 2,5 » n'est pas un nombre entier de demi-journées : saisissez un nombre entier"
+            " de 1 à 60.",
+        ),
+        (
+            "Activités (2)!B4",
+            "duplicate_activity",
+            "Activité en double : même date, intitulé, type et modalité que la ligne 2 de la"
+            " feuille « Activités ». Supprimez cette ligne si elle a été saisie deux fois.",
+        ),
+    ]
+    assert (result.rows_read, result.rows_loaded) == (6, 5)
+    loaded = result.activities[["source_sheet", "source_row"]].values.tolist()
+    assert ["Activités", 3] in loaded and ["Activités (2)", 3] not in loaded
+
+
+def test_an_activity_sheet_whose_header_does_not_match_rejects_the_return(tmp_path):
+    path = _workbook_with_sheets(
+        tmp_path / "IREV_2021.xlsx",
+        {
+            "Activités": [HEADER, *_actions(1, 5)],
+            "Activités (2)": [[h for h in HEADER if h != "Modalité"], *_actions(6, 7)],
+            "Activités - notes": [["Rien à déclarer"]],
+        },
+    )
+    result = validate_return(path, 2021)
+    assert (result.status, result.rows_loaded) == ("rejected", 0)
+    assert [(f.location, f.rule, f.message) for f in result.findings] == [
+        (
+            "Activités (2), ligne 1",
+            "activity_sheets_mismatch",
+            "Plusieurs feuilles portent un nom de feuille d'activités (« Activités »,"
+            " « Activités (2) », « Activités - notes »), mais pas toutes la ligne d'en-tête"
+            " attendue : « Activités (2) » n'a pas la colonne « Modalité » (ligne 1) ;"
+            " « Activités - notes » n'a pas de ligne d'en-tête dans ses 30 premières lignes."
+            " Donnez à chacune les intitulés de colonnes du modèle dans ses 30 premières lignes,"
+            " ou renommez celle qui ne contient pas d'activités, puis renvoyez le fichier.",
+        )
+    ]
+
+
+def test_hidden_activity_sheets_stay_ignored(tmp_path):
+    path = _workbook_with_sheets(
+        tmp_path / "IREV_2021.xlsx",
+        {
+            "Activités": [HEADER, *_actions(1, 2)],
+            "Activités (ancien)": [["vieux brouillon"]],
+            "Activités 2020": [HEADER, *_actions(3, 4)],
+        },
+        hidden={"Activités (ancien)", "Activités 2020"},
+    )
+    result = validate_return(path, 2021)
+    assert (result.status, result.rows_loaded, result.findings) == ("loaded", 2, [])
+
+
+def test_rows_of_several_sheets_count_together_against_the_row_limit(tmp_path):
+    path = _workbook_with_sheets(
+        tmp_path / "IREV_2021.xlsx",
+        {"Activités T1": [HEADER, *_actions(1, 3)], "Activités T2": [HEADER, *_actions(4, 3)]},
+    )
+    with pytest.raises(ReturnFileError) as err:
+        read_return(path, default_nomenclature(), max_rows=5)
+    assert (err.value.rule, err.value.sheet) == ("too_many_rows", "Activités T2")
+
+
+def test_a_mismatch_lists_every_column_a_sheet_lacks(tmp_path):
+    header = [h for h in HEADER if h not in ("Modalité", "Thématique principale")]
+    path = _workbook_with_sheets(
+        tmp_path / "IREV_2021.xlsx",
+        {"Activités T1": [HEADER, *_actions(1, 2)], "Activités T2": [["Titre"], header]},
+    )
+    with pytest.raises(ReturnFileError) as err:
+        read_return(path, default_nomenclature())
+    assert (err.value.rule, err.value.sheet, err.value.row) == (
+        "activity_sheets_mismatch",
+        "Activités T2",
+        2,
+    )
+    assert err.value.context["detail"] == (
+        "« Activités T2 » n'a pas les colonnes « Modalité », « Thématique principale » (ligne 2)"
+    )

@@ -24,6 +24,7 @@ def test_a_valid_return_loads_every_row(tmp_path):
     activity = result.activities.iloc[0].to_dict()
     assert activity == {
         "source_row": 2,
+        "source_sheet": "Activités",
         "activity_date": dt.date(2021, 3, 4),
         "title": "Formation laïcité – module 1",
         "activity_type_code": "FORMATION",

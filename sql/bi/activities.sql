@@ -20,7 +20,8 @@ select
     fact_activity.partners as partners,
     fact_activity.comment as comment,
     fact_activity.submission_id as submission_id,
-    fact_activity.source_row as source_row
+    fact_activity.source_row as source_row,
+    fact_activity.source_sheet as source_sheet
 from fact_activity
 inner join dim_centre
     on fact_activity.centre_code = dim_centre.centre_code

@@ -5,6 +5,7 @@ create table if not exists fact_activity (
     year integer not null, -- Year reported
     centre_code text not null references dim_centre (centre_code), -- Centre that carried out the activity
     source_row integer not null, -- Row number in the centre's workbook (1-based, as the centre sees it)
+    source_sheet text, -- Activity sheet of the centre's workbook that holds the row (NULL for rows loaded by earlier versions of the pipeline)
     activity_date date not null, -- Date of the activity
     title text not null, -- Title of the activity, as written by the centre
     activity_type_code text not null references dim_activity_type (activity_type_code), -- Activity type
