@@ -75,9 +75,14 @@ def participants_text(participants: Any, known: Any, reporting: Any) -> str:
     return count if is_missing(known) else f"{count} ({centres_coverage(known, reporting)})"
 
 
-def compared_centres(n: Any, participants: bool = False) -> str:
-    """``sur les 15 centres ayant transmis les deux années`` (what a change compares)."""
-    if is_missing(n) or int(n) == 0:
+def compared_centres(n: Any, participants: bool = False) -> str | None:
+    """``sur les 15 centres ayant transmis les deux années`` (what a change compares).
+
+    None when ``n`` is missing (a year derived by an earlier version: not known).
+    """
+    if is_missing(n):
+        return None
+    if int(n) == 0:
         return (
             "aucun centre n'a renseigné les participants les deux années"
             if participants

@@ -169,12 +169,12 @@ def _headline(bilan: Bilan) -> str:
         field = "participants_centres_compared" if participants else "centres_compared"
         compared = compared_centres(trend.get(field), participants=participants)
         if trend.get(f"{measure}_change") is None:
-            return compared
+            return compared or f"pas de données pour {before}"
         delta = trend[f"{measure}_change"]
-        return (
-            f"{signed(delta)} ({signed_pct(trend[f'{measure}_change_pct'])}) par rapport à "
-            f"{before}, {compared}"
+        text = (
+            f"{signed(delta)} ({signed_pct(trend[f'{measure}_change_pct'])}) par rapport à {before}"
         )
+        return f"{text}, {compared}" if compared else text
 
     remote_before = f"{pct(prev['share_distanciel_pct'])} en {before}" if prev else ""
     centres_before = f"{french_number(int(prev['centres_reporting']))} en {before}" if prev else ""

@@ -140,7 +140,9 @@ def _change_note(trend, previous, field: str, participants: bool = False) -> str
     if not trend or previous is None:
         return None
     compared = compared_centres(trend.get(field), participants=participants)
-    return f"évolution calculée {compared}" if compared.startswith("sur") else compared
+    if compared is None or not compared.startswith("sur"):
+        return compared
+    return f"évolution calculée {compared}"
 
 
 def _participants_note(summary, trend, previous) -> str:

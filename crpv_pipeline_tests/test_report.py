@@ -28,7 +28,7 @@ from crpv_pipeline.warehouse import (
     ensure_schema,
     read_table,
 )
-from crpv_pipeline_tests.factories import finding, make_result
+from crpv_pipeline_tests.factories import activity, finding, make_result
 from crpv_pipeline_tests.tables import load
 
 NNBSP, NBSP = "\u202f", "\u00a0"  # thousands separator (french_number), before « % » (pct)
@@ -412,3 +412,25 @@ def test_files_set_aside_are_listed_apart_whatever_their_status(sqlite_url, tmp_
         ("Labo Cités", "LABOCITES_2021.xlsx", "Non pris en compte"),
         ("Centre non identifié", "x.xlsx", "pending"),
     ]
+
+
+def test_a_year_where_nobody_gave_participants_reads_non_renseigne(sqlite_url, tmp_path):
+    engine = create_warehouse_engine(sqlite_url)
+    try:
+        ensure_schema(engine)
+        load(engine, make_result(activities=[activity(participants=None, half_days=3)]))
+        derive_year(engine, 2021)
+        bilan = build_bilan(engine, 2021)
+        page, workbook = write_report(engine, 2021, tmp_path / "b.html")
+    finally:
+        engine.dispose()
+    centres = bilan.table("centres")
+    assert [r[4:6] for r in centres.rows if r[2] is not None] == [(NOT_GIVEN, "non renseigné")]
+    assert centres.total[4:6] == (NOT_GIVEN, "0 centre sur 1")
+    text = visible_text(page.read_text(encoding="utf-8"))
+    assert "Participants non renseigné aucun centre ne l'a renseigné" in text
+    assert "Participants non renseigné – – – Aucun centre n'a renseigné le nombre" in text
+    sheet = openpyxl.load_workbook(workbook)["Centres"]
+    total = [c.value for c in sheet[sheet.max_row]]
+    assert total[:6] == ["Total national", None, 3, 1, None, "0 centre sur 1"]
+    assert "participants non renseignés · " in national_summary(sqlite_url, 2021)
