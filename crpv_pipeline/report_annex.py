@@ -154,7 +154,6 @@ def set_aside_table(set_aside: pd.DataFrame) -> ReportTable:
             Column("Motif"),
             Column("Reçu le (UTC)", "datetime"),
             Column("SHA-256", "hash"),
-            Column("Soumission", "id"),
         ),
         tuple(
             (
@@ -164,7 +163,6 @@ def set_aside_table(set_aside: pd.DataFrame) -> ReportTable:
                 plain(r["reason"]),
                 plain(r["received_at"]),
                 plain(r["file_sha256"]),
-                plain(r["submission_id"]),
             )
             for r in set_aside.to_dict("records")
         ),
