@@ -55,6 +55,7 @@ def _say(text: str) -> None:
 def cmd_validate(args: argparse.Namespace) -> int:
     from crpv_pipeline.file_guards import limits_from_environment
     from crpv_pipeline.model import FINDING_FIELDS
+    from crpv_pipeline.refdata import default_nomenclature
     from crpv_pipeline.validation import validate_return
 
     try:
@@ -75,6 +76,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.report:
         _write_reports(results, Path(args.report))
     out = sys.stdout
+    rule_label = default_nomenclature().rule_label  # people read the label, programs the id
     if args.format == "json":
         json.dump(
             [
@@ -87,7 +89,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
                     "rows_loaded": r.rows_loaded,
                     "n_errors": r.n_errors,
                     "n_warnings": r.n_warnings,
-                    "findings": [asdict(f) for f in r.findings],
+                    "findings": [
+                        asdict(f) | {"rule_label": rule_label(f.rule)} for f in r.findings
+                    ],
                 }
                 for r in results
             ],
@@ -98,10 +102,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
         out.write("\n")
     elif args.format == "csv":
         writer = csv.writer(out)
-        writer.writerow(FINDING_FIELDS)
+        writer.writerow((*FINDING_FIELDS, "rule_label"))
         for r in results:
             for f in r.findings:
-                writer.writerow(_csv_text(getattr(f, name)) for name in FINDING_FIELDS)
+                values = (*(getattr(f, name) for name in FINDING_FIELDS), rule_label(f.rule))
+                writer.writerow(_csv_text(value) for value in values)
     else:  # text from the returns, file names included, with its control characters written out
         from crpv_pipeline.control_characters import escape_controls as shown
 
@@ -113,7 +118,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
             )
             for f in r.findings:
                 label = "erreur" if f.severity == "error" else "avertissement"
-                out.write(f"  {shown(f.location)} [{label}] {f.rule} : {shown(f.message)}\n")
+                out.write(
+                    f"  {shown(f.location)} [{label}] {rule_label(f.rule)} : {shown(f.message)}\n"
+                )
     return EXIT_INVALID if any(r.n_errors for r in results) else EXIT_OK
 
 

@@ -211,9 +211,10 @@ def _corrections_sheet(
 
 
 def finding_row(f: Finding) -> tuple[Any, ...]:
-    """Cellule, Colonne, Valeur saisie, Règle, Gravité, Message."""
+    """Cellule, Colonne, Valeur saisie, Règle (its French label, never the id), Gravité, Message."""
     severity = SEVERITY_LABELS.get(f.severity, f.severity)
-    return (f.location, f.column_label, f.value, f.rule, severity, f.message)
+    rule = default_nomenclature().rule_label(f.rule)
+    return (f.location, f.column_label, f.value, rule, severity, f.message)
 
 
 def _target(finding: Finding) -> str | None:
@@ -262,7 +263,9 @@ def _marks(
         row, column = coordinate_to_tuple(target)
         worst = "error" if any(f.severity == "error" for f in group) else "warning"
         text = "\n\n".join(
-            f"{SEVERITY_LABELS.get(f.severity, f.severity)} ({f.rule}) : {f.message}" for f in group
+            f"{SEVERITY_LABELS.get(f.severity, f.severity)} "
+            f"({default_nomenclature().rule_label(f.rule)}) : {f.message}"
+            for f in group
         )
         marks.setdefault(sheet, {})[(row - 1, column - 1)] = (worst, clean_text(text))
     return marks

@@ -30,6 +30,7 @@ SCHEMA_TABLES = (
     "dim_modality",
     "dim_public",
     "dim_theme",
+    "dim_rule",
     "submission",
     "fact_activity",
     "fact_activity_public",

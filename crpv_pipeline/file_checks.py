@@ -139,8 +139,19 @@ def _unknown_centre(value, nomenclature, sheet=None, row=None) -> ReturnFileErro
     )
 
 
+ENTERED_VALUE_RULES = frozenset({"invalid_year", "unknown_centre", "year_mismatch"})
+"""File-level rules whose value is one the centre entered (« Valeur saisie »); the others' value
+(our column labels, a size, a format, file names) is only said in the message."""
+COLUMN_RULES = frozenset({"missing_column", "extra_columns"})
+"""File-level rules whose value is a list of column labels: it goes to the column field."""
+
+
 def file_finding(path: Path, err: ReturnFileError, nomenclature: Nomenclature) -> Finding:
-    """The finding of a file-level problem."""
+    """The finding of a file-level problem.
+
+    Its value is what the centre entered, never a column name, a size or a file name: those are
+    said in the message (and column labels in the column field).
+    """
     value = format_value(err.value)
     cell = (
         f"{column_letter(err.column)}{err.row}"
@@ -152,9 +163,9 @@ def file_finding(path: Path, err: ReturnFileError, nomenclature: Nomenclature) -
         sheet=err.sheet,
         row_number=err.row,
         cell=cell,
-        column_label=err.column_label,
+        column_label=value if err.rule in COLUMN_RULES else err.column_label,
         field=None,
-        value=value,
+        value=value if err.rule in ENTERED_VALUE_RULES else None,
         rule=err.rule,
         severity=nomenclature.severity(err.rule),
         message=nomenclature.message(err.rule, value=value, row=err.row, **err.context),

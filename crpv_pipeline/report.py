@@ -4,9 +4,9 @@
 and the submissions and findings for the data-quality annex) and lays out the report's tables;
 ``write_report`` renders them as a self-contained HTML page with its charts inline
 (``report_html``, ``report_charts``) and as a workbook (``report_xlsx``); the tables themselves
-are laid out by ``report_tables``. What stays out: computing what the warehouse derives (totals,
-shares and changes are read, not recomputed), Dagster, and the command line. Matplotlib is only
-imported when a report is written.
+are laid out by ``report_tables`` and ``report_annex``. What stays out: computing what the
+warehouse derives (totals, shares and changes are read, not recomputed), Dagster, and the
+command line. Matplotlib is only imported when a report is written.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from crpv_pipeline import report_annex as annex
 from crpv_pipeline import report_tables as layout
-from crpv_pipeline.report_tables import REMOTE, STATUS_LABELS, Column, ReportTable
+from crpv_pipeline.report_tables import REMOTE, STATUS_LABELS, USED_STATUSES, Column, ReportTable
 from crpv_pipeline.warehouse import WarehouseError, failure_reason, read_table
 
 __all__ = [
@@ -105,15 +106,17 @@ def build_bilan(engine: Engine, year: int) -> Bilan:
     current["region"] = current["centre_code"].map(centres["region"])
     current["sort_order"] = current["centre_code"].map(centres["sort_order"])
     current = current.sort_values("sort_order")
-    failures = read_table(engine, "validation_failure", year)
-    failures = failures[failures["submission_id"].isin(current["submission_id"].dropna())]
+    all_failures = read_table(engine, "validation_failure", year)
+    failures = all_failures[all_failures["submission_id"].isin(current["submission_id"].dropna())]
 
     summary = by_year.loc[year].to_dict()
     previous = by_year.loc[year - 1].to_dict() if year - 1 in by_year.index else None
     trend = trends.loc[year].to_dict() if year in trends.index else None
-    years = by_year[["year", "half_days", "n_activities", "participants"]].reset_index(drop=True)
-    years["half_days_change_pct"] = years["year"].map(trends["half_days_change_pct"])
-    years["half_days_change"] = years["year"].map(trends["half_days_change"])
+    years = by_year.reindex(
+        columns=["year", "half_days", "n_activities", "participants", "centres_with_participants"]
+    ).reset_index(drop=True)
+    for column in ("half_days_change_pct", "half_days_change", "centres_compared"):
+        years[column] = years["year"].map(trends.reindex(columns=[column])[column])
     by_type = _by_type(read_table(engine, "modality_shares", year), types, modalities)
     counts = read_table(engine, "activity_counts", year)
     tables = (
@@ -122,10 +125,11 @@ def build_bilan(engine: Engine, year: int) -> Bilan:
         layout.types_table(by_type, modalities),
         layout.themes_table(themes),
         layout.centres_table(current, counts, summary),
-        layout.completeness_table(current),
-        layout.quality_table(current),
-        layout.rules_table(failures),
-        layout.files_table(current),
+        annex.completeness_table(current),
+        annex.quality_table(current),
+        annex.rules_table(failures, _rule_labels(engine)),
+        annex.files_table(current),
+        annex.set_aside_table(_set_aside(submissions, current, all_failures, centres)),
     )
     return Bilan(
         year=year,
@@ -142,6 +146,39 @@ def build_bilan(engine: Engine, year: int) -> Bilan:
         deadline=_deadline(current),
         tables=tables,
     )
+
+
+def _rule_labels(engine: Engine) -> dict[str, str]:
+    """Rule id → French label (``dim_rule``; none in a warehouse of an earlier version)."""
+    if not sa.inspect(engine).has_table("dim_rule"):
+        return {}
+    rules = read_table(engine, "dim_rule")
+    return dict(zip(rules["rule"], rules["label"], strict=True))
+
+
+def _set_aside(
+    submissions: pd.DataFrame,
+    current: pd.DataFrame,
+    failures: pd.DataFrame,
+    centres: pd.DataFrame,
+) -> pd.DataFrame:
+    """Files of the year whose figures are not used, with the reason why.
+
+    Neither loaded nor superseded, and newer than the file the centre's figures come from (an
+    older rejected file was corrected since). ``reason`` joins the messages of the file's
+    errors, in the order they were found.
+    """
+    used = current[current["status"].isin(USED_STATUSES)].set_index("centre_code")
+    used_id = submissions["centre_code"].map(used["submission_id"])
+    aside = submissions[
+        ~submissions["status"].isin((*USED_STATUSES, "superseded"))
+        & (used_id.isna() | (submissions["submission_id"] > used_id.fillna(-1)))
+    ].copy()
+    errors = failures[failures["severity"] == "error"].sort_values("failure_id")
+    reasons = errors.groupby("submission_id")["message"].agg(" ".join)
+    aside["reason"] = aside["submission_id"].map(reasons)
+    aside["name"] = aside["centre_code"].map(centres["name"])
+    return aside.sort_values("submission_id")
 
 
 def _names(current: pd.DataFrame, status: str) -> tuple[str, ...]:

@@ -15,6 +15,13 @@ from typing import Any
 
 import pandas as pd
 
+from crpv_pipeline.coverage import (
+    NOT_GIVEN,
+    NOT_GIVEN_TEXT,
+    centres_coverage,
+    compared_centres,
+    is_missing,
+)
 from crpv_pipeline.parsing import french_number
 from crpv_pipeline.report import Bilan
 from crpv_pipeline.report_charts import signed, signed_pct, themes_chart, types_chart, years_chart
@@ -56,6 +63,8 @@ th, td { padding: 5px 8px; border-bottom: 1px solid var(--line); text-align: lef
   vertical-align: top; }
 th { background: #e9eef5; font-weight: 600; }
 .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+th.num { white-space: normal; }
+td.reason { min-width: 18em; }
 td.code, td.hash { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
   font-size: .8rem; }
 td.datetime { white-space: nowrap; }
@@ -82,7 +91,12 @@ footer { border-top: 1px solid var(--line); margin-top: 40px; padding-top: 12px;
 
 
 def format_cell(value: Any, kind: str) -> str:
-    """A value as a French reader reads it (plain text, not yet escaped); ``–`` when missing."""
+    """A value as a French reader reads it (plain text, not yet escaped); ``–`` when missing.
+
+    A figure nobody gave (``NOT_GIVEN``) reads « non renseigné », never 0.
+    """
+    if value is NOT_GIVEN:
+        return NOT_GIVEN_TEXT
     if value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value))):
         return "–"
     if kind == "int":
@@ -128,6 +142,8 @@ def _row(table: ReportTable, index: int, row: tuple, css: str = "") -> str:
             classes.append(kind)
         if spec.header == "Statut" and value in _STATUS_CODES:
             classes.append(f"status-{_STATUS_CODES[value]}")
+        if spec.header == "Motif":  # a sentence: room to read it beside the hashes
+            classes.append("reason")
         attr = f' class="{" ".join(classes)}"' if classes else ""
         text = escape(format_cell(value, kind))
         if kind == "hash":  # two lines of 32 hex digits at most; copies as one word
@@ -147,25 +163,42 @@ def _card(label: str, value: str, change: str = "") -> str:
 def _headline(bilan: Bilan) -> str:
     s, prev, trend, before = bilan.summary, bilan.previous, bilan.trend, bilan.year - 1
 
-    def change(measure: str) -> str:
-        if not trend or trend.get(f"{measure}_change") is None:
+    def change(measure: str, participants: bool = False) -> str:
+        if not trend or prev is None:
             return f"pas de données pour {before}"
+        field = "participants_centres_compared" if participants else "centres_compared"
+        compared = compared_centres(trend.get(field), participants=participants)
+        if trend.get(f"{measure}_change") is None:
+            return compared or f"pas de données pour {before}"
         delta = trend[f"{measure}_change"]
-        return (
+        text = (
             f"{signed(delta)} ({signed_pct(trend[f'{measure}_change_pct'])}) par rapport à {before}"
         )
+        return f"{text}, {compared}" if compared else text
 
     remote_before = f"{pct(prev['share_distanciel_pct'])} en {before}" if prev else ""
     centres_before = f"{french_number(int(prev['centres_reporting']))} en {before}" if prev else ""
+    if is_missing(s["participants"]):
+        participants = _card("Participants", NOT_GIVEN_TEXT, "aucun centre ne l'a renseigné")
+    else:
+        known = s.get("centres_with_participants")
+        coverage = (
+            ""
+            if is_missing(known)
+            else f"renseigné par {centres_coverage(known, s['centres_reporting'])} ; "
+        )
+        participants = _card(
+            "Participants",
+            french_number(int(s["participants"])),
+            coverage + change("participants", participants=True),
+        )
     return (
         '<div class="cards">'
         + "".join(
             [
                 _card("Demi-journées", french_number(int(s["half_days"])), change("half_days")),
                 _card("Activités", french_number(int(s["n_activities"])), change("n_activities")),
-                _card(
-                    "Participants", french_number(int(s["participants"])), change("participants")
-                ),
+                participants,
                 _card(
                     "Centres ayant transmis un bilan exploitable",
                     f"{int(s['centres_reporting'])} / {int(s['centres_expected'])}",
@@ -194,7 +227,9 @@ def _completeness_text(bilan: Bilan) -> str:
         "Manquant : " + ", ".join(bilan.missing) + "." if bilan.missing else "Aucun manquant."
     )
     parts.append(
-        "Rejeté : " + ", ".join(bilan.rejected) + "." if bilan.rejected else "Aucun rejeté."
+        "Rejeté : " + ", ".join(bilan.rejected) + " (motif dans « Fichiers écartés »)."
+        if bilan.rejected
+        else "Aucun rejeté."
     )
     if bilan.deadline is None:
         return (
@@ -231,9 +266,13 @@ def render_html(bilan: Bilan, title: str, workbook_name: str | None = None) -> s
         _figure(
             years_chart(bilan.years, year),
             f"Demi-journées par année, pour toutes les années de l'entrepôt ({year} en foncé) ; "
-            "sous chaque année, l'évolution par rapport à l'année précédente.",
+            "sous chaque année, l'évolution par rapport à l'année précédente, calculée sur les "
+            "centres ayant transmis les deux années.",
         ),
         _table(bilan.table("evolution")),
+        '<p class="note">Chaque évolution compare les mêmes centres : ceux qui ont transmis un '
+        "bilan exploitable l'année considérée et l'année précédente (colonne « Centres "
+        "comparés »).</p>",
         "<h2>Types d'activité et modalités</h2>",
         _figure(
             types_chart(bilan.by_type, bilan.modalities),
@@ -252,8 +291,11 @@ def render_html(bilan: Bilan, title: str, workbook_name: str | None = None) -> s
         + "</details>",
         "<h2>Activité par centre</h2>",
         _table(bilan.table("centres")),
-        '<p class="note">« – » : aucun bilan exploitable (manquant ou rejeté). La part à distance '
-        "est celle des demi-journées en distanciel.</p>",
+        '<p class="note">« – » : aucun bilan exploitable (manquant ou rejeté). « non renseigné » : '
+        "le centre a laissé vide le nombre de participants de toutes ses activités ; ce nombre "
+        "est inconnu, il n'est pas compté comme zéro, et le total national ne couvre que les "
+        "centres qui l'ont renseigné. La part à distance est celle des demi-journées en "
+        "distanciel.</p>",
         "<h2>Annexe : qualité des données</h2>",
         "<h3>Complétude des retours</h3>",
         _completeness_text(bilan),
@@ -265,10 +307,15 @@ def render_html(bilan: Bilan, title: str, workbook_name: str | None = None) -> s
         _table(bilan.table("constats_centres")),
         "<h3>Constats par règle</h3>",
         _table(bilan.table("constats_regles")),
-        "<h3>Fichiers retenus pour chaque centre</h3>",
+        "<h3>Fichiers dont viennent les chiffres</h3>",
         '<p class="note">Le fichier dont viennent les chiffres de chaque centre, avec son '
         "empreinte SHA-256 : un même fichier a toujours la même empreinte.</p>",
         _table(bilan.table("fichiers")),
+        "<h3>Fichiers écartés</h3>",
+        '<p class="note">Fichiers reçus pour l\'année dont les chiffres ne sont pas utilisés '
+        "dans ce bilan, avec le motif communiqué au centre. Quand un centre avait déjà transmis "
+        "un fichier chargé, ce sont les chiffres de ce dernier qui sont utilisés.</p>",
+        _table(bilan.table("fichiers_ecartes")),
     ]
     return f"""<!DOCTYPE html>
 <html lang="fr">
@@ -287,8 +334,8 @@ ont transmis un bilan exploitable · édité le {edited} à partir de l'entrepô
 <main>
 {chr(10).join(sections)}
 <footer>Source : entrepôt CRPV (tables yearly_summary, yearly_trend, modality_shares,
-theme_shares, activity_counts, completeness, submission, validation_failure). Les parts sont des
-parts de demi-journées, arrondies à une décimale ; « à distance » désigne la modalité
+theme_shares, activity_counts, completeness, submission, validation_failure, dim_rule). Les parts
+sont des parts de demi-journées, arrondies à une décimale ; « à distance » désigne la modalité
 Distanciel (l'hybride n'est pas compté).{workbook}</footer>
 </main>
 </body>

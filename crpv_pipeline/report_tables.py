@@ -3,8 +3,11 @@
 Each builder takes rows already read by ``report.build_bilan`` (DataFrames of the warehouse
 tables and dimensions) and returns a ``ReportTable``: French headers, the kind of each column
 and the raw values, so that the HTML page (``report_html``) and the workbook (``report_xlsx``)
-show the same figures. What stays out: reading the warehouse, formatting and rendering. Totals
-and shares are the warehouse's; only per-centre sums of ``activity_counts`` are added up here.
+show the same figures (the annex tables are in ``report_annex``). What stays out: reading the
+warehouse, formatting and rendering. Totals and shares are the warehouse's; only per-centre sums
+of ``activity_counts`` are added up here.
+A figure the centres did not give is ``coverage.NOT_GIVEN`` (« non renseigné »), never 0, and
+the totals built from it say what they cover.
 """
 
 from __future__ import annotations
@@ -15,18 +18,26 @@ from typing import Any
 
 import pandas as pd
 
+from crpv_pipeline.coverage import (
+    NOT_GIVEN,
+    NOT_GIVEN_TEXT,
+    activities_coverage,
+    centres_coverage,
+    compared_centres,
+    is_missing,
+)
+
 __all__ = [
     "REMOTE",
     "SEVERITY_LABELS",
     "STATUS_LABELS",
+    "USED_STATUSES",
     "Column",
     "ReportTable",
     "centres_table",
-    "completeness_table",
-    "files_table",
     "headline_table",
-    "quality_table",
-    "rules_table",
+    "plain",
+    "records",
     "themes_table",
     "types_table",
     "years_table",
@@ -36,9 +47,14 @@ REMOTE = "DISTANCIEL"
 STATUS_LABELS = {
     "missing": "Manquant",
     "rejected": "Rejeté",
+    "empty": "Vide",
     "loaded_with_errors": "Chargé avec erreurs",
     "loaded": "Chargé",
+    "superseded": "Remplacé",
+    "held": "En attente de décision",
 }
+USED_STATUSES = ("loaded", "loaded_with_errors")
+"""Statuses of a submission whose figures the bilan uses; any other status is set aside."""
 SEVERITY_LABELS = {"error": "Erreur", "warning": "Avertissement"}
 
 
@@ -79,16 +95,21 @@ class ReportTable:
 
 
 def headline_table(year, summary, previous, trend) -> ReportTable:
-    def row(label, field, kind="int", change=None):
-        before = previous.get(field) if previous else None
+    """Headline figures, the previous year's, the change on the centres of both years."""
+
+    def row(label, field, kind="int", change=None, note=None):
+        before = _given(previous.get(field)) if previous else None
         delta = trend.get(f"{change}_change") if trend and change else None
         delta_pct = trend.get(f"{change}_change_pct") if trend and change else None
-        return (label, summary[field], before, delta, delta_pct), kind
+        return (label, _given(summary[field]), before, delta, delta_pct, note), kind
 
+    compared = _change_note(trend, previous, "centres_compared")
+    compared = compared[0].upper() + compared[1:] if compared else None
+    participants = _participants_note(summary, trend, previous)
     rows = [
-        row("Demi-journées", "half_days", change="half_days"),
-        row("Activités", "n_activities", change="n_activities"),
-        row("Participants", "participants", change="participants"),
+        row("Demi-journées", "half_days", change="half_days", note=compared),
+        row("Activités", "n_activities", change="n_activities", note=compared),
+        row("Participants", "participants", change="participants", note=participants),
         row("Centres ayant transmis un bilan exploitable", "centres_reporting"),
         row("Centres attendus", "centres_expected"),
         row("Part des demi-journées à distance", "share_distanciel_pct", kind="pct"),
@@ -103,10 +124,44 @@ def headline_table(year, summary, previous, trend) -> ReportTable:
             Column(str(year - 1), "by_row"),
             Column(f"Évolution {year - 1}-{year}", "signed_int"),
             Column("Évolution (%)", "signed_pct"),
+            Column("Précisions"),
         ),
         tuple(r for r, _ in rows),
         row_kinds=tuple(kind for _, kind in rows),
     )
+
+
+def _given(value: Any) -> Any:
+    """A figure as read, ``NOT_GIVEN`` when the warehouse holds NULL (nobody gave it)."""
+    return NOT_GIVEN if is_missing(value) else plain(value)
+
+
+def _change_note(trend, previous, field: str, participants: bool = False) -> str | None:
+    """``évolution calculée sur les 15 centres…``; None when the previous year is not there."""
+    if not trend or previous is None:
+        return None
+    compared = compared_centres(trend.get(field), participants=participants)
+    if compared is None or not compared.startswith("sur"):
+        return compared
+    return f"évolution calculée {compared}"
+
+
+def _participants_note(summary, trend, previous) -> str:
+    """What the participants cover this year, and what their change compares."""
+    known = summary.get("centres_with_participants")
+    if is_missing(summary.get("participants")):
+        note = "Aucun centre n'a renseigné le nombre de participants"
+    elif is_missing(known):
+        note = "Participants renseignés"
+    else:
+        activities = activities_coverage(
+            summary.get("n_activities_with_participants"), summary["n_activities"]
+        )
+        note = (
+            f"Renseignés par {centres_coverage(known, summary['centres_reporting'])} ({activities})"
+        )
+    change = _change_note(trend, previous, "participants_centres_compared", participants=True)
+    return f"{note} ; {change}" if change else note
 
 
 def years_table(years: pd.DataFrame) -> ReportTable:
@@ -119,13 +174,23 @@ def years_table(years: pd.DataFrame) -> ReportTable:
             Column("Demi-journées", "int"),
             Column("Activités", "int"),
             Column("Participants", "int"),
+            Column("Centres ayant renseigné les participants", "int"),
             Column("Évolution des demi-journées", "signed_int"),
             Column("Évolution des demi-journées (%)", "signed_pct"),
+            Column("Centres comparés (présents les deux années)", "int"),
         ),
-        _records(
-            years,
-            ["year", "half_days", "n_activities", "participants", "half_days_change"]
-            + ["half_days_change_pct"],
+        tuple(
+            (
+                plain(r["year"]),
+                plain(r["half_days"]),
+                plain(r["n_activities"]),
+                _given(r["participants"]),
+                plain(r.get("centres_with_participants")),
+                plain(r["half_days_change"]),
+                plain(r["half_days_change_pct"]),
+                plain(r.get("centres_compared")),
+            )
+            for r in years.to_dict("records")
         ),
     )
 
@@ -162,24 +227,34 @@ def themes_table(themes: pd.DataFrame) -> ReportTable:
             Column("Demi-journées", "int"),
             Column("Part des demi-journées", "pct"),
         ),
-        _records(themes, ["label", "pillar", "n_activities", "half_days", "share_half_days_pct"]),
+        records(themes, ["label", "pillar", "n_activities", "half_days", "share_half_days_pct"]),
     )
 
 
 def centres_table(current: pd.DataFrame, counts: pd.DataFrame, summary) -> ReportTable:
-    sums = counts.groupby("centre_code")[["half_days", "n_activities", "participants"]].sum()
+    """Per centre: half-days, activities, participants (« non renseigné » when left empty)."""
+    sums = _centre_sums(counts)
     remote = counts[counts["modality_code"] == REMOTE].groupby("centre_code")["half_days"].sum()
     rows = []
     for r in current.to_dict("records"):
         code = r["centre_code"]
         if code in sums.index:
-            half_days, n_activities, participants = (int(v) for v in sums.loc[code])
+            s = sums.loc[code]
+            half_days, n_activities = int(s["half_days"]), int(s["n_activities"])
+            known = int(s["with_participants"])
+            participants = int(s["participants"]) if known else NOT_GIVEN
+            coverage = activities_coverage(known, n_activities) if known else NOT_GIVEN_TEXT
             share = 100.0 * int(remote.get(code, 0)) / half_days if half_days else None
-            rows.append((r["name"], r["region"], half_days, n_activities, participants, share))
+            rows.append(
+                (r["name"], r["region"], half_days, n_activities, participants, coverage, share)
+            )
         else:
-            rows.append((r["name"], r["region"], None, None, None, None))
+            rows.append((r["name"], r["region"], None, None, None, None, None))
+    reporting, known = summary["centres_reporting"], summary.get("centres_with_participants")
     total = ("Total national", "", summary["half_days"], summary["n_activities"])
-    total += (summary["participants"], summary["share_distanciel_pct"])
+    total += (_given(summary["participants"]),)
+    total += (None if is_missing(known) else centres_coverage(known, reporting),)
+    total += (summary["share_distanciel_pct"],)
     return ReportTable(
         "centres",
         "Centres",
@@ -190,6 +265,7 @@ def centres_table(current: pd.DataFrame, counts: pd.DataFrame, summary) -> Repor
             Column("Demi-journées", "int"),
             Column("Activités", "int"),
             Column("Participants", "int"),
+            Column("Participants renseignés pour"),
             Column("Part à distance", "pct"),
         ),
         tuple(rows),
@@ -197,107 +273,32 @@ def centres_table(current: pd.DataFrame, counts: pd.DataFrame, summary) -> Repor
     )
 
 
-def completeness_table(current: pd.DataFrame) -> ReportTable:
-    """Status and reception of every expected centre; on time or not when there is a deadline."""
-    on_time = "received_on_time" in current.columns
-    rows = []
-    for r in current.to_dict("records"):
-        row = (r["name"], r["region"], STATUS_LABELS.get(r["status"], r["status"]))
-        row += (r["received_at"],)
-        if on_time:
-            row += (None if _plain(r["received_on_time"]) is None else _yes_no(r),)
-        rows.append(row)
-    return ReportTable(
-        "completude",
-        "Complétude",
-        "Complétude des retours",
-        (
-            Column("Centre"),
-            Column("Région"),
-            Column("Statut"),
-            Column("Reçu le (UTC)", "datetime"),
-            *((Column("Dans les délais"),) if on_time else ()),
-        ),
-        tuple(rows),
+def _centre_sums(counts: pd.DataFrame) -> pd.DataFrame:
+    """Per centre: half-days, activities, participants given and the activities giving them.
+
+    A row derived by an earlier version has no ``n_activities_with_participants``: its
+    participants count as given.
+    """
+    frame = pd.DataFrame(
+        {
+            "centre_code": counts["centre_code"],
+            "half_days": pd.to_numeric(counts["half_days"]),
+            "n_activities": pd.to_numeric(counts["n_activities"]),
+            "participants": pd.to_numeric(counts["participants"]).fillna(0),
+            "with_participants": pd.to_numeric(
+                counts.get("n_activities_with_participants", counts["n_activities"])
+            ).fillna(pd.to_numeric(counts["n_activities"])),
+        }
     )
+    return frame.groupby("centre_code").sum()
 
 
-def _yes_no(record: dict[str, Any]) -> str:
-    return "Oui" if bool(record["received_on_time"]) else "Non"
+def records(frame: pd.DataFrame, fields: Sequence[str]) -> tuple[tuple[Any, ...], ...]:
+    """The ``fields`` of every row of ``frame``, as plain values (``plain``)."""
+    return tuple(tuple(plain(r[f]) for f in fields) for r in frame.to_dict("records"))
 
 
-def quality_table(current: pd.DataFrame) -> ReportTable:
-    fields = ["rows_read", "rows_loaded", "rows_rejected", "n_errors", "n_warnings"]
-    return ReportTable(
-        "constats_centres",
-        "Constats par centre",
-        "Constats et lignes écartées par centre",
-        (
-            Column("Centre"),
-            Column("Statut"),
-            Column("Lignes lues", "int"),
-            Column("Lignes chargées", "int"),
-            Column("Lignes écartées", "int"),
-            Column("Erreurs", "int"),
-            Column("Avertissements", "int"),
-        ),
-        tuple(
-            (
-                r["name"],
-                STATUS_LABELS.get(r["status"], r["status"]),
-                *(None if r["status"] == "missing" else _plain(r[f]) for f in fields),
-            )
-            for r in current.to_dict("records")
-        ),
-    )
-
-
-def rules_table(failures: pd.DataFrame) -> ReportTable:
-    grouped = (
-        failures.groupby(["rule", "severity"])
-        .agg(n=("failure_id", "count"), centres=("centre_code", "nunique"))
-        .reset_index()
-        .sort_values(["n", "rule"], ascending=[False, True])
-    )
-    return ReportTable(
-        "constats_regles",
-        "Constats par règle",
-        "Constats par règle",
-        (
-            Column("Règle", "code"),
-            Column("Gravité"),
-            Column("Constats", "int"),
-            Column("Centres concernés", "int"),
-        ),
-        tuple(
-            (r["rule"], SEVERITY_LABELS.get(r["severity"], r["severity"]), r["n"], r["centres"])
-            for r in grouped.to_dict("records")
-        ),
-    )
-
-
-def files_table(current: pd.DataFrame) -> ReportTable:
-    sent = current[current["submission_id"].notna()]
-    return ReportTable(
-        "fichiers",
-        "Fichiers retenus",
-        "Fichiers retenus pour chaque centre",
-        (
-            Column("Centre"),
-            Column("Fichier"),
-            Column("SHA-256", "hash"),
-            Column("Reçu le (UTC)", "datetime"),
-            Column("Soumission", "id"),
-        ),
-        _records(sent, ["name", "file_name", "file_sha256", "received_at", "submission_id"]),
-    )
-
-
-def _records(frame: pd.DataFrame, fields: Sequence[str]) -> tuple[tuple[Any, ...], ...]:
-    return tuple(tuple(_plain(r[f]) for f in fields) for r in frame.to_dict("records"))
-
-
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """None for a missing value (NaN, NaT, None), the value itself otherwise."""
     if value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value))):
         return None

@@ -2,7 +2,9 @@
 
 One sheet per table of ``report.Bilan``, its French header on row 1 (frozen, with a filter),
 values kept as numbers: counts as integers, percentages as fractions shown ``0.0 %``, changes
-with their sign, dates as dates (UTC). Every string is written as text, never as a formula.
+with their sign, dates as dates (UTC). A figure nobody gave stays an empty cell, never 0 (the
+table's coverage column says « non renseigné »). Every string is written as text, never as a
+formula.
 What stays out: reading the warehouse, choosing what the tables hold, the HTML page.
 """
 
@@ -21,6 +23,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from crpv_pipeline.atomic import atomic_output
+from crpv_pipeline.coverage import NOT_GIVEN
 from crpv_pipeline.report_tables import ReportTable
 
 __all__ = ["NUMBER_FORMATS", "write_workbook"]
@@ -70,7 +73,8 @@ def _sheet(ws: Worksheet, table: ReportTable) -> None:
                 cell.number_format = NUMBER_FORMATS[kind]
             if index == len(table.rows):  # the total row
                 cell.font = Font(bold=True)
-            widths[column] = max(widths[column], len(str(value)) if value is not None else 0)
+            shown = len(str(value)) if value is not None and value is not NOT_GIVEN else 0
+            widths[column] = max(widths[column], shown)
     for column, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(column)].width = min(width + 2, _MAX_WIDTH)
     last = get_column_letter(len(table.columns))
@@ -79,7 +83,9 @@ def _sheet(ws: Worksheet, table: ReportTable) -> None:
 
 
 def _excel_value(value: Any, kind: str) -> Any:
-    if value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value))):
+    if value is None or value is NOT_GIVEN:  # unknown stays empty, never 0: a column says why
+        return None
+    if pd.api.types.is_scalar(value) and bool(pd.isna(value)):
         return None
     if kind in _PERCENT_KINDS:
         return float(value) / 100

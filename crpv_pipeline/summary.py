@@ -1,11 +1,13 @@
 """The national summary printed by ``crpv run`` and ``crpv demo``, in French.
 
 It reads the derived tables of one year and formats them the way the bilan does
-(``3 123 demi-journées``, ``14,8 %``); it computes nothing the warehouse has not derived.
+(``3 123 demi-journées``, ``14,8 %``); it computes nothing the warehouse has not derived. A total
+built from an optional column says how many centres it covers (``coverage``).
 """
 
 from __future__ import annotations
 
+from crpv_pipeline.coverage import participants_text
 from crpv_pipeline.parsing import french_count, french_number
 from crpv_pipeline.warehouse import create_warehouse_engine, read_table
 
@@ -38,6 +40,9 @@ def national_summary(warehouse_url: str, year: int) -> str:
         for t in top.head(TOP_THEMES).itertuples()
         if t.half_days
     )
+    participants = participants_text(
+        row.participants, row.centres_with_participants, row.centres_reporting
+    )
     return "\n".join(
         [
             f"Bilan national {year} — {french_count(int(row.centres_reporting), 'centre')} sur "
@@ -45,7 +50,7 @@ def national_summary(warehouse_url: str, year: int) -> str:
             f"{'ont' if row.centres_reporting > 1 else 'a'} transmis un bilan exploitable",
             f"  {french_count(int(row.half_days), 'demi-journée', 'demi-journées')} · "
             f"{french_count(int(row.n_activities), 'activité')} · "
-            f"{french_count(int(row.participants), 'participant')} · "
+            f"{participants} · "
             f"{pct(row.share_distanciel_pct)} des demi-journées à distance",
             f"  Thématiques principales : {top_text or '–'}",
         ]

@@ -40,6 +40,7 @@ from crpv_pipeline.dictionary import (
 from crpv_pipeline.refdata import Nomenclature, default_nomenclature
 from crpv_pipeline.retries import RetryPolicy, is_transient
 from crpv_pipeline.schema_checks import widen_checks
+from crpv_pipeline.schema_upgrade import SchemaUpgradeError, relax_not_null
 
 __all__ = [
     "DEFAULT_WAREHOUSE_URL",
@@ -94,7 +95,14 @@ _NO_PARAMS = {"no_parameters": True}  # run DDL text as is: no ':name' or '%' pa
 
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout ran out
 
-_DIMENSIONS = ("dim_centre", "dim_activity_type", "dim_modality", "dim_public", "dim_theme")
+_DIMENSIONS = (
+    "dim_centre",
+    "dim_activity_type",
+    "dim_modality",
+    "dim_public",
+    "dim_theme",
+    "dim_rule",
+)
 _SQL_TYPES = {
     "TEXT": sa.Text,
     "INTEGER": sa.Integer,
@@ -364,7 +372,8 @@ def ensure_schema(engine: Engine, nomenclature: Nomenclature | None = None) -> N
     The BI views of ``sql/bi`` are recreated every time (``bi.<name>`` on PostgreSQL, where
     descriptions are comments, ``bi_<name>`` on SQLite). Idempotent and in one write
     transaction. Dimension rows are inserted or updated from the nomenclature (the packaged one
-    by default), never deleted: facts refer to them.
+    by default), never deleted: facts refer to them. A column that an earlier version declared
+    NOT NULL and the DDL now lets be NULL is relaxed (``schema_upgrade``).
     """
     if nomenclature is None:
         nomenclature = default_nomenclature()
@@ -388,9 +397,19 @@ def ensure_schema(engine: Engine, nomenclature: Nomenclature | None = None) -> N
             for name, rows in _dimension_rows(nomenclature).items():
                 step = f"updating {name}"
                 conn.execute(_upsert_statement(name), rows)
+            step = "letting the columns of this version hold NULL"  # after the dimensions:
+            if conn.dialect.name != "postgresql":  # rebuilt rows refer to them; views read them
+                for view in view_docs():
+                    conn.exec_driver_sql(
+                        f"DROP VIEW IF EXISTS {bi_view_name(view.name, conn.dialect.name)}",
+                        execution_options=_NO_PARAMS,
+                    )
+            relax_not_null(conn, SCHEMA_TABLES, DERIVED_TABLES)
             step = "creating the BI views"
             for statement in view_statements(conn.dialect.name, _unchanged_views(conn)):
                 conn.exec_driver_sql(statement, execution_options=_NO_PARAMS)
+    except SchemaUpgradeError as err:
+        raise WarehouseError(f"warehouse schema: {step} failed: {err}") from err
     except (SQLAlchemyError, OSError) as err:
         raise WarehouseError(f"warehouse schema: {step} failed: {failure_reason(err)}") from err
 
@@ -507,6 +526,16 @@ def _dimension_rows(nomenclature: Nomenclature) -> dict[str, list[dict]]:
                 "sort_order": i,
             }
             for i, e in enumerate(themes, 1)
+        ],
+        "dim_rule": [
+            {
+                "rule": r.rule,
+                "label": r.label,
+                "level": r.level,
+                "severity": r.severity,
+                "sort_order": i,
+            }
+            for i, r in enumerate(nomenclature.rules.values(), 1)
         ],
     }
 

@@ -117,10 +117,12 @@ def test_every_view_answers_with_french_labels(engine):
         "Erreur",
         "Observatoire régional de l'intégration et de la ville",
     )
+    assert (failure["rule"], failure["rule_label"]) == ("date_invalid", "Date invalide")
     modality = {r["modality"] for r in select_all(engine, "modality_shares")}
     assert modality == {"Présentiel", "Distanciel", "Hybride"}
     (trend,) = [r for r in select_all(engine, "yearly_trend") if r["year"] == 2021]
-    assert (trend["half_days"], trend["half_days_change"]) == (10, 10 - 1)
+    # the change compares IREV alone (1 → 7 half-days): ORIV did not report in 2020
+    assert (trend["half_days"], trend["half_days_change"], trend["centres_compared"]) == (10, 6, 1)
 
 
 def test_views_are_replaced_in_place(engine):
@@ -209,15 +211,21 @@ def test_yearly_trend_on_the_demo(demo):
     trend = read_table(demo.engine, "yearly_trend").set_index("year")
     assert list(trend.index) == [2019, 2020, 2021]
     assert trend.loc[2021, "half_days"] == 3123
-    assert trend.loc[2021, "half_days_change"] == 923
-    assert trend.loc[2021, "half_days_change_pct"] == pytest.approx(100 * 923 / 2200)
-    assert trend.loc[2020, "half_days_change"] == 2200 - 2950
+    # 2020's centres are not 2021's (Ville Caraïbe was rejected in 2020, Mayotte sent nothing
+    # in 2021): the change compares the 15 centres that reported both years, not 3 123 to 2 200
+    counts = read_table(demo.engine, "activity_counts")
+    per_centre = counts.groupby(["year", "centre_code"])["half_days"].sum()
+    both = sorted(set(per_centre[2020].index) & set(per_centre[2021].index))
+    before, after = per_centre[2020][both].sum(), per_centre[2021][both].sum()
+    assert (len(both), trend.loc[2021, "centres_compared"]) == (15, 15)
+    assert trend.loc[2021, "half_days_change"] == after - before == 884
+    assert trend.loc[2021, "half_days_change_pct"] == pytest.approx(100 * 884 / before)
     assert trend.loc[2019, "half_days_change"] is None
     summary = read_table(demo.engine, "yearly_summary").set_index("year")
     for field in ("half_days", "n_activities", "participants"):
         assert list(trend[field]) == list(summary[field])
     view = {r["year"]: r for r in select_all(demo.engine, "yearly_trend")}
-    assert view[2021]["half_days_change"] == 923
+    assert view[2021]["half_days_change"] == 884
 
 
 def test_demo_views_keep_every_row(demo):

@@ -29,7 +29,11 @@ def test_validate_reports_each_finding_and_exits_1(tmp_path, capsys):
     )
     assert main(["validate", str(path)]) == 1
     out = capsys.readouterr().out
-    assert "Activités!D3 [erreur] half_days_not_integer : « 2,5 » n'est pas un nombre entier" in out
+    assert (
+        "Activités!D3 [erreur] Demi-journées : nombre entier attendu : « 2,5 » n'est pas un "
+        "nombre entier de demi-journées : saisissez un nombre entier de 1 à 60.\n"
+    ) in out
+    assert "half_days_not_integer" not in out  # people read the label, never the id
 
 
 def test_validate_only_warnings_exits_0(tmp_path):
@@ -40,7 +44,7 @@ def test_validate_only_warnings_exits_0(tmp_path):
 def test_validate_year_from_folder_or_option(tmp_path, capsys):
     path = write_return(tmp_path / "2020" / "IREV.xlsx")  # declares 2021, sits in 2020/
     assert main(["validate", str(path)]) == 1
-    assert "year_mismatch" in capsys.readouterr().out
+    assert "[erreur] Année différente de celle du dossier : " in capsys.readouterr().out
     assert main(["validate", "--year", "2021", str(path)]) == 0
 
 
@@ -51,10 +55,11 @@ def test_validate_json_and_csv(tmp_path, capsys):
     assert report[0]["status"] == "loaded_with_errors"
     assert report[0]["findings"][0]["cell"] == "F2"
     assert report[0]["findings"][0]["rule"] == "theme_unknown"
+    assert report[0]["findings"][0]["rule_label"] == "Thématique inconnue"
     assert main(["validate", "--format", "csv", str(path)]) == 1
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
-    assert [(r["cell"], r["rule"], r["value"]) for r in rows] == [
-        ("F2", "theme_unknown", "Logement")
+    assert [(r["cell"], r["rule"], r["rule_label"], r["value"]) for r in rows] == [
+        ("F2", "theme_unknown", "Thématique inconnue", "Logement")
     ]
 
 

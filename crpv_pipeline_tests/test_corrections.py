@@ -41,7 +41,7 @@ def duplicate_file_finding(file_name: str) -> Finding:
         cell=None,
         column_label=None,
         field=None,
-        value=names,
+        value=None,  # file names are no value the centre entered: the message says them
         rule="duplicate_file",
         severity="error",
         message=default_nomenclature().message(
@@ -127,14 +127,33 @@ def test_corrections_table_lists_findings_by_row_file_level_first(result, tmp_pa
     assert (ws.freeze_panes, ws.auto_filter.ref) == ("A6", "A5:F12")
     rows, name = table(ws), "Bilan IREV 2021.xlsx"
     assert [r[:5] for r in rows] == [
-        ("Bilan IREV 2021.xlsx", None, f"{name}, IREV_bis.xlsx", "duplicate_file", "Erreur"),
-        ("Activités!D3", "Nombre de demi-journées", "2,5", "half_days_not_integer", "Erreur"),
-        ("Activités!A4", "Date", "26/12/2020", "date_out_of_year", "Erreur"),
-        ("Activités!A4", "Date", "26/12/2020", "weekend_date", "Avertissement"),
-        ("Activités!H4", "Nombre de participants", "650", "participants_high", "Avertissement"),
-        ("Activités!D5", "Nombre de demi-journées", "25", "half_days_high", "Avertissement"),
-        ("Activités!E5", "Modalité", "Par téléphone", "modality_unknown", "Erreur"),
-    ]  # fmt: skip
+        (name, None, None, "Plusieurs fichiers pour un même centre", "Erreur"),
+        (
+            "Activités!D3",
+            "Nombre de demi-journées",
+            "2,5",
+            "Demi-journées : nombre entier attendu",
+            "Erreur",
+        ),
+        ("Activités!A4", "Date", "26/12/2020", "Date hors de l'année", "Erreur"),
+        ("Activités!A4", "Date", "26/12/2020", "Date un week-end", "Avertissement"),
+        (
+            "Activités!H4",
+            "Nombre de participants",
+            "650",
+            "Nombre de participants élevé",
+            "Avertissement",
+        ),
+        (
+            "Activités!D5",
+            "Nombre de demi-journées",
+            "25",
+            "Nombre de demi-journées élevé",
+            "Avertissement",
+        ),
+        ("Activités!E5", "Modalité", "Par téléphone", "Modalité inconnue", "Erreur"),
+    ]
+    assert f"{name}, IREV_bis.xlsx" in rows[0][5]  # the message names the files
     assert rows[1][5] == (
         "« 2,5 » n'est pas un nombre entier de demi-journées : "
         "saisissez un nombre entier de 1 à 60."
@@ -181,12 +200,13 @@ def test_copy_keeps_cells_in_place_with_red_and_amber_marks(result, tmp_path):
     comments = commented(wb)
     assert set(comments) == {f"Activités!{c}" for c in ("D3", "A4", "H4", "D5", "E5")}
     assert comments["Activités!D3"] == (
-        "Erreur (half_days_not_integer) : « 2,5 » n'est pas un nombre entier de demi-journées : "
-        "saisissez un nombre entier de 1 à 60."
+        "Erreur (Demi-journées : nombre entier attendu) : « 2,5 » n'est pas un nombre entier "
+        "de demi-journées : saisissez un nombre entier de 1 à 60."
     )
-    assert "date_out_of_year" in comments["Activités!A4"]
+    assert "Erreur (Date hors de l'année) : " in comments["Activités!A4"]
+    assert "date_out_of_year" not in comments["Activités!A4"]  # the label, never the id
     assert (
-        "Avertissement (weekend_date) : La date 26/12/2020 tombe un samedi"
+        "Avertissement (Date un week-end) : La date 26/12/2020 tombe un samedi"
         in (comments["Activités!A4"])
     )
     assert copy["D3"].comment.author == "Pipeline CRPV"
@@ -200,7 +220,7 @@ def test_a_finding_on_a_whole_row_marks_its_first_cell(tmp_path):
     wb = openpyxl.load_workbook(write_correction_workbook(result, tmp_path / "c.xlsx"))
     assert table(wb[CORRECTIONS_SHEET])[0][0] == "Activités, ligne 1"
     assert fill_of(wb["Activités"]["A1"]) == AMBER
-    assert "extra_columns" in wb["Activités"]["A1"].comment.text
+    assert wb["Activités"]["A1"].comment.text.startswith("Avertissement (Colonnes non prévues) :")
 
 
 def test_text_that_looks_like_a_formula_stays_text(tmp_path):
@@ -227,7 +247,7 @@ def test_text_that_looks_like_a_formula_stays_text(tmp_path):
     assert all(copy[ref].data_type == "s" and copy[ref].quotePrefix for ref in expected)
     rows = table(wb[CORRECTIONS_SHEET])
     assert rows[0][0] == "@bilan.xlsx"
-    assert rows[1][2:4] == ('=HYPERLINK("http://x")', "publics_unknown")
+    assert rows[1][2:4] == ('=HYPERLINK("http://x")', "Public inconnu")
     for ws in wb.worksheets:
         for cells in ws.iter_rows():
             assert all(c.data_type == "s" for c in cells if isinstance(c.value, str))
@@ -246,15 +266,15 @@ def test_libreoffice_ods_return_is_copied_with_its_error_marked(tmp_path):
         "2,5",
     )
     assert fill_of(copy["D6"]) == RED
-    assert "half_days_not_integer" in copy["D6"].comment.text
+    assert "(Demi-journées : nombre entier attendu)" in copy["D6"].comment.text
     assert (copy["A4"].value, copy["A5"].value) == (dt.datetime(2021, 3, 4), "12/04/2021")
 
 
 @pytest.mark.parametrize(
     ("name", "content", "rule"),
     [
-        ("IREV_2021.xlsx", b"not a workbook", "unreadable_file"),
-        ("IREV_2021.csv", b"a;b", "unsupported_format"),
+        ("IREV_2021.xlsx", b"not a workbook", "Fichier illisible"),
+        ("IREV_2021.csv", b"a;b", "Format de fichier non accepté"),
     ],
 )
 def test_a_file_that_cannot_be_read_gives_only_the_corrections_sheet(tmp_path, name, content, rule):
@@ -265,7 +285,7 @@ def test_a_file_that_cannot_be_read_gives_only_the_corrections_sheet(tmp_path, n
     assert wb.sheetnames == [CORRECTIONS_SHEET]
     ws = wb[CORRECTIONS_SHEET]
     assert "fichier rejeté : aucune ligne n'a été chargée" in ws["A2"].value
-    assert [(r[0], r[3], r[4]) for r in table(ws)] == [(name, rule, "Erreur")]
+    assert [(r[0], r[2], r[3], r[4]) for r in table(ws)] == [(name, None, rule, "Erreur")]
 
 
 def test_rejected_return_marks_the_identification_cell(tmp_path):
@@ -451,12 +471,26 @@ def test_steward_overview(tmp_path):
     assert ws["A2"].value == "6 constats : 2 erreurs, 4 avertissements"
     assert (ws.auto_filter.ref, ws.freeze_panes) == ("A4:H10", "A5")
     assert [r[:4] + r[5:7] for r in table(ws, 4)] == [
-        ("IREV", "IREV.xlsx", "Activités, ligne 1", None, "extra_columns", "Avertissement"),
-        ("IREV", "IREV.xlsx", "Activités!D14", "Date", "half_days_not_integer", "Erreur"),
-        ("IREV", "IREV.xlsx", "Activités!A20", "Date", "weekend_date", "Avertissement"),
-        ("IREV", "IREV_old.xlsx", "Activités!A9", "Date", "weekend_date", "Avertissement"),
-        ("ORIV", "=evil.xlsx", "Activités!H7", "Date", "participants_high", "Avertissement"),
-        ("VTO", "VTO.xlsx", "VTO.xlsx", None, "year_mismatch", "Erreur"),
+        ("IREV", "IREV.xlsx", "Activités, ligne 1", None, "Colonnes non prévues", "Avertissement"),
+        (
+            "IREV",
+            "IREV.xlsx",
+            "Activités!D14",
+            "Date",
+            "Demi-journées : nombre entier attendu",
+            "Erreur",
+        ),
+        ("IREV", "IREV.xlsx", "Activités!A20", "Date", "Date un week-end", "Avertissement"),
+        ("IREV", "IREV_old.xlsx", "Activités!A9", "Date", "Date un week-end", "Avertissement"),
+        (
+            "ORIV",
+            "=evil.xlsx",
+            "Activités!H7",
+            "Date",
+            "Nombre de participants élevé",
+            "Avertissement",
+        ),
+        ("VTO", "VTO.xlsx", "VTO.xlsx", None, "Année différente de celle du dossier", "Erreur"),
     ]
     assert (ws["B9"].value, ws["B9"].data_type, ws["E9"].value, ws["E9"].data_type) == (
         "=evil.xlsx",

@@ -58,6 +58,28 @@ def test_missing_column_names_the_column(tmp_path):
         "ajoutez-la avec cet intitulé."
     )
     assert validate_return(path, 2021).centre_code == "IREV"
+    # the missing column is no value the centre entered: it goes to the column field
+    assert (finding.column_label, finding.value, finding.cell) == ("Modalité", None, None)
+
+
+# What « Valeur saisie » shows for each file-level rule: what the centre entered, else nothing.
+FILE_RULE_VALUES = {
+    "unsupported_format": None,
+    "unreadable_file": None,
+    "no_header_row": None,
+    "missing_column": None,
+    "unknown_centre": "CRPV Inconnu",
+    "year_mismatch": "2020",
+    "invalid_year": "l'an dernier",
+    "missing_centre": None,
+}
+
+
+@pytest.mark.parametrize(("make", "rule"), FILE_RULES)
+def test_a_file_level_finding_holds_only_a_value_the_centre_entered(tmp_path, make, rule):
+    finding = next(f for f in validate_return(make(tmp_path), 2021).findings if f.rule == rule)
+    assert finding.value == FILE_RULE_VALUES[rule]
+    assert finding.message  # what was wrong is said in words
 
 
 def test_identity_from_file_name_when_identification_sheet_is_missing(tmp_path):

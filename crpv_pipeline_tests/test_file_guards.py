@@ -250,7 +250,7 @@ def test_limits_come_from_the_environment(tmp_path, monkeypatch, capsys):
     path = write_return(tmp_path / "IREV_2021.xlsx", [VALID_ROW] * 11)
     monkeypatch.setenv("CRPV_MAX_ROWS", "10")
     assert main(["validate", str(path)]) == 1
-    assert "too_many_rows" in capsys.readouterr().out
+    assert "[erreur] Trop de lignes : " in capsys.readouterr().out
     monkeypatch.setenv("CRPV_MAX_ROWS", "0")
     assert main(["validate", str(path)]) == 2
     assert "Error: CRPV_MAX_ROWS='0': expected a positive whole number" in capsys.readouterr().err

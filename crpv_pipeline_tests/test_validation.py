@@ -162,7 +162,11 @@ def test_extra_columns_give_one_warning_per_file(tmp_path):
     )
     result, findings = findings_of(path)
     assert findings == [("extra_columns", "warning", None)]
-    assert result.findings[0].value == "Remarque interne, Budget"
+    # the columns as the centre wrote them go to the column field, not to « Valeur saisie »
+    assert (result.findings[0].column_label, result.findings[0].value) == (
+        "Remarque interne, Budget",
+        None,
+    )
     assert result.rows_loaded == 1
 
 

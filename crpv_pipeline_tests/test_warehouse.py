@@ -82,6 +82,15 @@ def test_schema_is_idempotent_and_dimensions_are_loaded(engine):
         3,
         9,
     }
+    rules = {r["rule"]: r for r in before["dim_rule"]}
+    assert len(rules) == len(load_nomenclature().rules)
+    assert rules["half_days_out_of_range"] == {
+        "rule": "half_days_out_of_range",
+        "label": "Demi-journées hors limites",
+        "level": "row",
+        "severity": "error",
+        "sort_order": rules["half_days_out_of_range"]["sort_order"],
+    }
 
 
 def test_dimensions_are_upserted_from_the_nomenclature(engine, tmp_path):
@@ -262,6 +271,8 @@ def test_derived_tables_match_hand_computed_values(engine):
         "half_days": 20,
         "participants": 60,
         "share_distanciel_pct": pytest.approx(40.0),  # 2 + 6 of 20; HYBRIDE is not remote
+        "centres_with_participants": 2,
+        "n_activities_with_participants": 3,
     }
     assert summary["half_days"] == scalar(
         engine, "select sum(half_days) from fact_activity where year = :year", year=2021
@@ -290,13 +301,14 @@ def test_derived_tables_match_hand_computed_values(engine):
         ("FORMATION", "PRESENTIEL", 8, pytest.approx(80.0)),
     ]
 
+    # participants left empty are unknown (NULL), never 0; the last column says how many gave it
     activity_counts = [tuple(c.values())[1:] for c in rows(engine, "activity_counts", 2021)]
     assert activity_counts == [
-        ("IREV", "ACTIVITE_RESEAU", "HYBRIDE", 1, 4, 10),
-        ("IREV", "FORMATION", "DISTANCIEL", 1, 2, 0),
-        ("IREV", "FORMATION", "PRESENTIEL", 1, 4, 20),
-        ("ORIV", "ACTIVITE_RESEAU", "DISTANCIEL", 1, 6, 30),
-        ("ORIV", "FORMATION", "PRESENTIEL", 1, 4, 0),
+        ("IREV", "ACTIVITE_RESEAU", "HYBRIDE", 1, 4, 10, 1),
+        ("IREV", "FORMATION", "DISTANCIEL", 1, 2, None, 0),
+        ("IREV", "FORMATION", "PRESENTIEL", 1, 4, 20, 1),
+        ("ORIV", "ACTIVITE_RESEAU", "DISTANCIEL", 1, 6, 30, 1),
+        ("ORIV", "FORMATION", "PRESENTIEL", 1, 4, None, 0),
     ]
 
     completeness = {c["centre_code"]: c for c in rows(engine, "completeness", 2021)}
@@ -339,8 +351,10 @@ def test_a_year_without_returns_still_has_its_summary(engine):
         "centres_reporting": 0,
         "n_activities": 0,
         "half_days": 0,
-        "participants": 0,
+        "participants": None,  # nobody gave any: unknown, not 0
         "share_distanciel_pct": None,
+        "centres_with_participants": 0,
+        "n_activities_with_participants": 0,
     }
     themes = rows(engine, "theme_shares", 2019)
     assert len(themes) == 16
@@ -373,6 +387,40 @@ def test_yearly_trend_is_right_whatever_order_years_are_derived(engine, order):
     derive_year(engine, 2020)
     trend = {r["year"]: r for r in rows(engine, "yearly_trend")}
     assert (trend[2020]["half_days_change"], trend[2021]["half_days_change"]) == (-1, 4)
+
+
+def test_changes_compare_the_centres_that_reported_both_years(engine):
+    def year_of(year, centre, *half_days_and_participants, sha="1"):
+        acts = [
+            activity(activity_date=dt.date(year, 3, 4 + i), half_days=h, participants=p)
+            for i, (h, p) in enumerate(half_days_and_participants)
+        ]
+        load(engine, make_result(year=year, centre_code=centre, activities=acts, sha256=sha * 64))
+
+    year_of(2020, "IREV", (10, 100))
+    year_of(2020, "ORIV", (4, None), sha="2")  # participants left empty
+    year_of(2020, "VTO", (30, 300), sha="3")  # sends nothing in 2021
+    year_of(2021, "IREV", (12, 150), sha="4")
+    year_of(2021, "ORIV", (5, 40), sha="5")
+    year_of(2021, "CRPVE", (50, 500), sha="6")  # new in 2021
+    for year in (2020, 2021):
+        derive_year(engine, year)
+    (summary,) = rows(engine, "yearly_summary", 2020)
+    assert (summary["participants"], summary["centres_with_participants"]) == (400, 2)
+    trend = rows(engine, "yearly_trend", 2021)[0]
+    assert (trend["half_days"], trend["centres_compared"]) == (67, 2)
+    # IREV and ORIV alone: 10 + 4 → 12 + 5 half-days, not 44 → 67
+    assert (trend["half_days_change"], trend["half_days_change_pct"]) == (
+        3,
+        pytest.approx(3 / 14 * 100),
+    )
+    assert trend["n_activities_change"] == 0
+    # participants: IREV alone gave them both years (100 → 150)
+    assert trend["participants_centres_compared"] == 1
+    assert (trend["participants_change"], trend["participants_change_pct"]) == (
+        50,
+        pytest.approx(50.0),
+    )
 
 
 def test_derived_selects_return_exactly_the_table_columns(engine):
@@ -425,6 +473,37 @@ def test_tables_of_an_earlier_version_get_the_columns_added_since(warehouse_engi
     load(warehouse_engine, make_result(activities=[activity()]), run_id="run-2")
     assert rows(warehouse_engine, "submission")[-1]["replaces_submission_id"] == 1
     ensure_schema(warehouse_engine)  # and again: nothing left to add
+
+
+EARLIER_ACTIVITY_COUNTS = """
+create table activity_counts (
+    year integer not null, centre_code text not null, activity_type_code text not null,
+    modality_code text not null, n_activities integer not null, half_days integer not null,
+    participants integer not null,
+    primary key (year, centre_code, activity_type_code, modality_code)
+)
+"""
+
+
+def test_derived_columns_that_became_nullable_are_relaxed_and_rows_kept(warehouse_engine):
+    """An earlier version stored 0 for participants nobody gave: the column now takes NULL."""
+    with warehouse_engine.begin() as conn:
+        conn.exec_driver_sql(EARLIER_ACTIVITY_COUNTS)
+        conn.exec_driver_sql(
+            "insert into activity_counts values (2019, 'IREV', 'FORMATION', 'PRESENTIEL', 2, 5, 0)"
+        )
+    ensure_schema(warehouse_engine)
+    columns = {c["name"]: c for c in sa.inspect(warehouse_engine).get_columns("activity_counts")}
+    assert columns["participants"]["nullable"]
+    assert [tuple(r.values()) for r in rows(warehouse_engine, "activity_counts")] == [
+        (2019, "IREV", "FORMATION", "PRESENTIEL", 2, 5, 0, None)
+    ]
+    load(warehouse_engine, make_result(activities=[activity(participants=None)]))
+    derive_year(warehouse_engine, 2021)
+    (summary,) = rows(warehouse_engine, "yearly_summary", 2021)
+    assert summary["participants"] is None
+    ensure_schema(warehouse_engine)  # and again: nothing left to relax
+    assert count_rows(warehouse_engine, "activity_counts") == 2
 
 
 def test_a_missing_not_null_column_cannot_be_added(warehouse_engine):

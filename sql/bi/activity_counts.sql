@@ -10,7 +10,8 @@ select
     dim_modality.label as modality, -- Modality, as shown to people: Présentiel, Distanciel or Hybride
     activity_counts.n_activities as n_activities,
     activity_counts.half_days as half_days,
-    activity_counts.participants as participants
+    activity_counts.participants as participants,
+    activity_counts.n_activities_with_participants as n_activities_with_participants
 from activity_counts
 inner join dim_centre
     on activity_counts.centre_code = dim_centre.centre_code

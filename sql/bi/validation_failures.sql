@@ -19,9 +19,12 @@ select
         when 'error' then 'Erreur'
         when 'warning' then 'Avertissement'
     end as severity_label, -- Severity in French: Erreur (row quarantined or file rejected) or Avertissement (row loaded)
-    validation_failure.message as message
+    validation_failure.message as message,
+    coalesce(dim_rule.label, validation_failure.rule) as rule_label -- The rule as people read it, in French (Demi-journées hors limites); its id when the rule is not in dim_rule
 from validation_failure
 inner join submission
     on validation_failure.submission_id = submission.submission_id
 left join dim_centre
     on validation_failure.centre_code = dim_centre.centre_code
+left join dim_rule
+    on validation_failure.rule = dim_rule.rule

@@ -9,5 +9,7 @@ select
     yearly_trend.n_activities_change as n_activities_change,
     yearly_trend.n_activities_change_pct as n_activities_change_pct,
     yearly_trend.participants_change as participants_change,
-    yearly_trend.participants_change_pct as participants_change_pct
+    yearly_trend.participants_change_pct as participants_change_pct,
+    yearly_trend.centres_compared as centres_compared,
+    yearly_trend.participants_centres_compared as participants_centres_compared
 from yearly_trend

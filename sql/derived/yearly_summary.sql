@@ -1,4 +1,6 @@
 -- Grain: exactly one row per year, even when nothing was loaded (zeros, NULL share).
+-- participants adds up the counts that were given: NULL when no centre gave any (unknown, not
+-- zero); centres_with_participants and n_activities_with_participants say what it covers.
 -- Reads completeness and activity_counts (the year's activities summed per centre, type and
 -- modality), so it is derived after them.
 with
@@ -27,9 +29,11 @@ activities as (
 
     select
         modality_code,
+        centre_code,
         n_activities,
         half_days,
-        participants
+        participants,
+        n_activities_with_participants
     from activity_counts
     where year = :year
 
@@ -40,7 +44,10 @@ activity_totals as (
     select
         coalesce(sum(n_activities), 0) as n_activities,
         coalesce(sum(half_days), 0) as half_days,
-        coalesce(sum(participants), 0) as participants,
+        sum(participants) as participants,
+        count(distinct case when participants is not null then centre_code end)
+            as centres_with_participants,
+        coalesce(sum(n_activities_with_participants), 0) as n_activities_with_participants,
         sum(case when modality_code = 'DISTANCIEL' then half_days else 0 end)
             as distanciel_half_days
     from activities
@@ -57,7 +64,9 @@ final as (
         activity_totals.half_days as half_days,
         activity_totals.participants as participants,
         cast(100.0 * activity_totals.distanciel_half_days as double precision)
-            / nullif(activity_totals.half_days, 0) as share_distanciel_pct
+            / nullif(activity_totals.half_days, 0) as share_distanciel_pct,
+        activity_totals.centres_with_participants as centres_with_participants,
+        activity_totals.n_activities_with_participants as n_activities_with_participants
     from params
     cross join centre_counts
     cross join activity_totals

@@ -6,6 +6,7 @@ create table if not exists activity_counts (
     modality_code text not null references dim_modality (modality_code), -- Modality
     n_activities integer not null, -- Number of activities
     half_days integer not null, -- Total half-days
-    participants integer not null, -- Total participants (activities without a count add nothing)
+    participants integer, -- Total participants of the activities that give a count (NULL when none does: unknown, not zero)
+    n_activities_with_participants integer, -- Activities whose number of participants is given (the others are unknown, not zero)
     primary key (year, centre_code, activity_type_code, modality_code)
 );
