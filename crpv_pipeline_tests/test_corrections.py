@@ -364,7 +364,7 @@ def test_sheet_names_excel_refuses_are_renamed_in_the_copy(tmp_path, make, copie
     quoted = activities.replace("'", "''")
     assert [ws[c].hyperlink.location for c in ("A6", "A7")] == [f"'{quoted}'!B3", f"'{quoted}'!D3"]
     assert wb[activities]["D3"].value == 99 and fill_of(wb[activities]["D3"]) == RED
-    assert "half_days_out_of_range" in wb[activities]["D3"].comment.text
+    assert "Demi-journées hors limites" in wb[activities]["D3"].comment.text
     assert wb[copied[-1]]["A1"].value in ("notes N4", "notes")
 
 

@@ -412,7 +412,7 @@ def test_files_set_aside_are_listed_apart_whatever_their_status(sqlite_url, tmp_
         }
     )
     assert [r[:3] for r in set_aside_table(later).rows] == [
-        ("Labo Cités", "LABOCITES_2021.xlsx", "Non pris en compte"),
+        ("Labo Cités", "LABOCITES_2021.xlsx", "En attente de décision"),
         ("Centre non identifié", "x.xlsx", "pending"),
     ]
 
