@@ -329,9 +329,10 @@ def odd_xlsx(tmp_path) -> Path:
 
 
 def odd_ods(tmp_path) -> Path:
-    """Two sheet names sharing their first 31 characters (LibreOffice allows longer names)."""
+    """Two activity sheets whose names share their first 31 characters (LibreOffice allows
+    longer names)."""
     sheets = {"Identification": IDENTIFICATION, LONG: [HEADER, VALID_ROW, row(half_days=99)]}
-    sheets[LONG + " (notes)"] = [["notes"]]
+    sheets[LONG + " (suite)"] = [HEADER, row(title="Réunion du réseau régional")]
     return write_ods(tmp_path / "IREV_2021.ods", sheets)
 
 
@@ -348,7 +349,7 @@ def odd_ods(tmp_path) -> Path:
             odd_ods,
             ["Identification", f"{LONG[:31]}", "Activités de l'année 2021 — (2)"],
             f"« {LONG} » → « Activités de l'année 2021 — cen » ; "
-            f"« {LONG} (notes) » → « Activités de l'année 2021 — (2) »",
+            f"« {LONG} (suite) » → « Activités de l'année 2021 — (2) »",
         ),
     ],
 )  # fmt: skip
