@@ -366,7 +366,7 @@ def test_sheet_names_excel_refuses_are_renamed_in_the_copy(tmp_path, make, copie
     assert [ws[c].hyperlink.location for c in ("A6", "A7")] == [f"'{quoted}'!B3", f"'{quoted}'!D3"]
     assert wb[activities]["D3"].value == 99 and fill_of(wb[activities]["D3"]) == RED
     assert "Demi-journées hors limites" in wb[activities]["D3"].comment.text
-    assert wb[copied[-1]]["A1"].value in ("notes N4", "notes")
+    assert wb[copied[-1]]["A1"].value in ("notes N4", "notes", "Date")
 
 
 def bare_result(name: str, centre: str | None, year: int | None) -> ReturnResult:
