@@ -175,20 +175,25 @@ def os_error_text(err: OSError) -> str:
     return "erreur de lecture du disque"
 
 
-def inflated_size(path: Path) -> int:
-    """What a return costs to read, in bytes: its zip parts inflated, else its own size.
+def inflated_size(path: Path, limits: Limits = DEFAULT_LIMITS) -> int:
+    """What reading a return costs, in bytes: its zip parts inflated, else its own size.
 
-    What the pipeline counts to keep the returns being read at once within a memory budget;
-    0 for a file that cannot be read (it is rejected without being parsed).
+    What the pipeline counts to keep the returns read at once within a memory budget. 0 for a
+    file the guards refuse from its size or its zip directory (it is never parsed) or that
+    cannot be read.
     """
     try:
+        size = path.stat().st_size
+        if size > limits.max_file_bytes:
+            return 0
         with path.open("rb") as fh:
             if fh.read(4) != ZIP_MAGIC:
-                return path.stat().st_size
+                return size
         with zipfile.ZipFile(path) as archive:
-            return sum(entry.file_size for entry in archive.infolist())
+            inflated = sum(entry.file_size for entry in archive.infolist())
     except (OSError, zipfile.BadZipFile):
         return 0
+    return inflated if inflated <= limits.max_uncompressed_bytes else 0
 
 
 def check_worksheet(path: Path, sheet_name: str, limits: Limits = DEFAULT_LIMITS) -> None:

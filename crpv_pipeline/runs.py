@@ -77,6 +77,7 @@ def materialize_year(
     try:
         policy = parse_retry_policy(retry)
         workers = pipeline.worker_processes()
+        pipeline.read_budget()
     except ValueError as err:
         raise RunFailed(f"pipeline run for {year} could not start: {err}") from err
     defs = build_definitions(

@@ -265,7 +265,7 @@ def test_limits_come_from_the_environment(tmp_path, monkeypatch, capsys):
     assert "Error: CRPV_MAX_ROWS='0': expected a positive whole number" in capsys.readouterr().err
 
 
-def _excel_like_return(path: Path) -> Path:
+def _excel_like_return(path: Path, centre: str = "IREV") -> Path:
     """A valid return written as Excel writes it: text in a shared-strings table."""
     import xlsxwriter
 
@@ -273,7 +273,7 @@ def _excel_like_return(path: Path) -> Path:
 
     workbook = xlsxwriter.Workbook(path)
     identification = workbook.add_worksheet("Identification")
-    for row, cells in enumerate([["Centre de ressources", "IREV"], ["Année", 2021]]):
+    for row, cells in enumerate([["Centre de ressources", centre], ["Année", 2021]]):
         identification.write_row(row, 0, cells)
     activities = workbook.add_worksheet("Activités")
     activities.write_row(0, 0, HEADER)
@@ -312,30 +312,40 @@ def test_billion_laughs_in_the_shared_strings_is_refused_before_reading(tmp_path
     assert result.centre_code == "IREV"
 
 
-def _large_shared_strings(path: Path, megabytes: int) -> Path:
-    """A valid return whose sharedStrings.xml also holds ``megabytes`` of distinct strings."""
-    source = _excel_like_return(path.with_name(f"source_{path.stem}.xlsx"))
+def large_shared_strings(path: Path, megabytes: int, centre: str = "IREV") -> Path:
+    """A valid return whose shared-strings table also holds ``megabytes`` of distinct strings.
+
+    Each string carries random letters, so that the file is not a bomb by its compression ratio
+    (it holds about a tenth of what it inflates to).
+    """
+    import random
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    source = _excel_like_return(path.with_name(f"source_{path.stem}.xlsx"), centre)
     with zipfile.ZipFile(source) as src:
-        strings = src.read("xl/sharedStrings.xml")
         parts = {name: src.read(name) for name in src.namelist()}
-    head, _, tail = strings.partition(b"</sst>")
-    padding = "".join(f"<si><t>{n:09d} {'activité ' * 40}</t></si>" for n in range(2500)).encode()
-    copies = megabytes * 1024 * 1024 // len(padding)
+    head, _, tail = parts.pop("xl/sharedStrings.xml").partition(b"</sst>")
+    draw = random.Random(megabytes)
+    text = "activité " * 30
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
         for name, data in parts.items():
-            if name != "xl/sharedStrings.xml":
-                out.writestr(name, data)
+            out.writestr(name, data)
         with out.open("xl/sharedStrings.xml", "w") as part:
             part.write(head)
-            for copy in range(copies):  # distinct strings: each copy numbers them again
-                part.write(padding.replace(b"<t>", f"<t>{copy:05d}".encode()))
+            written = 0
+            while written < megabytes * 1024 * 1024:
+                block = "".join(
+                    f"<si><t>{draw.randbytes(16).hex()} {text}</t></si>" for _ in range(1000)
+                ).encode()
+                part.write(block)
+                written += len(block)
             part.write(b"</sst>" + tail)
     source.unlink()
     return path
 
 
 def test_shared_strings_count_in_the_inflated_size_budget(tmp_path):
-    path = _large_shared_strings(tmp_path / "IREV_2021.xlsx", 24)
+    path = large_shared_strings(tmp_path / "IREV_2021.xlsx", 24)
     assert path.stat().st_size < 8 * 1024 * 1024  # not a bomb by its compression ratio
     assert validate_return(path, 2021).status == "loaded"  # within the default budget
     result = rejected_with(path, "zip_bomb", Limits(max_uncompressed_bytes=16 * 1024 * 1024))
