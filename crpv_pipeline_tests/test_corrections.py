@@ -246,7 +246,8 @@ def test_libreoffice_ods_return_is_copied_with_its_error_marked(tmp_path):
 @pytest.mark.parametrize(
     ("name", "content", "rule"),
     [
-        ("IREV_2021.xlsx", b"not a workbook", "unreadable_file"),
+        ("IREV_2021.xlsx", b"PK\x03\x04 not a workbook", "unreadable_file"),
+        ("IREV_2021.xlsx", b"not a workbook", "disguised_file"),
         ("IREV_2021.csv", b"a;b", "unsupported_format"),
     ],
 )
