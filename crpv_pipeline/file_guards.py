@@ -1,10 +1,13 @@
 """Guards run on a return before any parsing: hostile or oversized files cost one rejection.
 
-Belongs here: what can be decided from the file system entry and the archive directory alone —
-a symbolic link, an empty or oversized file, an encrypted workbook, a zip bomb (declared sizes
-and compression ratios), a sheet whose cell grid is too large to be read safely — and the
-configurable ``Limits``. Each problem is a ``ReturnFileError`` with a rule of ``rules.csv``.
-Stays out: reading cells (``reading``) and judging values (``validation``).
+Belongs here: what can be decided from the file system entry, the first bytes and the archive
+directory alone — a symbolic link, an empty or oversized file, a file that is not the workbook
+its extension says (``file_kinds``), an encrypted workbook, a zip bomb (declared sizes of every
+part, shared strings included, and compression ratios), an XML part declaring entities, a sheet
+whose cell grid is too large to be read safely — the configurable ``Limits``, and ``guard``,
+which ``reading.open_workbook`` runs before every opening. Each problem is a
+``ReturnFileError`` with a rule of ``rules.csv``. Stays out: reading cells (``reading``) and
+judging values (``validation``).
 """
 
 from __future__ import annotations

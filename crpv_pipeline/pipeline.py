@@ -138,9 +138,9 @@ def read_budget(environ: Mapping[str, str] | None = None) -> int:
     """Bytes of inflated returns the worker processes may hold at once (``CRPV_READ_BUDGET_MB``).
 
     Reading a return takes about its inflated size in memory for its shared strings and up to
-    four times that for its sheets, so the memory that reading adds to the run's processes stays
-    within about four times this budget, whatever ``CRPV_WORKERS`` is. A return larger than the
-    budget is read alone.
+    four times that for its sheets (a correction workbook, counted twice, up to nine times), so
+    the memory that reading adds to the run's processes stays within about four times this
+    budget, whatever ``CRPV_WORKERS`` is. A return larger than the budget is read alone.
     """
     environ = os.environ if environ is None else environ
     text = environ.get(READ_BUDGET_VARIABLE, "").strip()
@@ -278,7 +278,8 @@ worker starts in milliseconds instead of importing pandas and Pandera for a seco
 module, which holds the workers' jobs, and with it validation, corrections and loading."""
 
 _WORKER_SETTINGS = (REFERENCE_DIR_VARIABLE, "CRPV_MAX_ROWS", "CRPV_MAX_COLUMNS", "CRPV_MAX_FILE_MB")
-"""Environment variables the work depends on, sent with every job: the fork server keeps the
+"""Environment variables the work depends on (the reference lists; the limits with which a
+correction workbook opens its return), sent with every job: the fork server keeps the
 environment it started with."""
 
 

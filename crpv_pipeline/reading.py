@@ -3,7 +3,8 @@
 This module turns a workbook into raw values that keep their place in the sheet (Excel row
 number, column letter, label as written). It decides nothing about whether a value is valid:
 that is ``validation``'s job. It reads with python-calamine, which handles ``.xlsx``, ``.xlsm``
-(macros are never run), ``.xls`` and ``.ods``, and it never writes anything.
+(macros are never run), ``.xls`` and ``.ods``, and it never writes anything. ``open_workbook`` is
+the only function of the package that opens a centre's file, and it runs the file guards first.
 """
 
 from __future__ import annotations

@@ -251,3 +251,22 @@ def test_only_open_workbook_opens_a_return():
         (package / "reading.py").read_text(encoding="utf-8"),
         next(f for f in ast.walk(reading) if getattr(f, "name", None) == "open_workbook"),
     )
+
+
+def test_an_opened_workbook_hands_over_a_sheet_only_once_its_used_range_is_checked(tmp_path):
+    from crpv_pipeline.file_guards import Limits
+    from crpv_pipeline.reading import open_workbook
+
+    path = write_return(tmp_path / "IREV_2021.xlsx", [VALID_ROW] * 3)  # 4 rows × 11 columns
+    workbook = open_workbook(path, Limits(max_grid_cells=40))
+    try:
+        assert workbook.get_sheet_by_name("Identification").to_python()[0][1] == "IREV"
+        with pytest.raises(ReturnFileError) as refused:
+            workbook.get_sheet_by_name("Activités")
+        assert refused.value.rule == "sheet_too_large"
+    finally:
+        workbook.close()
+    (tmp_path / "bilan.csv").write_text("a;b\n")
+    with pytest.raises(ReturnFileError) as refused:  # and the whole file, before it is opened
+        open_workbook(tmp_path / "bilan.csv")
+    assert refused.value.rule == "unsupported_format"
