@@ -92,8 +92,7 @@ XML_2003 = (
         (
             "bilan.xls",
             _xlsx,
-            "Ce fichier est un classeur Excel (.xlsx) enregistré avec l'extension .xls : "
-            + RESAVE,
+            "Ce fichier est un classeur Excel (.xlsx) enregistré avec l'extension .xls : " + RESAVE,
         ),
         (
             "bilan.xlsx",
@@ -116,8 +115,9 @@ def test_a_disguised_file_gets_one_french_finding_and_nothing_else(tmp_path, nam
     )
 
 
-@pytest.mark.parametrize(("name", "fixture"), [("IREV_2021.xls", "IREV_2021.xls"),
-                                               ("IREV_2021.ods", "IREV_2021.ods")])
+@pytest.mark.parametrize(
+    ("name", "fixture"), [("IREV_2021.xls", "IREV_2021.xls"), ("IREV_2021.ods", "IREV_2021.ods")]
+)
 def test_workbooks_named_for_their_format_are_not_disguised(tmp_path, name, fixture):
     shutil.copy(FIXTURES / fixture, tmp_path / name)
     assert not validate_return(tmp_path / name, 2021).rejected
