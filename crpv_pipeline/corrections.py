@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import python_calamine
 import xlsxwriter
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils.cell import coordinate_to_tuple
@@ -37,7 +36,7 @@ from crpv_pipeline.correction_names import (
 )
 from crpv_pipeline.model import Finding, ReturnResult
 from crpv_pipeline.parsing import format_value, french_count, french_number
-from crpv_pipeline.reading import SUPPORTED_SUFFIXES, open_workbook
+from crpv_pipeline.reading import ReturnFileError, open_workbook
 from crpv_pipeline.refdata import default_nomenclature, normalize_label
 from crpv_pipeline.testpoints import pause_point
 
@@ -226,24 +225,20 @@ def _target(finding: Finding) -> str | None:
 
 def _source_sheets(path: Path) -> list[tuple[str, list[list[Any]], bool]]:
     """(name, rows, hidden) of every sheet of the source file; [] when it cannot be re-read."""
-    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        return []
-    try:
+    try:  # the file guards first, as for its validation: a refused file is never opened
         source = open_workbook(path)
-    except Exception:  # calamine raises several exception types; the finding already says why
+    except ReturnFileError:  # the finding already says why
         return []
     sheets = []
     try:
-        for sheet in source.sheets_metadata:
-            name = sheet.name
+        for name in source.sheet_names:
             if normalize_label(name) == normalize_label(CORRECTIONS_SHEET):
                 continue  # our own table in a correction workbook sent back as a return
             try:
                 rows = source.get_sheet_by_name(name).to_python(skip_empty_area=False)
-            except Exception:  # one unreadable sheet: the others are still worth showing
+            except Exception:  # one unreadable or oversized sheet: the others are worth showing
                 continue
-            hidden = sheet.visible != python_calamine.SheetVisibleEnum.Visible
-            sheets.append((name, rows, hidden))
+            sheets.append((name, rows, source.is_hidden(name)))
     finally:
         source.close()
     return sheets

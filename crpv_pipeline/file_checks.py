@@ -18,7 +18,7 @@ from crpv_pipeline.control_characters import (
     remove_unstorable,
     unstorable_codes,
 )
-from crpv_pipeline.file_guards import Limits, check_file, check_worksheet
+from crpv_pipeline.file_guards import Limits
 from crpv_pipeline.model import Finding, ReturnResult, display_name, empty_activities
 from crpv_pipeline.parsing import format_value, parse_whole
 from crpv_pipeline.reading import (
@@ -112,10 +112,7 @@ def claimed_centres(path: Path, nomenclature: Nomenclature, limits: Limits) -> f
     if from_name is not None and (entry := nomenclature.centres.match(from_name[0])):
         claims.add(entry.code)
     try:  # the guards of the whole file, but only the Identification sheet's used range
-        check_file(path, limits, scan_worksheets=False)
-        identification = read_identification(
-            path, nomenclature, lambda sheet: check_worksheet(path, sheet, limits)
-        )
+        identification = read_identification(path, nomenclature, limits)
     except (ReturnFileError, OSError):  # validation rejects it, for its file name's centre
         return frozenset(claims)
     centre = identification.get("centre")

@@ -1,29 +1,46 @@
 """Guards run on a return before any parsing: hostile or oversized files cost one rejection.
 
-Belongs here: what can be decided from the file system entry and the archive directory alone —
-a symbolic link, an empty or oversized file, an encrypted workbook, a zip bomb (declared sizes
-and compression ratios), a sheet whose cell grid is too large to be read safely — and the
-configurable ``Limits``. Each problem is a ``ReturnFileError`` with a rule of ``rules.csv``.
-Stays out: reading cells (``reading``) and judging values (``validation``).
+Belongs here: what can be decided from the file system entry, the first bytes and the archive
+directory alone — a symbolic link, an empty or oversized file, a file that is not the workbook
+its extension says (``file_kinds``), an encrypted workbook, a zip bomb (declared sizes of every
+part, shared strings included, and compression ratios), an XML part declaring entities, a sheet
+whose cell grid is too large to be read safely — the configurable ``Limits``, and ``guard``,
+which ``reading.open_workbook`` runs before every opening. Each problem is a
+``ReturnFileError`` with a rule of ``rules.csv``. Stays out: reading cells (``reading``) and
+judging values (``validation``).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import zipfile
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
+from zlib import error as zlib_error
 
 from defusedxml import DefusedXmlException
 
 from crpv_pipeline.cell_problems import sheet_part
+from crpv_pipeline.file_kinds import (
+    HEAD_BYTES,
+    OLE_MAGIC,
+    ZIP_MAGIC,
+    Disguise,
+    archive_disguise,
+    disguise,
+    ole_disguise,
+)
 from crpv_pipeline.parsing import french_number
 from crpv_pipeline.reading import MAX_COLUMNS, MAX_ROWS, SUPPORTED_SUFFIXES, ReturnFileError
 
-_ZIP_MAGIC = b"PK\x03\x04"
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # also the container of encrypted .xlsx files
+_BROKEN_ZIP = "archive zip endommagée ou incomplète"
+_XML_PARTS = (".xml", ".rels")
+_PROLOG_BYTES = 64 * 1024
+"""How far into an XML part its root element must start (declarations and comments first)."""
 _LAST_ROW = re.compile(rb'<row[^>]*\br="(\d+)"')
 _CELL_COLUMN = re.compile(rb'<c r="([A-Z]{1,3})\d')
 _NARROW_WIDTH = 11  # columns A to K
@@ -40,7 +57,9 @@ class Limits:
     max_file_bytes: int = 50 * 1024 * 1024
     max_rows: int = MAX_ROWS
     max_columns: int = MAX_COLUMNS
-    max_uncompressed_bytes: int = 1024 * 1024 * 1024
+    max_uncompressed_bytes: int = 256 * 1024 * 1024
+    """What every part of a zip package (sheets, shared strings, styles…) inflates to, in all:
+    the reader holds the shared strings whole, and builds cells from the sheets."""
     max_compression_ratio: int = 200
     max_grid_cells: int = 24_000_000
     """Rows × columns of a sheet's used range: the reader holds the whole grid in memory."""
@@ -82,6 +101,9 @@ class FileScan:
     may_hold_cell_problems: bool = True
     """False when every worksheet XML was scanned and holds no error value and no formula:
     the reader then need not look for them (``cell_problems``)."""
+    worksheets_checked: bool = True
+    """Whether the used range of every worksheet was checked (``check_worksheet`` need not be
+    called before reading one)."""
 
 
 def check_file(
@@ -90,11 +112,13 @@ def check_file(
     """Raise ``ReturnFileError`` when ``path`` must be rejected before it is opened.
 
     ``scan_worksheets`` False leaves out the used range of each sheet (which streams its XML):
-    the caller then checks the one sheet it reads with ``check_worksheet`` first.
+    the caller then checks the one sheet it reads with ``check_worksheet`` first (the workbooks
+    of ``reading.open_workbook`` do so).
     """
     if path.is_symlink():
         raise ReturnFileError("symlink_refused")
-    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
         raise ReturnFileError("unsupported_format", value=path.suffix or path.name)
     size = path.stat().st_size
     if size == 0:
@@ -104,13 +128,75 @@ def check_file(
             "file_too_large", value=_megabytes(size), limit=_megabytes(limits.max_file_bytes)
         )
     with path.open("rb") as fh:
-        magic = fh.read(8)
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm") and magic == _OLE_MAGIC:
+        head = fh.read(HEAD_BYTES)
+    _refuse_disguise(disguise(head, suffix), suffix)
+    if suffix in (".xlsx", ".xlsm") and head.startswith(OLE_MAGIC):
+        _refuse_disguise(ole_disguise(path.read_bytes(), suffix), suffix)
         raise ReturnFileError("password_protected")
-    if magic.startswith(_ZIP_MAGIC):
+    if head.startswith(ZIP_MAGIC):
         return _check_archive(path, limits, scan_worksheets)
-    return FileScan()
+    return FileScan(worksheets_checked=scan_worksheets)
+
+
+def _refuse_disguise(found: Disguise | None, suffix: str) -> None:
+    if found is not None:
+        raise ReturnFileError("disguised_file", kind=found.kind, suffix=suffix, fix=found.fix)
+
+
+_GUARDED: OrderedDict[tuple, FileScan] = OrderedDict()
+_GUARDED_KEPT = 64
+
+
+def guard(path: Path, limits: Limits, scan_worksheets: bool = False) -> FileScan:
+    """``check_file``, run once per file version (path, size, modification time) and limits.
+
+    What ``reading.open_workbook`` calls before every opening: the second opening of a return
+    (its correction workbook, after its validation) costs nothing, and a changed file is checked
+    again. A scan of every worksheet answers a later call that needs none.
+    """
+    try:
+        stat = path.lstat()
+        key = (os.fspath(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, limits)
+        scan = _GUARDED.get(key)
+        if scan is None or (scan_worksheets and not scan.worksheets_checked):
+            scan = _GUARDED[key] = check_file(path, limits, scan_worksheets)
+    except OSError as err:
+        raise ReturnFileError("unreadable_file", detail=os_error_text(err)) from err
+    else:
+        _GUARDED.move_to_end(key)
+        while len(_GUARDED) > _GUARDED_KEPT:
+            _GUARDED.popitem(last=False)
+        return scan
+
+
+def os_error_text(err: OSError) -> str:
+    """A French phrase for why the system could not read a file."""
+    if isinstance(err, PermissionError):
+        return "lecture refusée par le système"
+    if isinstance(err, FileNotFoundError):
+        return "fichier introuvable : il a été déplacé ou supprimé pendant la lecture"
+    return "erreur de lecture du disque"
+
+
+def inflated_size(path: Path, limits: Limits = DEFAULT_LIMITS) -> int:
+    """What reading a return costs, in bytes: its zip parts inflated, else its own size.
+
+    What the pipeline counts to keep the returns read at once within a memory budget. 0 for a
+    file the guards refuse from its size or its zip directory (it is never parsed) or that
+    cannot be read.
+    """
+    try:
+        size = path.stat().st_size
+        if size > limits.max_file_bytes:
+            return 0
+        with path.open("rb") as fh:
+            if fh.read(4) != ZIP_MAGIC:
+                return size
+        with zipfile.ZipFile(path) as archive:
+            inflated = sum(entry.file_size for entry in archive.infolist())
+    except (OSError, zipfile.BadZipFile):
+        return 0
+    return inflated if inflated <= limits.max_uncompressed_bytes else 0
 
 
 def check_worksheet(path: Path, sheet_name: str, limits: Limits = DEFAULT_LIMITS) -> None:
@@ -127,7 +213,7 @@ def check_worksheet(path: Path, sheet_name: str, limits: Limits = DEFAULT_LIMITS
             if part is not None and part in archive.namelist():
                 _check_grid(archive, archive.getinfo(part), limits)
     except (zipfile.BadZipFile, KeyError, ParseError, DefusedXmlException) as err:
-        raise ReturnFileError("unreadable_file", detail="archive zip invalide") from err
+        raise ReturnFileError("unreadable_file", detail=_BROKEN_ZIP) from err
 
 
 def _check_archive(path: Path, limits: Limits, scan_worksheets: bool = True) -> FileScan:
@@ -136,7 +222,7 @@ def _check_archive(path: Path, limits: Limits, scan_worksheets: bool = True) -> 
             entries = archive.infolist()
             if any(e.flag_bits & 0x1 for e in entries):
                 raise ReturnFileError("password_protected")
-            total = sum(e.file_size for e in entries)
+            total = sum(e.file_size for e in entries)  # every part, shared strings included
             ratio = max(
                 (e.file_size / e.compress_size for e in entries if e.compress_size > 0),
                 default=0,
@@ -145,17 +231,53 @@ def _check_archive(path: Path, limits: Limits, scan_worksheets: bool = True) -> 
                 total > 10 * 1024 * 1024 and ratio > limits.max_compression_ratio
             ):
                 raise ReturnFileError("zip_bomb", value=_megabytes(total))
+            names = {e.filename for e in entries}
+            mimetype = archive.read("mimetype")[:100] if "mimetype" in names else b""
+            _refuse_disguise(archive_disguise(names, mimetype, path.suffix), path.suffix.lower())
+            for entry in entries:
+                if entry.filename.endswith(_XML_PARTS):
+                    _check_prolog(archive, entry)
             worksheets = [
                 e
                 for e in entries
                 if e.filename.startswith("xl/worksheets/") and e.filename.endswith(".xml")
             ]
             if not scan_worksheets:
-                return FileScan()
+                return FileScan(worksheets_checked=False)
             problems = [_check_grid(archive, entry, limits) for entry in worksheets]
             return FileScan(may_hold_cell_problems=not worksheets or any(problems))
-    except zipfile.BadZipFile as err:
-        raise ReturnFileError("unreadable_file", detail="archive zip invalide") from err
+    except (zipfile.BadZipFile, EOFError, zlib_error) as err:
+        raise ReturnFileError("unreadable_file", detail=_BROKEN_ZIP) from err
+
+
+_DECLARATIONS = re.compile(rb"\s*(<\?.*?\?>|<!--.*?-->)", re.DOTALL)
+
+
+def _check_prolog(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> None:
+    """Refuse an XML part that declares entities, or whose root element starts after 64 Ko.
+
+    A "billion laughs" declares entities that expand by the billion. Only the start of the part
+    is inflated: a document type comes before the root element. Packages never need one (the
+    OOXML packaging rules forbid it); an old ``.ods`` manifest may name an external DTD, which
+    no reader fetches, so only a declared internal subset is refused.
+    """
+    with archive.open(entry) as stream:
+        data = stream.read(_PROLOG_BYTES)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        data = data.decode("utf-16", errors="replace").encode("utf-8")
+    position = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    while match := _DECLARATIONS.match(data, position):
+        position = match.end()
+    rest = data[position:].lstrip()
+    if rest.startswith(b"<!DOCTYPE"):
+        root = rest.find(b">")
+        subset = rest.find(b"[")
+        if root < 0 or 0 <= subset < root or b"<!ENTITY" in rest:
+            raise ReturnFileError(
+                "unreadable_file", detail="déclarations d'entités XML, refusées par sécurité"
+            )
+    elif len(data) == _PROLOG_BYTES and (not rest or rest.startswith((b"<?", b"<!--"))):
+        raise ReturnFileError("unreadable_file", detail="en-tête XML anormalement long")
 
 
 def _check_grid(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, limits: Limits) -> bool:

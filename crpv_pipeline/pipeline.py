@@ -14,9 +14,9 @@ import datetime as dt
 import gc
 import multiprocessing
 import os
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from functools import cache
@@ -30,7 +30,7 @@ from crpv_pipeline.atomic import remove_leftovers
 from crpv_pipeline.correction_names import CORRECTIONS_PREFIX, made_for
 from crpv_pipeline.corrections import correction_file_name, write_correction_workbook
 from crpv_pipeline.file_checks import claimed_centres, file_finding
-from crpv_pipeline.file_guards import DEFAULT_LIMITS, Limits
+from crpv_pipeline.file_guards import DEFAULT_LIMITS, Limits, inflated_size
 from crpv_pipeline.inbox import discover_returns, relative_name
 from crpv_pipeline.incremental import known_returns
 from crpv_pipeline.loading import LoadOutcome, compare_in_advance, load_return
@@ -145,6 +145,29 @@ def worker_processes(environ: Mapping[str, str] | None = None) -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 
 
+READ_BUDGET_VARIABLE = "CRPV_READ_BUDGET_MB"
+DEFAULT_READ_BUDGET = 256 * 1024 * 1024
+"""Bytes of returns, inflated (``file_guards.inflated_size``), that worker processes may read
+at once: as much as the largest return the guards let through, which then runs alone."""
+
+
+def read_budget(environ: Mapping[str, str] | None = None) -> int:
+    """Bytes of inflated returns the worker processes may hold at once (``CRPV_READ_BUDGET_MB``).
+
+    Reading a return takes about its inflated size in memory for its shared strings and up to
+    four times that for its sheets (a correction workbook, counted twice, up to nine times), so
+    the memory that reading adds to the run's processes stays within about four times this
+    budget, whatever ``CRPV_WORKERS`` is. A return larger than the budget is read alone.
+    """
+    environ = os.environ if environ is None else environ
+    text = environ.get(READ_BUDGET_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_READ_BUDGET
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{READ_BUDGET_VARIABLE}={text!r}: expected a whole number of Mo, ≥ 1")
+    return int(text) * 1024 * 1024
+
+
 def _validate_one(job: tuple[Path, int, Limits, str | None, str | None]) -> ReturnResult:
     """Validate one return; with a warehouse URL, compare it with what it would supersede."""
     path, year, limits, warehouse_url, name = job
@@ -180,14 +203,18 @@ def _in_processes(
     jobs: Sequence[Any],
     workers: int,
     sizes: Sequence[int],
+    costs: Sequence[int] | None = None,
 ) -> Iterator[Any] | None:
     """``map(function, jobs)`` by ``workers`` processes, started now and closed with ``stack``.
 
     None when one process should do the work itself: fewer than two workers or jobs, or less
-    than ``PARALLEL_MIN_BYTES`` in all of the files the jobs read (``sizes``).
+    than ``PARALLEL_MIN_BYTES`` in all of the files the jobs read (``sizes``). A job is given to
+    the workers only while the ``costs`` (inflated bytes each job reads, default ``sizes``) of
+    the jobs given and whose results were not taken yet stay within ``read_budget()``.
     """
     if workers < 2 or len(jobs) < 2 or sum(sizes) < PARALLEL_MIN_BYTES:
         return None
+    budget = read_budget()
     pool = ProcessPoolExecutor(
         min(workers, len(jobs)), mp_context=_worker_context(), initializer=_worker_started
     )
@@ -195,7 +222,41 @@ def _in_processes(
     stack.callback(pool.shutdown, wait=True, cancel_futures=True)
     settings = _worker_settings()
     calls = [(function, job, settings) for job in jobs]
-    return pool.map(_call, calls)  # every job submitted at once; results come in order
+    return _within_budget(pool, calls, costs if costs is not None else sizes, budget)
+
+
+def _within_budget(
+    pool: ProcessPoolExecutor, calls: Sequence[Any], costs: Sequence[int], budget: int
+) -> Iterator[Any]:
+    """The results of ``_call(call)`` in order, calls submitted while their costs fit ``budget``.
+
+    The first calls are submitted now; each further one as soon as the results taken free
+    enough of the budget. A call counts from its submission until its result is taken, so the
+    returns the workers read at once never cost more than ``budget`` together (a call that costs
+    more than the whole budget is submitted alone).
+    """
+    in_flight: deque[tuple[Future, int]] = deque()
+    waiting = deque(zip(calls, costs, strict=True))
+    spent = 0
+
+    def submit() -> None:
+        nonlocal spent
+        while waiting and (not in_flight or spent + waiting[0][1] <= budget):
+            call, cost = waiting.popleft()
+            in_flight.append((pool.submit(_call, call), cost))
+            spent += cost
+
+    def results() -> Iterator[Any]:
+        nonlocal spent
+        while in_flight:
+            future, cost = in_flight.popleft()
+            result = future.result()
+            spent -= cost
+            submit()
+            yield result
+
+    submit()
+    return results()
 
 
 def _worker_context() -> multiprocessing.context.BaseContext:
@@ -233,8 +294,9 @@ single-threaded process, safe to fork, unlike a Dagster step with its threads), 
 worker starts in milliseconds instead of importing pandas and Pandera for a second: this
 module, which holds the workers' jobs, and with it validation, corrections and loading."""
 
-_WORKER_SETTINGS = (REFERENCE_DIR_VARIABLE,)
-"""Environment variables the work depends on, sent with every job: the fork server keeps the
+_WORKER_SETTINGS = (REFERENCE_DIR_VARIABLE, "CRPV_MAX_ROWS", "CRPV_MAX_COLUMNS", "CRPV_MAX_FILE_MB")
+"""Environment variables the work depends on (the reference lists; the limits with which a
+correction workbook opens its return), sent with every job: the fork server keeps the
 environment it started with."""
 
 
@@ -272,7 +334,8 @@ def _validated(
     would supersede (``compare_in_advance``), which the loading process does otherwise.
     """
     jobs = [(f.path, year, limits, warehouse_url, f.relative_name) for f in files]
-    parallel = _in_processes(stack, _validate_one, jobs, workers, [f.size for f in files])
+    costs = [inflated_size(f.path, limits) for f in files]
+    parallel = _in_processes(stack, _validate_one, jobs, workers, [f.size for f in files], costs)
     if parallel is not None:
         return parallel, True
     # One process: each load compares its return itself (the same work, and no second engine).
@@ -464,8 +527,11 @@ def write_corrections(
     # A file not read again keeps its workbook if that one is whole and was written for it.
     jobs = [(r, p) for r, p in paths if r.recorded_as is None or not made_for(p, r.file_sha256)]
     sizes = [_size(r.path) for r, _ in jobs]
+    # Copying a return's sheets takes about twice the memory of validating it (up to 9 times
+    # its inflated size, against 4): counted twice in the workers' read budget.
+    costs = [2 * inflated_size(r.path) for r, _ in jobs]
     with ExitStack() as stack:
-        parallel = _in_processes(stack, _correction_workbook, jobs, workers, sizes)
+        parallel = _in_processes(stack, _correction_workbook, jobs, workers, sizes, costs)
         list(parallel if parallel is not None else map(_correction_workbook, jobs))
     written = [p for _, p in paths]
     for stale in set(folder.glob(f"{CORRECTIONS_PREFIX}*.xlsx")) - set(written):

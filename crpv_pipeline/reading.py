@@ -3,7 +3,8 @@
 This module turns a workbook into raw values that keep their place in the sheet (Excel row
 number, column letter, label as written). It decides nothing about whether a value is valid:
 that is ``validation``'s job. It reads with python-calamine, which handles ``.xlsx``, ``.xlsm``
-(macros are never run), ``.xls`` and ``.ods``, and it never writes anything.
+(macros are never run), ``.xls`` and ``.ods``, and it never writes anything. ``open_workbook`` is
+the only function of the package that opens a centre's file, and it runs the file guards first.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import python_calamine
@@ -25,6 +26,9 @@ from crpv_pipeline.control_characters import RemovedControls, has_unstorable, re
 from crpv_pipeline.inbox import discover_returns as discover_returns  # listed here before
 from crpv_pipeline.normalisation import by_value
 from crpv_pipeline.refdata import ColumnSpec, Nomenclature, normalize_label
+
+if TYPE_CHECKING:
+    from crpv_pipeline.file_guards import Limits
 
 SUPPORTED_SUFFIXES = (".xlsx", ".xlsm", ".ods", ".xls")
 HEADER_SEARCH_ROWS = 30
@@ -174,37 +178,103 @@ def _is_blank(row: Sequence[Any]) -> bool:
     return True
 
 
-def _open(path: Path) -> python_calamine.CalamineWorkbook:
-    suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise ReturnFileError("unsupported_format", value=path.suffix or path.name)
+class Workbook:
+    """A centre's workbook, opened by ``open_workbook`` once the file guards let it through.
+
+    The only way the package reads a return's cells: a sheet is handed over
+    (``get_sheet_by_name``) only once its used range was checked (``file_guards``).
+    """
+
+    def __init__(
+        self,
+        book: python_calamine.CalamineWorkbook,
+        path: Path,
+        limits: Limits,
+        worksheets_checked: bool,
+    ):
+        self._book = book
+        self._path = path
+        self._limits = limits
+        self._checked: set[str] = set()
+        self.worksheets_checked = worksheets_checked
+        """Whether the guards checked every sheet's used range already (``FileScan``)."""
+        self.sheet_names: list[str] = list(book.sheet_names)
+        self.sheets_metadata = book.sheets_metadata
+
+    def get_sheet_by_name(self, name: str) -> python_calamine.CalamineSheet:
+        """A sheet, refused (``sheet_too_large``) when its cell grid is too large to build."""
+        if not self.worksheets_checked and name not in self._checked:
+            from crpv_pipeline.file_guards import check_worksheet
+
+            check_worksheet(self._path, name, self._limits)
+            self._checked.add(name)
+        return self._book.get_sheet_by_name(name)
+
+    def is_hidden(self, name: str) -> bool:
+        return any(
+            m.name == name and m.visible != python_calamine.SheetVisibleEnum.Visible
+            for m in self.sheets_metadata
+        )
+
+    def close(self) -> None:
+        self._book.close()
+
+
+def open_workbook(path: Path, limits: Limits | None = None) -> Workbook:
+    """Open a centre's workbook: the only function of the package that opens one.
+
+    The file guards run first (``file_guards.guard``: once per version of the file, whoever
+    opens it), with ``limits`` or those of the environment (``CRPV_MAX_*``). Raises
+    ``ReturnFileError`` (in French) when the file is refused or cannot be opened, whatever
+    bytes its name holds.
+    """
+    from crpv_pipeline.file_guards import guard, limits_from_environment, os_error_text
+
+    limits = limits if limits is not None else limits_from_environment(os.environ)
+    scan = guard(path, limits)
     try:
-        return open_workbook(path)
+        try:
+            name = str(path).encode("utf-8").decode("utf-8")
+        except UnicodeEncodeError:  # a name with bytes that are not UTF-8: give calamine the bytes
+            with path.open("rb") as fh:
+                book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(fh.read()))
+        else:
+            book = python_calamine.CalamineWorkbook.from_path(name)
+    except OSError as err:
+        raise ReturnFileError("unreadable_file", detail=os_error_text(err)) from err
     except Exception as err:  # calamine raises several exception types for broken files
-        raise ReturnFileError("unreadable_file", detail=_short(err)) from err
+        raise ReturnFileError("unreadable_file", detail=_reader_detail(err)) from err
+    return Workbook(book, path, limits, scan.worksheets_checked)
 
 
-def open_workbook(path: Path) -> python_calamine.CalamineWorkbook:
-    """Open a workbook with calamine, whatever bytes its name holds."""
+_READER_DETAILS = (
+    ("zip", "archive zip endommagée ou incomplète"),
+    ("entit", "déclarations d'entités XML, refusées par sécurité"),
+    ("password", "classeur protégé par un mot de passe"),
+    ("encrypt", "classeur protégé par un mot de passe"),
+    ("xlsx", "classeur Excel endommagé"),
+    ("xml", "contenu XML invalide"),
+    ("cfb", "classeur Excel 97-2003 endommagé"),
+    ("xls", "classeur Excel 97-2003 endommagé"),
+    ("ods", "classeur OpenDocument endommagé"),
+)
+
+
+def _reader_detail(err: BaseException) -> str:
+    """A French phrase for why the reader could not open or read a workbook."""
+    text = str(err).lower()
+    for word, detail in _READER_DETAILS:
+        if word in text:
+            return detail
+    return "contenu que le lecteur de classeurs ne reconnaît pas"
+
+
+def _sheet_rows(workbook: Workbook, name: str) -> list[list[Any]]:
+    sheet = workbook.get_sheet_by_name(name)  # a sheet too large is refused here, as it says
     try:
-        name = str(path).encode("utf-8").decode("utf-8")
-    except UnicodeEncodeError:  # a name with bytes that are not UTF-8: give calamine the bytes
-        with path.open("rb") as fh:
-            return python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(fh.read()))
-    return python_calamine.CalamineWorkbook.from_path(name)
-
-
-def _short(err: BaseException) -> str:
-    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    return text[:200]
-
-
-def _sheet_rows(workbook: python_calamine.CalamineWorkbook, name: str) -> list[list[Any]]:
-    try:
-        sheet = workbook.get_sheet_by_name(name)
         return sheet.to_python(skip_empty_area=False)
     except Exception as err:
-        raise ReturnFileError("unreadable_file", sheet=name, detail=_short(err)) from err
+        raise ReturnFileError("unreadable_file", sheet=name, detail=_reader_detail(err)) from err
 
 
 def _find_sheet(names: Sequence[str], wanted: str) -> str | None:
@@ -305,7 +375,7 @@ def _mismatch_error(
 
 
 def _activity_sheets(
-    workbook: python_calamine.CalamineWorkbook, nomenclature: Nomenclature
+    workbook: Workbook, nomenclature: Nomenclature
 ) -> list[tuple[str, list[list[Any]], int, dict[str, tuple[int, str]]]]:
     """(name, cells, 0-based header row, columns) of each activity sheet to read.
 
@@ -352,15 +422,11 @@ def _activity_sheets(
 
 
 def _identification(
-    workbook: python_calamine.CalamineWorkbook,
-    nomenclature: Nomenclature,
-    before_reading: Callable[[str], None] | None = None,
+    workbook: Workbook, nomenclature: Nomenclature
 ) -> tuple[str | None, dict[str, tuple[Any, str, int]], list[RemovedControls]]:
     name = _find_sheet(list(workbook.sheet_names), IDENTIFICATION_SHEET)
     if name is None:
         return None, {}, []
-    if before_reading is not None:
-        before_reading(name)
     values: dict[str, tuple[Any, str, int]] = {}
     removed = []
     for index, row in enumerate(_sheet_rows(workbook, name)):
@@ -375,18 +441,16 @@ def _identification(
 
 
 def read_identification(
-    path: Path,
-    nomenclature: Nomenclature,
-    before_reading: Callable[[str], None] | None = None,
+    path: Path, nomenclature: Nomenclature, limits: Limits | None = None
 ) -> dict[str, tuple[Any, str, int]]:
     """The Identification values of a return (as ``RawReturn.identification``), nothing else.
 
-    ``before_reading`` is called with the sheet's name before its cells are read (a guard may
-    raise there). Raises ``ReturnFileError`` when the file cannot be opened.
+    Only that sheet is read (its used range checked first). Raises ``ReturnFileError`` when the
+    file guards refuse the file (with ``limits``, see ``open_workbook``) or it cannot be opened.
     """
-    workbook = _open(path)
+    workbook = open_workbook(path, limits)
     try:
-        return _identification(workbook, nomenclature, before_reading)[1]
+        return _identification(workbook, nomenclature)[1]
     finally:
         workbook.close()
 
@@ -397,6 +461,7 @@ def read_return(
     max_rows: int = MAX_ROWS,
     max_columns: int = MAX_COLUMNS,
     look_for_cell_problems: bool = True,
+    limits: Limits | None = None,
 ) -> RawReturn:
     """Read a return's Identification values and the rows of its activity sheets.
 
@@ -404,9 +469,10 @@ def read_return(
     no header row, missing required column, activity sheets that cannot be read together, more
     than ``max_rows`` activity rows in all or ``max_columns`` header labels in a sheet).
     ``look_for_cell_problems`` False skips the search for error values and formulas in the sheet
-    XML, for a file the guards found none in (``file_guards.FileScan``).
+    XML, for a file the guards found none in (``file_guards.FileScan``). The file guards run
+    first, with ``limits`` (``open_workbook``).
     """
-    workbook = _open(path)
+    workbook = open_workbook(path, limits)
     try:
         ident_sheet, identification, removed = _identification(workbook, nomenclature)
         try:

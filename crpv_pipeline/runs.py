@@ -79,6 +79,7 @@ def materialize_year(
         policy = parse_retry_policy(retry)
         lock_timeout = lock_timeout_from_environment()
         workers = pipeline.worker_processes()
+        pipeline.read_budget()
     except ValueError as err:
         raise RunFailed(f"pipeline run for {year} could not start: {err}") from err
     defs = build_definitions(

@@ -23,7 +23,7 @@ from pandera.typing import Series
 
 from crpv_pipeline.cell_problems import CellProblem
 from crpv_pipeline.file_checks import file_finding, identify, rejected, removal_findings
-from crpv_pipeline.file_guards import DEFAULT_LIMITS, Limits, check_file
+from crpv_pipeline.file_guards import DEFAULT_LIMITS, Limits, guard, os_error_text
 from crpv_pipeline.model import (
     ACTIVITY_COLUMNS,
     Finding,
@@ -307,10 +307,10 @@ def _validate_return(path: Path, year: int | None, limits: Limits) -> ReturnResu
     try:
         with timer.stage("read"):
             sha256 = file_sha256(path)  # a link is hashed by where it points, never followed
-            scan = check_file(path, limits)
+            scan = guard(path, limits, scan_worksheets=True)
     except (ReturnFileError, OSError) as err:
         if isinstance(err, OSError):
-            err = ReturnFileError("unreadable_file", detail=err.strerror or type(err).__name__)
+            err = ReturnFileError("unreadable_file", detail=os_error_text(err))
             sha256 = ""
         hint = identify({}, path, year, nomenclature)  # the centre, if the file name says it
         findings = [file_finding(path, err, nomenclature)]
@@ -323,10 +323,13 @@ def _validate_return(path: Path, year: int | None, limits: Limits) -> ReturnResu
                 limits.max_rows,
                 limits.max_columns,
                 look_for_cell_problems=scan.may_hold_cell_problems,
+                limits=limits,
             )
     except ReturnFileError as err:
         identity = identify(err.identification or {}, path, year, nomenclature)
-        findings = [file_finding(path, e, nomenclature) for e in [err, *identity.errors]]
+        # A file that could not be opened says nothing of its centre: no follow-on findings.
+        follow_on = identity.errors if err.identification is not None else []
+        findings = [file_finding(path, e, nomenclature) for e in [err, *follow_on]]
         findings += removal_findings(path, err.removed_controls, nomenclature)
         return rejected(path, sha256, year or identity.year, findings, identity.centre_code)
     identity = identify(raw.identification, path, year, nomenclature)

@@ -195,3 +195,38 @@ def _pump(source: socket.socket, sink: socket.socket) -> None:
     finally:
         with suppress(OSError):
             sink.shutdown(socket.SHUT_WR)
+
+
+def peak_tree_memory(process: Process, timeout: float = 300, cap: int | None = None) -> int:
+    """Peak resident memory (bytes) of ``process`` and all its children until it ends.
+
+    Polled as fast as psutil reads it; past ``timeout`` seconds, or once the tree holds more than
+    ``cap`` bytes, the process is killed (a guard that lets a bomb through fails quickly).
+    """
+    import psutil
+
+    root = psutil.Process(process.popen.pid)
+    deadline = time.monotonic() + timeout
+    peak = 0
+    while process.popen.poll() is None:
+        total = 0
+        for member in [root, *_children(root)]:
+            with suppress(psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                total += member.memory_info().rss
+        peak = max(peak, total)
+        if (cap is not None and peak > cap) or time.monotonic() > deadline:
+            for member in [*_children(root), root]:
+                with suppress(psutil.NoSuchProcess):
+                    member.kill()
+            process.popen.wait(10)
+            break
+        time.sleep(0.01)
+    return peak
+
+
+def _children(root) -> list:
+    import psutil
+
+    with suppress(psutil.NoSuchProcess):
+        return root.children(recursive=True)
+    return []

@@ -273,7 +273,8 @@ def test_libreoffice_ods_return_is_copied_with_its_error_marked(tmp_path):
 @pytest.mark.parametrize(
     ("name", "content", "rule"),
     [
-        ("IREV_2021.xlsx", b"not a workbook", "Fichier illisible"),
+        ("IREV_2021.xlsx", b"PK\x03\x04 not a workbook", "Fichier illisible"),
+        ("IREV_2021.xlsx", b"not a workbook", "Fichier d'un autre type que son extension"),
         ("IREV_2021.csv", b"a;b", "Format de fichier non accepté"),
     ],
 )

@@ -17,6 +17,13 @@ def _unsupported(tmp_path):
 def _unreadable(tmp_path):
     path = tmp_path / "2021" / "IREV_2021.xlsx"
     path.parent.mkdir(parents=True)
+    path.write_bytes(b"PK\x03\x04 une archive zip coup\xe9e")
+    return path
+
+
+def _disguised(tmp_path):
+    path = tmp_path / "2021" / "IREV_2021.xlsx"
+    path.parent.mkdir(parents=True)
     path.write_text("ceci n'est pas un classeur")
     return path
 
@@ -24,6 +31,7 @@ def _unreadable(tmp_path):
 FILE_RULES = [
     (_unsupported, "unsupported_format"),
     (_unreadable, "unreadable_file"),
+    (_disguised, "disguised_file"),
     (
         lambda p: write_return(p / "2021" / "a.xlsx", header=["Nom", "Prénom", "Autre"]),
         "no_header_row",

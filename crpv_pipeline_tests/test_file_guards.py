@@ -1,16 +1,28 @@
 """Hostile and oversized files: one rejected return with a French message, never a crash."""
 
+import datetime as dt
+import re
 import shutil
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from crpv_pipeline.file_guards import DEFAULT_LIMITS, Limits
+from crpv_pipeline.file_guards import DEFAULT_LIMITS, Limits, check_file
+from crpv_pipeline.reading import ReturnFileError
 from crpv_pipeline.validation import validate_return
 from crpv_pipeline_tests.workbooks import VALID_ROW, write_return
 
 FIXTURES = Path(__file__).parent / "fixtures"
+ENTITIES_REFUSED = (
+    "Le fichier ne peut pas être ouvert (déclarations d'entités XML, refusées par sécurité) : "
+    "ouvrez-le dans votre tableur, enregistrez-le à nouveau au format .xlsx et renvoyez-le."
+)
+LAUGHS = '<!ENTITY lol "lol">' + "".join(
+    f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'
+    for i in range(1, 10)
+)
+"""A "billion laughs": ``&lol9;`` expands to a billion ``lol``."""
 
 
 def rejected_with(path, rule, limits=DEFAULT_LIMITS, year=2021):
@@ -29,10 +41,11 @@ def test_empty_file(tmp_path):
     assert "vide (0 octet)" in result.findings[0].message
 
 
-def test_text_file_renamed_xlsx(tmp_path):
+def test_text_file_renamed_xlsx(tmp_path):  # every kind of disguise: test_file_kinds.py
     path = tmp_path / "IREV_2021.xlsx"
     path.write_text("Date;Intitulé;Type\n04/03/2021;Formation;Formation\n")
-    rejected_with(path, "unreadable_file")
+    result = rejected_with(path, "disguised_file")
+    assert result.centre_code == "IREV"  # from the file name, so completeness says "rejected"
 
 
 def test_truncated_xlsx(tmp_path):
@@ -156,13 +169,9 @@ def _with_doctype(path: Path, doctype: str, entity: str) -> Path:
 
 
 def test_billion_laughs_is_not_expanded(tmp_path):
-    doctype = '<!ENTITY lol "lol">' + "".join(
-        f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'
-        for i in range(1, 10)
-    )
-    path = _with_doctype(tmp_path / "IREV_2021.xlsx", doctype, "lol9")
+    path = _with_doctype(tmp_path / "IREV_2021.xlsx", LAUGHS, "lol9")
     result = rejected_with(path, "unreadable_file")
-    assert "entity" in result.findings[0].message
+    assert result.findings[0].message == ENTITIES_REFUSED
 
 
 def test_external_entities_are_not_read(tmp_path):
@@ -254,3 +263,139 @@ def test_limits_come_from_the_environment(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CRPV_MAX_ROWS", "0")
     assert main(["validate", str(path)]) == 2
     assert "Error: CRPV_MAX_ROWS='0': expected a positive whole number" in capsys.readouterr().err
+
+
+def _excel_like_return(path: Path, centre: str = "IREV") -> Path:
+    """A valid return written as Excel writes it: text in a shared-strings table."""
+    import xlsxwriter
+
+    from crpv_pipeline_tests.workbooks import HEADER
+
+    workbook = xlsxwriter.Workbook(path)
+    identification = workbook.add_worksheet("Identification")
+    for row, cells in enumerate([["Centre de ressources", centre], ["Année", 2021]]):
+        identification.write_row(row, 0, cells)
+    activities = workbook.add_worksheet("Activités")
+    activities.write_row(0, 0, HEADER)
+    date = workbook.add_format({"num_format": "dd/mm/yyyy"})
+    activities.write_row(1, 1, VALID_ROW[1:])
+    activities.write_datetime(1, 0, dt.datetime(2021, 3, 4), date)
+    workbook.close()
+    return path
+
+
+def _rewritten(path: Path, part: str, data: bytes) -> Path:
+    """A copy of a valid return at ``path`` whose ``part`` holds ``data``."""
+    source = _excel_like_return(path.with_name("source.xlsx"))
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for name in src.namelist():
+            out.writestr(name, data if name == part else src.read(name))
+    return path
+
+
+def _laughing_shared_strings(path: Path) -> Path:
+    """A return whose sharedStrings.xml declares a "billion laughs" and uses it."""
+    data = (
+        f'<?xml version="1.0"?><!DOCTYPE sst [{LAUGHS}]>'
+        '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" '
+        'uniqueCount="1"><si><t>&lol9;</t></si></sst>'
+    )
+    return _rewritten(path, "xl/sharedStrings.xml", data.encode())
+
+
+def test_billion_laughs_in_the_shared_strings_is_refused_before_reading(tmp_path):
+    path = _laughing_shared_strings(tmp_path / "IREV_2021.xlsx")
+    with pytest.raises(ReturnFileError, match="unreadable_file"):
+        check_file(path, scan_worksheets=False)  # by the guards, before the reader opens it
+    result = rejected_with(path, "unreadable_file")
+    assert result.findings[0].message == ENTITIES_REFUSED
+    assert result.centre_code == "IREV"
+
+
+def large_shared_strings(path: Path, megabytes: int, centre: str = "IREV") -> Path:
+    """A valid return whose shared-strings table also holds ``megabytes`` of distinct strings.
+
+    Each string carries random letters, so that the file is not a bomb by its compression ratio
+    (it holds about a tenth of what it inflates to).
+    """
+    import random
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    source = _excel_like_return(path.with_name(f"source_{path.stem}.xlsx"), centre)
+    with zipfile.ZipFile(source) as src:
+        parts = {name: src.read(name) for name in src.namelist()}
+    head, _, tail = parts.pop("xl/sharedStrings.xml").partition(b"</sst>")
+    draw = random.Random(megabytes)
+    text = "activité " * 30
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+        for name, data in parts.items():
+            out.writestr(name, data)
+        with out.open("xl/sharedStrings.xml", "w") as part:
+            part.write(head)
+            written = 0
+            while written < megabytes * 1024 * 1024:
+                block = "".join(
+                    f"<si><t>{draw.randbytes(16).hex()} {text}</t></si>" for _ in range(1000)
+                ).encode()
+                part.write(block)
+                written += len(block)
+            part.write(b"</sst>" + tail)
+    source.unlink()
+    return path
+
+
+def test_shared_strings_count_in_the_inflated_size_budget(tmp_path):
+    path = large_shared_strings(tmp_path / "IREV_2021.xlsx", 24)
+    assert path.stat().st_size < 8 * 1024 * 1024  # not a bomb by its compression ratio
+    assert validate_return(path, 2021).status == "loaded"  # within the default budget
+    result = rejected_with(path, "zip_bomb", Limits(max_uncompressed_bytes=16 * 1024 * 1024))
+    assert re.match(r"Le fichier se décompresse en 2[34],\d Mo", result.findings[0].message)
+    assert DEFAULT_LIMITS.max_uncompressed_bytes == 256 * 1024 * 1024
+
+
+def _cell_bomb(path: Path, megabytes: int) -> Path:
+    """A small .xlsx whose activity sheet inflates to ``megabytes`` of cells: parsed, it would
+    take gigabytes."""
+    source = write_return(path.with_name("source.xlsx"))
+    row = b"<row>" + b"<c><v>1</v></c>" * 50 + b"</row>"
+    block = row * ((1 << 20) // len(row))
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for name in src.namelist():
+            if name != "xl/worksheets/sheet2.xml":
+                out.writestr(name, src.read(name))
+                continue
+            with out.open(name, "w", force_zip64=True) as sheet:
+                sheet.write(b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/')
+                sheet.write(b'2006/main"><sheetData>')
+                for _ in range(megabytes):
+                    sheet.write(block)
+                sheet.write(b"</sheetData></worksheet>")
+    return path
+
+
+def _laughing_sheet(path: Path) -> Path:
+    return _with_doctype(path, LAUGHS, "lol9")
+
+
+@pytest.mark.parametrize(
+    ("make", "rule"),
+    [
+        (lambda path: _cell_bomb(path, 200), "zip_bomb"),
+        (_laughing_sheet, "unreadable_file"),
+        (_laughing_shared_strings, "unreadable_file"),
+    ],
+    ids=["zip bomb", "entities in a sheet", "entities in the shared strings"],
+)
+def test_a_bomb_with_a_correction_workbook_costs_little(tmp_path, make, rule):
+    """``crpv validate --report``: the correction workbook opens the file through the guards."""
+    from crpv_pipeline_tests.processes import peak_tree_memory, start_python
+
+    path = make(tmp_path / "IREV_2021.xlsx")
+    report = tmp_path / "corrections.xlsx"
+    args = ["-m", "crpv_pipeline.cli", "validate", str(path), "--report", str(report)]
+    process = start_python(args, tmp_path, "validate")
+    peak = peak_tree_memory(process, timeout=120, cap=500 * 1024 * 1024)
+    assert peak < 500 * 1024 * 1024, f"{peak / 2**20:.0f} MiB"
+    assert process.popen.returncode == 1, process.err()
+    assert f"[erreur] {rule} : " in process.out()
+    assert report.is_file()  # the findings, without a copy of the refused file's sheets

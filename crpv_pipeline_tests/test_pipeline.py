@@ -624,3 +624,94 @@ def test_returns_in_subfolders_of_the_year_folder_are_loaded_by_their_path(tmp_p
     audit = after["load_run"].set_index("run_id").loc[second.run_id]
     assert (audit["files_seen"], audit["files_read"], audit["submissions_unchanged"]) == (3, 0, 3)
     assert after["submission"].equals(tables["submission"])
+
+
+class _RecordingPool:
+    """A pool whose calls end when their result is asked for; records the cost of the calls in
+    flight (submitted, not ended) at each submission."""
+
+    def __init__(self, costs):
+        self.costs, self.in_flight, self.peaks = costs, set(), []
+
+    def submit(self, function, call):
+        pool, job = self, call[1]
+
+        class Ending:
+            def result(self):
+                pool.in_flight.discard(job)
+                return job
+
+        self.in_flight.add(job)
+        self.peaks.append(sum(self.costs[j] for j in self.in_flight))
+        return Ending()
+
+
+@pytest.mark.parametrize(
+    ("costs", "budget", "peak"),
+    [
+        ([30, 30, 30, 30], 100, 90),
+        ([30, 30, 30, 30], 30, 30),  # one at a time
+        ([500, 10, 10], 100, 500),  # larger than the budget: alone
+        ([10, 500, 10, 10], 100, 500),
+        ([0] * 6, 1, 0),  # refused from their zip directory: free
+    ],
+)
+def test_workers_are_given_returns_within_the_read_budget(costs, budget, peak):
+    from crpv_pipeline.pipeline import _within_budget
+
+    pool = _RecordingPool(costs)
+    calls = [(None, index, {}) for index in range(len(costs))]
+    taken = list(_within_budget(pool, calls, costs, budget))
+    assert taken == list(range(len(costs)))  # every result, in order
+    assert max(pool.peaks) == peak
+
+
+@pytest.mark.parametrize(("text", "expected"), [("", 256 * 1024 * 1024), ("64", 64 * 1024 * 1024)])
+def test_the_read_budget_comes_from_the_environment(text, expected):
+    from crpv_pipeline.pipeline import read_budget
+
+    assert read_budget({"CRPV_READ_BUDGET_MB": text}) == expected
+    with pytest.raises(ValueError, match="CRPV_READ_BUDGET_MB='0'"):
+        read_budget({"CRPV_READ_BUDGET_MB": "0"})
+
+
+_VALIDATE_YEAR = """
+import os, sys
+from pathlib import Path
+from crpv_pipeline.file_guards import limits_from_environment
+from crpv_pipeline.pipeline import inbox_files, validate_year
+if __name__ == "__main__":
+    files = inbox_files(Path(sys.argv[1]), 2021)
+    results = validate_year(files, 2021, limits=limits_from_environment(os.environ), workers=4)
+    print(" ".join(r.status for r in results))
+"""
+
+
+def test_the_read_budget_bounds_the_memory_of_every_worker_together(tmp_path):
+    """Four returns whose shared strings inflate to 40 Mo each, four workers, a 45 Mo budget:
+    the workers read one return at a time, and the process tree holds at most the fixed cost of
+    four workers plus twice the budget (measured: 373 Mo against 571 Mo of fixed cost; without
+    the budget, 782 Mo, more than the bound)."""
+    from crpv_pipeline_tests.processes import peak_tree_memory, start_python
+    from crpv_pipeline_tests.test_file_guards import large_shared_strings
+
+    inbox = tmp_path / "inbox"
+    for code in ("IREV", "ORIV", "VTO", "PQNA"):
+        large_shared_strings(inbox / "2021" / f"{code}_2021.xlsx", 40, code)
+    script = tmp_path / "validate_year.py"
+    script.write_text(_VALIDATE_YEAR)
+
+    def peak(name: str, **env: str) -> tuple[int, str]:
+        process = start_python([str(script), str(inbox)], tmp_path, name, **env)
+        memory = peak_tree_memory(process, timeout=600)
+        assert process.popen.returncode == 0, process.err()
+        return memory, process.out().strip()
+
+    # The fixed cost: four workers started, every return refused by its size, nothing parsed.
+    fixed, statuses = peak("fixed", CRPV_MAX_FILE_MB="1")
+    assert statuses == " ".join(["rejected"] * 4)
+    budget = 45
+    reading, statuses = peak("budget", CRPV_READ_BUDGET_MB=str(budget))
+    assert statuses == " ".join(["loaded"] * 4)
+    # Shared strings take about their inflated size in memory (1,25 times, measured).
+    assert reading <= fixed + 2 * budget * 1024 * 1024, (reading >> 20, fixed >> 20)

@@ -351,3 +351,76 @@ def test_a_mismatch_lists_every_column_a_sheet_lacks(tmp_path):
     assert err.value.context["detail"] == (
         "« Activités T2 » n'a pas les colonnes « Modalité », « Thématique principale » (ligne 2)"
     )
+
+
+READERS = {"python_calamine", "CalamineWorkbook", "load_workbook", "read_excel", "ExcelFile"}
+"""What opens a spreadsheet: only ``reading.open_workbook`` may, after the file guards."""
+
+
+def _opening_sites(tree) -> list[tuple[int, str]]:
+    import ast
+
+    sites = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = {alias.name.split(".")[0] for alias in node.names}
+            if getattr(node, "module", None):
+                names.add(node.module.split(".")[0])
+            sites += [(node.lineno, name) for name in names & READERS]
+        elif isinstance(node, ast.Attribute) and node.attr in READERS:
+            sites.append((node.lineno, node.attr))
+        elif isinstance(node, ast.Name) and node.id in READERS:
+            sites.append((node.lineno, node.id))
+    return sites
+
+
+def test_only_open_workbook_opens_a_return():
+    """No module but ``reading`` names a spreadsheet reader; there, only ``open_workbook`` opens.
+
+    So every path that reads a centre's file (validation, correction workbooks, the stewards'
+    overview, any command) runs the file guards first: ``open_workbook`` runs them itself.
+    """
+    import ast
+
+    import crpv_pipeline
+
+    package = Path(crpv_pipeline.__file__).parent
+    elsewhere = {
+        f"{path.relative_to(package)}:{line} {name}"
+        for path in package.rglob("*.py")
+        if path.name != "reading.py"
+        for line, name in _opening_sites(ast.parse(path.read_text(encoding="utf-8")))
+    }
+    assert elsewhere == set()
+    reading = ast.parse((package / "reading.py").read_text(encoding="utf-8"))
+    constructors = {
+        function.name
+        for function in ast.walk(reading)
+        if isinstance(function, ast.FunctionDef)
+        for node in ast.walk(function)
+        if isinstance(node, ast.Attribute) and node.attr.startswith("from_")
+    }
+    assert constructors == {"open_workbook"}
+    assert "guard(path, limits)" in ast.get_source_segment(
+        (package / "reading.py").read_text(encoding="utf-8"),
+        next(f for f in ast.walk(reading) if getattr(f, "name", None) == "open_workbook"),
+    )
+
+
+def test_an_opened_workbook_hands_over_a_sheet_only_once_its_used_range_is_checked(tmp_path):
+    from crpv_pipeline.file_guards import Limits
+    from crpv_pipeline.reading import open_workbook
+
+    path = write_return(tmp_path / "IREV_2021.xlsx", [VALID_ROW] * 3)  # 4 rows × 11 columns
+    workbook = open_workbook(path, Limits(max_grid_cells=40))
+    try:
+        assert workbook.get_sheet_by_name("Identification").to_python()[0][1] == "IREV"
+        with pytest.raises(ReturnFileError) as refused:
+            workbook.get_sheet_by_name("Activités")
+        assert refused.value.rule == "sheet_too_large"
+    finally:
+        workbook.close()
+    (tmp_path / "bilan.csv").write_text("a;b\n")
+    with pytest.raises(ReturnFileError) as refused:  # and the whole file, before it is opened
+        open_workbook(tmp_path / "bilan.csv")
+    assert refused.value.rule == "unsupported_format"
