@@ -28,6 +28,11 @@ ENVIRONMENT = (
     ),
     ("CRPV_OUTPUT", "./crpv_output", "correction workbooks, stewards' overview, bilan"),
     ("CRPV_WORKERS", "every core", "processes reading returns in a run"),
+    (
+        "CRPV_READ_BUDGET_MB",
+        "256",
+        "Mo of returns (inflated) the workers read at once, whatever CRPV_WORKERS is",
+    ),
     ("CRPV_DEADLINES", "03-31", "deadline of each year's returns, e.g. 03-31; 2020=2021-06-30"),
     ("CRPV_REFERENCE_DIR", "the packaged lists", "folder of CSV files replacing reference lists"),
     ("CRPV_MAX_ROWS", "50000", "rows a sheet may have"),

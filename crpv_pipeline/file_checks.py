@@ -136,7 +136,9 @@ def _unknown_centre(value, nomenclature, sheet=None, row=None) -> ReturnFileErro
     )
 
 
-ENTERED_VALUE_RULES = frozenset({"invalid_year", "unknown_centre", "year_mismatch"})
+ENTERED_VALUE_RULES = frozenset(
+    {"invalid_year", "unknown_centre", "year_mismatch", "control_characters_removed"}
+)
 """File-level rules whose value is one the centre entered (« Valeur saisie »); the others' value
 (our column labels, a size, a format, file names) is only said in the message."""
 COLUMN_RULES = frozenset({"missing_column", "extra_columns"})

@@ -134,7 +134,7 @@ def test_a_sheet_name_or_label_that_holds_them_is_stored_written_out(tmp_path):
 
     path = write_return(tmp_path / "IREV_2021.xlsx", header=[*HEADER, f"Notes{NUL}"])
     result = validate_return(path, 2021)
-    assert [(f.rule, f.value) for f in result.findings] == [("extra_columns", "Notes\\x00")]
+    assert [(f.rule, f.column_label) for f in result.findings] == [("extra_columns", "Notes\\x00")]
     assert "\x00" not in result.findings[0].message
 
 
@@ -257,11 +257,11 @@ def test_validate_prints_cells_and_file_names_with_their_controls_written_out(tm
     assert out == (
         f"{shown}: loaded_with_errors — centre IREV, année 2021, 1/2 lignes chargeables,"
         " 1 erreur(s), 1 avertissement(s)\n"
-        "  Activités!D3 [avertissement] control_characters_removed : La cellule contient des"
+        "  Activités!D3 [avertissement] Caractères de contrôle retirés : La cellule contient des"
         " caractères de contrôle invisibles (U+0007, U+001B) qu'aucune base de données ni aucun"
         " tableur ne peut enregistrer : ils ont été retirés et « ]0;pwned[2J\\n2,5 » a été"
         " enregistré. Retirez-les de la cellule dans votre fichier.\n"
-        "  Activités!D3 [erreur] half_days_not_integer : « ]0;pwned[2J\\n2,5 » n'est pas un"
+        "  Activités!D3 [erreur] Demi-journées : nombre entier attendu : « ]0;pwned[2J\\n2,5 » n'est pas un"
         " nombre entier de demi-journées : saisissez un nombre entier de 1 à 60.\n"
     )
     assert "\x1b" not in out and out.count("\n") == 3

@@ -80,6 +80,7 @@ FILE_RULE_VALUES = {
     "year_mismatch": "2020",
     "invalid_year": "l'an dernier",
     "missing_centre": None,
+    "disguised_file": None,
 }
 
 

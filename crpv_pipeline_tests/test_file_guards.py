@@ -10,6 +10,7 @@ import pytest
 
 from crpv_pipeline.file_guards import DEFAULT_LIMITS, Limits, check_file
 from crpv_pipeline.reading import ReturnFileError
+from crpv_pipeline.refdata import default_nomenclature
 from crpv_pipeline.validation import validate_return
 from crpv_pipeline_tests.workbooks import VALID_ROW, write_return
 
@@ -397,5 +398,5 @@ def test_a_bomb_with_a_correction_workbook_costs_little(tmp_path, make, rule):
     peak = peak_tree_memory(process, timeout=120, cap=500 * 1024 * 1024)
     assert peak < 500 * 1024 * 1024, f"{peak / 2**20:.0f} MiB"
     assert process.popen.returncode == 1, process.err()
-    assert f"[erreur] {rule} : " in process.out()
+    assert f"[erreur] {default_nomenclature().rule_label(rule)} : " in process.out()
     assert report.is_file()  # the findings, without a copy of the refused file's sheets
