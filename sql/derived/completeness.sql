@@ -1,6 +1,7 @@
 -- Grain: one row per year and expected centre. The current submission of a centre is its latest
 -- loaded (or loaded_with_errors) one, else its latest rejected one, else none (status missing).
--- received_on_time: received before the end of the deadline day (parameter received_before, UTC).
+-- received_on_time: received before the end of the deadline day in Paris time: received_at is UTC,
+-- and so is the parameter received_before (midnight in Paris after the deadline day, as UTC).
 with
 
 params as (

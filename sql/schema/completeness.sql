@@ -7,7 +7,7 @@ create table if not exists completeness (
     received_at timestamp, -- When the current submission was received (UTC; NULL when missing)
     rows_loaded integer not null, -- Activity rows loaded from the current submission (0 when missing or rejected)
     n_errors integer not null, -- Errors found in the current submission (0 when missing)
-    deadline date, -- Deadline for the year's returns (31 March of the following year unless configured otherwise; NULL only in rows derived by a version without deadlines)
-    received_on_time boolean, -- Whether the current submission was received by the end of the deadline day, UTC (NULL when missing)
+    deadline date, -- Deadline for the year's returns, a day in Paris time (31 March of the following year unless configured otherwise; NULL only in rows derived by a version without deadlines)
+    received_on_time boolean, -- Whether the current submission was received by the end of the deadline day, 23:59 Paris time (NULL when missing)
     primary key (year, centre_code)
 );
