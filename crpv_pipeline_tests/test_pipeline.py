@@ -555,3 +555,36 @@ def test_worker_processes_use_the_reference_lists_of_the_run(tmp_path, monkeypat
         ("NOUVEAU_2021.xlsx", "rejected"),
     ]
     assert [f.rule for f in without[1].findings] == ["unknown_centre"]
+
+
+def test_the_run_log_says_what_became_of_each_return(tmp_path, inbox, sqlite_url):
+    instance = dg.DagsterInstance.ephemeral()
+    result = materialize_year(
+        2021, tmp_path / "inbox", sqlite_url, instance=instance, output=tmp_path / "out"
+    )
+    said = [e.user_message for e in instance.all_logs(result.run_id)]
+    submissions = snapshot(sqlite_url)["submission"]
+    ids = dict(zip(submissions["file_name"], submissions["submission_id"], strict=True))
+    assert f"ORIV_2021.xlsx: loaded_with_errors (submission {ids['ORIV_2021.xlsx']})" in said
+    assert f"inconnu.xlsx: rejected (submission {ids['inconnu.xlsx']})" in said
+    name = "Bilan IREV 2021.xlsx"
+    assert f"{name}: loaded (submission {ids[name]})" in said
+    assert not [m for m in said if m.endswith(f": loaded (submission {ids['ORIV_2021.xlsx']})")]
+
+
+@pytest.mark.parametrize(
+    ("action", "status", "said"),
+    [
+        ("loaded", "loaded", "loaded"),
+        ("loaded", "loaded_with_errors", "loaded_with_errors"),
+        ("rejected", "rejected", "rejected"),
+        ("unchanged", "loaded_with_errors", "unchanged, loaded_with_errors"),
+        ("unchanged", "rejected", "unchanged, rejected"),
+        ("held", "held", "held"),  # any status the loader records is said as it is
+    ],
+)
+def test_a_load_outcome_is_said_with_its_real_status(action, status, said):
+    from crpv_pipeline.loading import LoadOutcome
+    from crpv_pipeline.pipeline import outcome_words
+
+    assert outcome_words(LoadOutcome(7, action, status, 0, 0, 0)) == said
