@@ -77,6 +77,7 @@ def test_partition_fills_every_table(tmp_path, inbox, warehouse_url):
     assert result.success
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks == {
+        "returns_in_inbox": True,
         "reconciliation": True,
         "validation_findings": False,
         "missing_returns": False,  # 15 expected centres have sent nothing
