@@ -61,22 +61,55 @@ class Arrival:
 
 @dataclass(frozen=True)
 class InboxCheck:
-    """The outcome of one look at the inbox: runs due, years still settling, the next cursor."""
+    """The outcome of one look at the inbox: runs due, years still settling, the next cursor.
+
+    ``inbox`` is the folder looked at, absolute, as people need it to find what went wrong;
+    ``inbox_found`` says whether it exists.
+    """
 
     arrivals: list[Arrival]
     settling: list[int]
     cursor: str
     unchanged: list[int] = field(default_factory=list)
+    inbox: Path | None = None
+    inbox_found: bool = True
 
     def summary(self) -> str:
-        """One line for a tick that requests nothing."""
+        """One line for a tick that requests nothing, naming the inbox it looked in."""
+        if not self.inbox_found:
+            return f"the inbox {self.inbox} does not exist (CRPV_INBOX)"
         parts = []
         if self.settling:
             years = ", ".join(map(str, self.settling))
             parts.append(f"waiting for files still arriving in {years}")
         if self.unchanged:
             parts.append(f"no change in {', '.join(map(str, self.unchanged))}")
-        return "; ".join(parts) or "no year folder in the inbox"
+        where = f" in {self.inbox}" if self.inbox is not None else ""
+        if not parts:
+            return f"no year folder with returns{where}"
+        return "; ".join(parts) + (f" (inbox {self.inbox})" if self.inbox is not None else "")
+
+
+class NoYearFolder(FileNotFoundError):
+    """A run of a year whose inbox folder does not exist: nothing to read, the inbox is wrong."""
+
+
+def year_folder(inbox: Path, year: int) -> Path:
+    """The absolute folder of ``year``'s returns: ``<inbox>/<year>``."""
+    return (Path(inbox).expanduser() / str(year)).absolute()
+
+
+def no_year_folder(folder: Path, year: int) -> str:
+    """Why a run of ``year`` stops when its inbox folder does not exist."""
+    return (
+        f"no inbox folder for {year}: {folder} does not exist; returns go in <inbox>/{year}/ "
+        "(check CRPV_INBOX, or --inbox)"
+    )
+
+
+def empty_year_folder(folder: Path) -> str:
+    """Why a year with an inbox folder but no return in it is flagged."""
+    return f"no return in {folder}: nothing was read (lock and hidden files are ignored)"
 
 
 def _digest(lines: Iterable[str]) -> str:
@@ -174,4 +207,6 @@ def check_inbox(inbox: Path, years: Iterable[int | str], cursor: str | None) -> 
             new_marks[year] = YearMark(listing, content, sequence)
             names = tuple(relative_name(p, folder) for p in files)
             arrivals.append(Arrival(year, content, sequence, names))
-    return InboxCheck(arrivals, settling, dump_cursor(new_marks), unchanged)
+    return InboxCheck(
+        arrivals, settling, dump_cursor(new_marks), unchanged, inbox.absolute(), inbox.is_dir()
+    )

@@ -3,19 +3,27 @@
 Belongs here: turning domain results (inbox files, load outcomes, completeness) into Dagster
 metadata values and check results, and reading the run's start from the instance. Stays out:
 every decision (``pipeline``, ``loading``, ``checks``); the assets in ``assets`` call these.
+
+The UI plots every numeric metadata value across materialisations and check results: numbers
+are kept for what is worth following from one year to the next (counts, totals, seconds);
+what only says how a result reads (a share that must be 100 %, the centres expected) is text,
+rounded the French way.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from pathlib import Path
 
 import dagster as dg
 
-from crpv_pipeline.checks import Completeness
+from crpv_pipeline.arrivals import empty_year_folder
+from crpv_pipeline.checks import Completeness, Measure
 from crpv_pipeline.loading import LoadOutcome
 from crpv_pipeline.model import ReturnResult
 from crpv_pipeline.pipeline import InboxFile
+from crpv_pipeline.summary import pct
 
 INBOX_SCHEMA = dg.TableSchema(
     columns=[
@@ -170,11 +178,61 @@ def completeness_check(year: int, completeness: Completeness) -> dg.AssetCheckRe
         severity=dg.AssetCheckSeverity.WARN,
         description=description + (f"; {len(late)} after the deadline" if late else ""),
         metadata={
-            "expected": completeness.expected,
+            "year": dg.MetadataValue.text(str(year)),
+            "expected": dg.MetadataValue.text(f"{completeness.expected} centres"),
+            "missing_count": dg.MetadataValue.int(len(missing)),
+            "late_count": dg.MetadataValue.int(len(late)),
             "missing": dg.MetadataValue.md(", ".join(missing) or "(none)"),
             "not_exploitable": dg.MetadataValue.md(
                 completeness.without_exploitable_return() or "(none)"
             ),
             "late": dg.MetadataValue.md(", ".join(late) or "(none)"),
+        },
+    )
+
+
+def _measure_value(measure: Measure) -> dg.MetadataValue:
+    """A total as a whole number (followed across years); a share as text, « 100,0 % »."""
+    if measure.measure.endswith("_pct"):
+        return dg.MetadataValue.text(pct(measure.actual))
+    if float(measure.actual).is_integer():
+        return dg.MetadataValue.int(int(measure.actual))
+    return dg.MetadataValue.float(round(measure.actual, 1))
+
+
+def reconciliation_check(year: int, measures: Sequence[Measure]) -> dg.AssetCheckResult:
+    """Fails (blocking) when a derived total disagrees with ``fact_activity``, saying which."""
+    mismatches = [m for m in measures if not m.ok]
+    description = "; ".join(  # enough digits to see a difference above the tolerance
+        f"{m.measure}: expected {m.expected:.10g}, found {m.actual:.10g}" for m in mismatches
+    )
+    return dg.AssetCheckResult(
+        check_name="reconciliation",
+        asset_key="yearly_summary",
+        passed=not mismatches,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=f"{year}: " + (description or "all derived totals match fact_activity"),
+        metadata={
+            "year": dg.MetadataValue.text(str(year)),
+            **{m.measure: _measure_value(m) for m in measures},
+        },
+    )
+
+
+def inbox_check(year: int, folder: Path, n_files: int) -> dg.AssetCheckResult:
+    """Warns when the year's inbox folder holds no return, naming the folder looked in."""
+    return dg.AssetCheckResult(
+        check_name="returns_in_inbox",
+        asset_key="inbox_files",
+        passed=n_files > 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=(
+            f"{year}: {n_files} returns in {folder}"
+            if n_files
+            else f"{year}: " + empty_year_folder(folder)
+        ),
+        metadata={
+            "year": dg.MetadataValue.text(str(year)),
+            "folder": dg.MetadataValue.path(str(folder)),
         },
     )

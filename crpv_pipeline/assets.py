@@ -12,13 +12,14 @@ people watching (built in ``asset_metadata``); no business rule lives here.
 """
 
 import os
+import warnings
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import dagster as dg
 
-from crpv_pipeline import asset_metadata, pipeline
+from crpv_pipeline import arrivals, asset_metadata, pipeline
 from crpv_pipeline.audit import finish_load_run, load_run_of, record_load_run
 from crpv_pipeline.checks import completeness_of, reconcile_year
 from crpv_pipeline.dictionary import load_dictionary
@@ -40,6 +41,20 @@ YEARS = dg.TimeWindowPartitionsDefinition(
     cron_schedule="0 0 1 1 *", start="2015", fmt="%Y", end_offset=1
 )
 """One partition per reported year, keys "2015" … the current year."""
+
+
+def _check_spec(name: str, asset: str, description: str, blocking: bool = False):
+    """A check of one year: each partition keeps its own result (the UI shows it per year).
+
+    Checks of partitioned assets are a preview feature of Dagster 1.13; without
+    ``partitions_def`` a check keeps one result for all years, that of the last run.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return dg.AssetCheckSpec(
+            name, asset=asset, description=description, blocking=blocking, partitions_def=YEARS
+        )
+
 
 LOADED_TABLES = (
     "submission",
@@ -79,22 +94,35 @@ def _table_spec(table: str, deps: Sequence[str], group: str) -> dg.AssetSpec:
     partitions_def=YEARS,
     group_name="returns",
     kinds={"excel"},
+    check_specs=[
+        _check_spec(
+            "returns_in_inbox",
+            "inbox_files",
+            "Warns when the year's inbox folder holds no return (the folder it looked in is "
+            "named); a year with no folder at all fails the run.",
+        )
+    ],
     description=(
         "The returns found in the year's inbox folder and its subfolders (lock and hidden files"
         " ignored)."
     ),
 )
-def inbox_files(context: dg.AssetExecutionContext, inbox: InboxResource) -> dg.Output:
+def inbox_files(
+    context: dg.AssetExecutionContext, inbox: InboxResource
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
     year = int(context.partition_key)
+    folder = arrivals.year_folder(inbox.root(), year)
+    if not folder.is_dir():
+        raise arrivals.NoYearFolder(arrivals.no_year_folder(folder, year))
     files = pipeline.inbox_files(inbox.root(), year)
     pipeline.start_worker_server(sum(f.size for f in files), pipeline.worker_processes())
-    context.log.info(f"{len(files)} returns in {inbox.root() / str(year)}")
-    return dg.Output(
+    context.log.info(f"{len(files)} returns in {folder}")
+    yield dg.Output(
         files,
         metadata={
             "dagster/row_count": len(files),
             "dagster/column_schema": asset_metadata.INBOX_SCHEMA,
-            "folder": dg.MetadataValue.path(str(inbox.root() / str(year))),
+            "folder": dg.MetadataValue.path(str(folder)),
             "listing": asset_metadata.inbox_listing(files),
             "files": dg.MetadataValue.md(
                 "\n".join(f"- `{f.file_name}` ({f.size:,} bytes)" for f in files)
@@ -102,6 +130,7 @@ def inbox_files(context: dg.AssetExecutionContext, inbox: InboxResource) -> dg.O
             ),
         },
     )
+    yield asset_metadata.inbox_check(year, folder, len(files))
 
 
 class ValidationConfig(dg.Config):
@@ -148,10 +177,10 @@ def _table_out(table: str) -> dg.AssetOut:
     partitions_def=YEARS,
     can_subset=True,
     check_specs=[
-        dg.AssetCheckSpec(
+        _check_spec(
             "validation_findings",
-            asset="validated_returns",
-            description="Warns when the returns carry validation findings for stewards to review.",
+            "validated_returns",
+            "Warns when the returns carry validation findings for stewards to review.",
         )
     ],
     description=(
@@ -201,7 +230,7 @@ def validate_and_load(
     finally:
         engine.dispose()
     if dg.AssetKey("validated_returns") in context.selected_asset_keys:
-        yield from _validated_returns_events(results)
+        yield from _validated_returns_events(year, results)
     if not load:
         return
     extra = {
@@ -224,7 +253,7 @@ def validate_and_load(
 
 
 def _validated_returns_events(
-    results: list[ReturnResult],
+    year: int, results: list[ReturnResult]
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
     """The output ``validated_returns`` with its metadata, and its ``validation_findings``."""
     seconds = add_seconds(r.stage_seconds for r in results)
@@ -257,7 +286,7 @@ def _validated_returns_events(
         asset_key="validated_returns",
         passed=n_findings == 0,
         severity=dg.AssetCheckSeverity.WARN,
-        description=f"{n_findings} findings for stewards to review",
+        description=f"{year}: {n_findings} findings for stewards to review",
         metadata={
             "findings_by_centre": by_centre,
             "findings_by_rule": dg.MetadataValue.json(dict(by_rule.most_common())),
@@ -273,23 +302,19 @@ def _year_counts(engine, year: int) -> dict[str, int]:
     specs=[_table_spec(t, ["fact_activity", "submission"], "bilan") for t in DERIVED_TABLES],
     partitions_def=YEARS,
     check_specs=[
-        dg.AssetCheckSpec(
+        _check_spec(
             "reconciliation",
-            asset="yearly_summary",
+            "yearly_summary",
+            "Derived totals match fact_activity (half-days, activities, theme shares add up "
+            "to 100); a mismatch blocks publication.",
             blocking=True,
-            description=(
-                "Derived totals match fact_activity (half-days, activities, theme shares add up "
-                "to 100); a mismatch blocks publication."
-            ),
         ),
-        dg.AssetCheckSpec(
+        _check_spec(
             "missing_returns",
-            asset="completeness",
-            description=(
-                "Warns while expected centres have no exploitable return for the year (nothing "
-                "sent, rejected, or no activity loaded), naming each and why; lists those "
-                "received after the deadline."
-            ),
+            "completeness",
+            "Warns while expected centres have no exploitable return for the year (nothing "
+            "sent, rejected, or no activity loaded), naming each and why; lists those received "
+            "after the deadline.",
         ),
     ],
     description="Derived tables of the bilan, rebuilt for the year in one transaction.",
@@ -306,22 +331,10 @@ def derived_tables(
         finish_load_run(engine, context.run.run_id, year)
     finally:
         engine.dispose()
-    yield asset_metadata.completeness_check(year, completeness)
     for table in DERIVED_TABLES:
         yield dg.MaterializeResult(asset_key=table, metadata={"dagster/row_count": counts[table]})
-    mismatches = [m for m in measures if not m.ok]
-    yield dg.AssetCheckResult(
-        check_name="reconciliation",
-        asset_key="yearly_summary",
-        passed=not mismatches,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description="; ".join(
-            f"{m.measure}: expected {m.expected:g}, found {m.actual:g}" for m in mismatches
-        )
-        or "all derived totals match fact_activity",
-        # rounded as the check compares them: the 2020 theme shares add up to 99.99999999999999
-        metadata={m.measure: dg.MetadataValue.float(round(m.actual, 6)) for m in measures},
-    )
+    yield asset_metadata.completeness_check(year, completeness)
+    yield asset_metadata.reconciliation_check(year, measures)
 
 
 def _paths_md(paths: Sequence[Path]) -> dg.MetadataValue:

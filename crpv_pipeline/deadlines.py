@@ -8,6 +8,10 @@ The setting is a day of the year following the reported one, ``MM-DD`` (default 
 year's returns are due on 31 March of the next year), optionally followed by deadlines of given
 years, separated by ``;`` or ``,``: ``03-31; 2020=2021-06-30`` moves 2020's deadline to
 30 June 2021 and keeps 31 March for the other years.
+
+A deadline is a day in Paris time, where the agency works: a return is on time until 23:59:59
+of that day in Europe/Paris (summer or winter time alike), whatever the time zone of the
+machine. The warehouse stores reception times in UTC; ``received_before`` converts.
 """
 
 from __future__ import annotations
@@ -16,8 +20,15 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 DEFAULT_DEADLINES = "03-31"
+
+AGENCY_TIME_ZONE = ZoneInfo("Europe/Paris")
+"""Where a deadline day begins and ends (the agency's time, not the machine's nor UTC)."""
+
+END_OF_DAY_FR = "23 h 59, heure de Paris"
+"""How the end of a deadline day is written for people, after the date (« 31/03/2022, … »)."""
 
 _DAY = re.compile(r"^(\d{1,2})-(\d{1,2})$")
 _OVERRIDE = re.compile(r"^(\d{4})\s*=\s*(\d{4}-\d{2}-\d{2})$")
@@ -47,8 +58,20 @@ class Deadlines:
 
     @staticmethod
     def received_before(deadline: dt.date) -> dt.datetime:
-        """The first instant (UTC, naive) that is late: midnight after the deadline day."""
-        return dt.datetime.combine(deadline + dt.timedelta(days=1), dt.time())
+        """The first instant that is late, UTC (naive): midnight in Paris after the deadline day.
+
+        For 31 March 2022 (summer time, UTC+2) that is 2022-03-31 22:00 UTC; for a day in
+        winter time (UTC+1), 23:00 UTC.
+        """
+        midnight = dt.datetime.combine(
+            deadline + dt.timedelta(days=1), dt.time(), tzinfo=AGENCY_TIME_ZONE
+        )
+        return midnight.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def deadline_fr(deadline: dt.date) -> str:
+    """The deadline as people read it: « 31/03/2022, 23 h 59, heure de Paris »."""
+    return f"{deadline:%d/%m/%Y}, {END_OF_DAY_FR}"
 
 
 def parse_deadlines(text: str | None) -> Deadlines:

@@ -507,8 +507,20 @@ def _load_one(
         engine, result, run_id=run_id, received_at=received[result.path], loaded_at=loaded_at
     )
     if result.recorded_as is None:  # a known return stays unchanged: said by _say_known
-        progress(f"{result.file_name}: {outcome.action} (submission {outcome.submission_id})")
+        said = outcome_words(outcome)
+        progress(f"{result.file_name}: {said} (submission {outcome.submission_id})")
     return outcome
+
+
+def outcome_words(outcome: LoadOutcome) -> str:
+    """What became of a return, as logged: its status, with the action when that says more.
+
+    ``loaded``, ``loaded_with_errors``, ``rejected`` (or any other status, such as ``held``),
+    and ``unchanged, loaded_with_errors`` for bytes already recorded with that status.
+    """
+    if outcome.action in ("loaded", outcome.status):
+        return outcome.status
+    return f"{outcome.action}, {outcome.status}"
 
 
 def write_corrections(

@@ -22,6 +22,7 @@ from crpv_pipeline.coverage import (
     compared_centres,
     is_missing,
 )
+from crpv_pipeline.deadlines import deadline_fr
 from crpv_pipeline.parsing import french_number
 from crpv_pipeline.report import Bilan
 from crpv_pipeline.report_charts import signed, signed_pct, themes_chart, types_chart, years_chart
@@ -242,10 +243,10 @@ def _completeness_text(bilan: Bilan) -> str:
         if bilan.late
         else "Aucun bilan reçu après la date limite."
     )
-    deadline = pd.Timestamp(bilan.deadline).strftime("%d/%m/%Y")
+    deadline = deadline_fr(pd.Timestamp(bilan.deadline).date())
     return (
         f"<p>{escape(' '.join(parts))}</p>"
-        f'<p class="note">Date limite de dépôt : {deadline} (fin de journée, UTC).</p>'
+        f'<p class="note">Date limite de dépôt : {escape(deadline)}.</p>'
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -202,6 +203,29 @@ def _sqlite_on_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _switch_to_wal(cursor, timeout: float) -> None:
+    """Put the database file in WAL mode (kept in the file; in-memory ones say no), waiting.
+
+    Switching needs the file to itself for an instant, and SQLite answers "database is locked"
+    at once, without its busy timeout, while another connection uses the file: two processes
+    opening a brand-new warehouse together would see one of them fail. The switch is tried
+    again, quietly, for as long as the busy timeout; a file already in WAL mode costs one read.
+    """
+    end = time.monotonic() + timeout
+    pause = 0.005
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as err:
+            busy = getattr(err, "sqlite_errorcode", 0) & 0xFF in (5, 6)  # BUSY, LOCKED
+            if not busy or time.monotonic() >= end:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+
+
 def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int) -> None:
     # SQLAlchemy's documented recipe for SQLite transactions ("Enabling Non-Legacy SQLite
     # Transactional Modes"): the sqlite3 driver stops emitting BEGIN; the "begin" event does.
@@ -211,7 +235,7 @@ def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms:d}")  # PRAGMA takes no binds
-        cursor.execute("PRAGMA journal_mode = WAL")  # kept in the file; in-memory ones say no
+        _switch_to_wal(cursor, busy_timeout_ms / 1000)
         # In WAL mode, NORMAL syncs at checkpoints rather than at every commit (SQLite's advice
         # for WAL): a crash of the process or the machine never corrupts the file, a power cut
         # may lose the last loads, which the next run (the returns stay in the inbox) redoes.

@@ -24,6 +24,9 @@ from crpv_pipeline.warehouse import create_warehouse_engine
 from crpv_pipeline_tests.tables import dump
 
 REPO = Path(__file__).resolve().parents[1]
+PATIENCE = 600
+"""Overall bound (s) of a wait for a process or a file: a busy 2-core machine can take minutes
+for what takes seconds when idle; every wait ends as soon as its condition holds."""
 IGNORED_COLUMNS = {
     "submission": ("run_id", "loaded_at"),
     "load_run": ("run_id", "started_at", "finished_at"),
@@ -47,7 +50,7 @@ class Process:
     stdout: Path
     stderr: Path
 
-    def wait(self, timeout: float = 120) -> int:
+    def wait(self, timeout: float = PATIENCE) -> int:
         try:
             return self.popen.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -90,7 +93,7 @@ def start_crpv_run(
     )
 
 
-def wait_for_file(path: Path, process: Process, timeout: float = 60) -> None:
+def wait_for_file(path: Path, process: Process, timeout: float = PATIENCE) -> None:
     """Wait until ``path`` exists; fail if the process ends first or time runs out."""
     deadline = time.monotonic() + timeout
     while not path.exists():

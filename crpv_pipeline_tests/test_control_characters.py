@@ -261,8 +261,8 @@ def test_validate_prints_cells_and_file_names_with_their_controls_written_out(tm
         " caractères de contrôle invisibles (U+0007, U+001B) qu'aucune base de données ni aucun"
         " tableur ne peut enregistrer : ils ont été retirés et « ]0;pwned[2J\\n2,5 » a été"
         " enregistré. Retirez-les de la cellule dans votre fichier.\n"
-        "  Activités!D3 [erreur] Demi-journées : nombre entier attendu : « ]0;pwned[2J\\n2,5 » n'est pas un"
-        " nombre entier de demi-journées : saisissez un nombre entier de 1 à 60.\n"
+        "  Activités!D3 [erreur] Demi-journées : nombre entier attendu : « ]0;pwned[2J\\n2,5 »"
+        " n'est pas un nombre entier de demi-journées : saisissez un nombre entier de 1 à 60.\n"
     )
     assert "\x1b" not in out and out.count("\n") == 3
 

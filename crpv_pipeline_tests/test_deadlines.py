@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 
 from crpv_pipeline.checks import completeness_of
-from crpv_pipeline.deadlines import DeadlineError, Deadlines, parse_deadlines
+from crpv_pipeline.deadlines import DeadlineError, Deadlines, deadline_fr, parse_deadlines
 from crpv_pipeline.warehouse import derive_year
 from crpv_pipeline_tests.factories import make_result
 from crpv_pipeline_tests.tables import load, rows
@@ -39,13 +39,27 @@ def test_a_faulty_setting_says_which_part(setting, message):
         parse_deadlines(setting)
 
 
-def test_late_is_from_midnight_after_the_deadline_day():
-    assert Deadlines.received_before(dt.date(2022, 3, 31)) == dt.datetime(2022, 4, 1)
+@pytest.mark.parametrize(
+    ("deadline", "first_late_utc"),
+    [
+        (dt.date(2022, 3, 31), dt.datetime(2022, 3, 31, 22, 0)),  # summer time in Paris, UTC+2
+        (dt.date(2022, 1, 15), dt.datetime(2022, 1, 15, 23, 0)),  # winter time, UTC+1
+        (dt.date(2021, 6, 30), dt.datetime(2021, 6, 30, 22, 0)),
+    ],
+)
+def test_late_is_from_midnight_in_paris_after_the_deadline_day(deadline, first_late_utc):
+    assert Deadlines.received_before(deadline) == first_late_utc
+
+
+def test_the_deadline_reads_as_the_end_of_the_day_in_paris():
+    assert deadline_fr(dt.date(2022, 3, 31)) == "31/03/2022, 23 h 59, heure de Paris"
 
 
 def test_completeness_says_who_reported_on_time(engine):
-    load(engine, make_result(centre_code="IREV"), received_at=dt.datetime(2022, 3, 31, 23, 59))
-    load(engine, make_result(centre_code="ORIV"), received_at=dt.datetime(2022, 4, 1, 0, 0))
+    # received_at is UTC: 21:30 UTC is 23:30 in Paris on 31 March (on time), 22:30 UTC is
+    # 00:30 on 1 April in Paris (late), though still 31 March in UTC.
+    load(engine, make_result(centre_code="IREV"), received_at=dt.datetime(2022, 3, 31, 21, 30))
+    load(engine, make_result(centre_code="ORIV"), received_at=dt.datetime(2022, 3, 31, 22, 30))
     derive_year(engine, 2021)
     by_centre = {r["centre_code"]: r for r in rows(engine, "completeness", 2021)}
     assert by_centre["IREV"]["received_on_time"] is True
@@ -66,3 +80,15 @@ def test_the_completeness_check_lists_missing_and_late_centres(engine):
     assert state.expected == 17
     assert state.late == ("IREV",)
     assert len(state.missing) == 16 and "IREV" not in state.missing
+
+
+def test_the_bilan_gives_the_deadline_in_paris_time(engine):
+    from crpv_pipeline.report import build_bilan
+    from crpv_pipeline.report_html import render_html
+
+    load(engine, make_result(centre_code="IREV"), received_at=dt.datetime(2022, 3, 31, 22, 30))
+    derive_year(engine, 2021)
+    bilan = build_bilan(engine, 2021)
+    html = render_html(bilan, "Bilan 2021")
+    assert "Date limite de dépôt : 31/03/2022, 23 h 59, heure de Paris." in html
+    assert bilan.late == ("Institut Régional de la Ville",)  # 00:30 on 1 April in Paris

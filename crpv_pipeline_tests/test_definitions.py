@@ -45,7 +45,12 @@ def test_asset_graph_reads_like_the_data_flow():
     )
     assert {"activity_counts", "completeness"} <= parents("bilan_report")
     checks = {c.name for c in graph.asset_check_keys}
-    assert checks == {"validation_findings", "reconciliation", "missing_returns"}
+    assert checks == {
+        "returns_in_inbox",
+        "validation_findings",
+        "reconciliation",
+        "missing_returns",
+    }
 
 
 def test_partitions_are_years_up_to_the_current_one():

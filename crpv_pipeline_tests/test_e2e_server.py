@@ -20,9 +20,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -33,8 +34,14 @@ from crpv_pipeline_tests.workbooks import row, write_return
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
 
 ROOT = Path(__file__).resolve().parents[1]
-STARTUP_SECONDS = 90
-RUN_SECONDS = 90
+STARTUP_SECONDS = 300
+RUN_SECONDS = 600
+"""Overall bounds, never pauses: every wait ends as soon as its condition holds. A run takes
+seconds on an idle machine, but minutes on a busy 2-core one (each step is a process)."""
+UNANSWERED = (urllib.error.URLError, ConnectionError, TimeoutError)
+"""A webserver busy or not yet listening: ask again at the next poll."""
+
+T = TypeVar("T")
 
 
 def _script(name: str) -> str:
@@ -110,7 +117,7 @@ class Server:
         request = urllib.request.Request(
             f"{self.url}/graphql", body, {"Content-Type": "application/json"}
         )
-        with urllib.request.urlopen(request, timeout=30) as response:
+        with urllib.request.urlopen(request, timeout=60) as response:
             answer = json.loads(response.read())
         assert "errors" not in answer, answer
         return answer["data"]
@@ -120,6 +127,21 @@ class Server:
             f"--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-40:])
             for log in self.logs
         )
+
+
+def _wait(server: Server, what: str, seconds: float, condition: Callable[[], T | None]) -> T:
+    """Poll ``condition`` until it returns something, for at most ``seconds`` in all."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            value = condition()
+        except UNANSWERED:
+            value = None
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} in {seconds} s\n{server.log_tail()}")
+        time.sleep(1)
 
 
 @pytest.fixture
@@ -179,26 +201,24 @@ def server(tmp_path, new_pg_database) -> Iterator[Server]:
 
 
 def _wait_until_loaded(server: Server, processes: list[subprocess.Popen]) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
+    def loaded() -> bool:
         if any(p.poll() is not None for p in processes):
             pytest.fail(f"a Dagster process exited at start-up\n{server.log_tail()}")
-        try:
-            data = server.graphql(
-                "{ workspaceOrError { ... on Workspace { locationEntries {"
-                " locationOrLoadError { __typename } } } } }"
-            )
-            entries = data["workspaceOrError"]["locationEntries"]
-            if entries and entries[0]["locationOrLoadError"]:
-                kind = entries[0]["locationOrLoadError"]["__typename"]
-                if kind == "RepositoryLocation":
-                    return
-                if kind == "PythonError":
-                    pytest.fail(f"the code location failed to load\n{server.log_tail()}")
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"the webserver did not load the code location in time\n{server.log_tail()}")
+        data = server.graphql(
+            "{ workspaceOrError { ... on Workspace { locationEntries {"
+            " locationOrLoadError { __typename } } } } }"
+        )
+        entries = data["workspaceOrError"]["locationEntries"]
+        kind = (
+            entries[0]["locationOrLoadError"]["__typename"]
+            if entries and entries[0]["locationOrLoadError"]
+            else None
+        )
+        if kind == "PythonError":
+            pytest.fail(f"the code location failed to load\n{server.log_tail()}")
+        return kind == "RepositoryLocation"
+
+    _wait(server, "the webserver did not load the code location", STARTUP_SECONDS, loaded)
 
 
 RUNS = """
@@ -212,8 +232,8 @@ query ($partition: String!) {
 
 def _wait_for_runs(server: Server, count: int, partition: str = "2021") -> list[dict]:
     """Wait until ``count`` runs of the partition have succeeded; fail on a failed run."""
-    deadline = time.monotonic() + RUN_SECONDS
-    while time.monotonic() < deadline:
+
+    def succeeded() -> list[dict] | None:
         runs = server.graphql(RUNS, partition=partition)["runsOrError"]["results"]
         failed = [r for r in runs if r["status"] in ("FAILURE", "CANCELED")]
         if failed:
@@ -221,22 +241,19 @@ def _wait_for_runs(server: Server, count: int, partition: str = "2021") -> list[
                 f"run {failed[0]['runId']} ended {failed[0]['status']}\n{server.log_tail()}"
             )
         done = [r for r in runs if r["status"] == "SUCCESS"]
-        if len(done) >= count and len(runs) == len(done):
-            return done
-        time.sleep(1)
-    pytest.fail(
-        f"no {count} successful runs of {partition} in {RUN_SECONDS} s\n{server.log_tail()}"
-    )
+        return done if len(done) >= count and len(runs) == len(done) else None
+
+    return _wait(server, f"no {count} successful runs of {partition}", RUN_SECONDS, succeeded)
 
 
 def _wait_for_a_run_request(server: Server, count: int, partition: str = "2021") -> None:
     """Wait until the sensor has requested a run (queued, started or done) ``count`` times."""
-    deadline = time.monotonic() + RUN_SECONDS
-    while time.monotonic() < deadline:
-        if len(server.graphql(RUNS, partition=partition)["runsOrError"]["results"]) >= count:
-            return
-        time.sleep(0.5)
-    pytest.fail(f"the sensor requested no run #{count} of {partition}\n{server.log_tail()}")
+    _wait(
+        server,
+        f"the sensor requested no run #{count} of {partition}",
+        RUN_SECONDS,
+        lambda: len(server.graphql(RUNS, partition=partition)["runsOrError"]["results"]) >= count,
+    )
 
 
 def _warehouse(server: Server) -> dict:

@@ -192,7 +192,7 @@ def test_two_processes_writing_at_once_on_sqlite(tmp_path, sqlite_url):
         for centre in ("IREV", "ORIV")
     ]
     for writer in writers:
-        assert writer.wait(60) == 0, writer.err()
+        assert writer.wait() == 0, writer.err()
         assert writer.out().strip() == "done"
         assert "locked" not in writer.err()
     engine = create_warehouse_engine(sqlite_url)

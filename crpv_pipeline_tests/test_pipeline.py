@@ -78,6 +78,7 @@ def test_partition_fills_every_table(tmp_path, inbox, warehouse_url):
     assert result.success
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks == {
+        "returns_in_inbox": True,
         "reconciliation": True,
         "validation_findings": False,
         "missing_returns": False,  # 15 expected centres have sent nothing
@@ -715,3 +716,36 @@ def test_the_read_budget_bounds_the_memory_of_every_worker_together(tmp_path):
     assert statuses == " ".join(["loaded"] * 4)
     # Shared strings take about their inflated size in memory (1,25 times, measured).
     assert reading <= fixed + 2 * budget * 1024 * 1024, (reading >> 20, fixed >> 20)
+
+
+def test_the_run_log_says_what_became_of_each_return(tmp_path, inbox, sqlite_url):
+    instance = dg.DagsterInstance.ephemeral()
+    result = materialize_year(
+        2021, tmp_path / "inbox", sqlite_url, instance=instance, output=tmp_path / "out"
+    )
+    said = [e.user_message for e in instance.all_logs(result.run_id)]
+    submissions = snapshot(sqlite_url)["submission"]
+    ids = dict(zip(submissions["file_name"], submissions["submission_id"], strict=True))
+    assert f"ORIV_2021.xlsx: loaded_with_errors (submission {ids['ORIV_2021.xlsx']})" in said
+    assert f"inconnu.xlsx: rejected (submission {ids['inconnu.xlsx']})" in said
+    name = "Bilan IREV 2021.xlsx"
+    assert f"{name}: loaded (submission {ids[name]})" in said
+    assert not [m for m in said if m.endswith(f": loaded (submission {ids['ORIV_2021.xlsx']})")]
+
+
+@pytest.mark.parametrize(
+    ("action", "status", "said"),
+    [
+        ("loaded", "loaded", "loaded"),
+        ("loaded", "loaded_with_errors", "loaded_with_errors"),
+        ("rejected", "rejected", "rejected"),
+        ("unchanged", "loaded_with_errors", "unchanged, loaded_with_errors"),
+        ("unchanged", "rejected", "unchanged, rejected"),
+        ("held", "held", "held"),  # any status the loader records is said as it is
+    ],
+)
+def test_a_load_outcome_is_said_with_its_real_status(action, status, said):
+    from crpv_pipeline.loading import LoadOutcome
+    from crpv_pipeline.pipeline import outcome_words
+
+    assert outcome_words(LoadOutcome(7, action, status, 0, 0, 0)) == said

@@ -63,7 +63,23 @@ def test_an_unchanged_inbox_requests_nothing(sensor, inbox):
     done = settle(sensor, inbox)
     again = tick(sensor, inbox, done.cursor)
     assert not again.run_requests
-    assert again.skip_reason.skip_message == "no change in 2021"
+    assert again.skip_reason.skip_message == f"no change in 2021 (inbox {inbox.absolute()})"
+
+
+def test_a_missing_inbox_is_named_in_the_skip_reason(sensor, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # CRPV_INBOX unset: the default, relative, inbox
+    result = tick(sensor, "inbox")
+    assert not result.run_requests
+    assert result.skip_reason.skip_message == (
+        f"the inbox {tmp_path / 'inbox'} does not exist (CRPV_INBOX)"
+    )
+
+
+def test_an_inbox_with_no_year_folder_of_returns_is_named(sensor, inbox):
+    (inbox / "2021").mkdir(parents=True)  # empty, as after the demo wrote elsewhere
+    result = tick(sensor, inbox)
+    assert not result.run_requests
+    assert result.skip_reason.skip_message == f"no year folder with returns in {inbox}"
 
 
 def test_a_changed_file_requests_a_new_run(sensor, inbox):

@@ -528,3 +528,32 @@ def test_indexes_of_an_earlier_version_are_replaced(engine):
     assert "index_fact_activity_year_covering" in names
     assert not names & set(earlier)
     assert "dba_fact_by_theme" in names  # not the pipeline's: left alone
+
+
+def test_a_new_connection_waits_to_switch_to_wal_while_another_process_writes(tmp_path, caplog):
+    """SQLite refuses the switch to WAL at once ("database is locked", its busy timeout not
+    consulted) while another connection writes in the old journal mode, as when two processes
+    open a brand-new warehouse together: the switch waits for the writer instead."""
+    import sqlite3
+    import threading
+    import time
+
+    path = tmp_path / "w.sqlite"
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("CREATE TABLE t (i INTEGER)")  # a rollback-journal database
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO t VALUES (1)")
+    released = threading.Timer(0.5, writer.execute, ["COMMIT"])
+    released.start()
+    engine = create_warehouse_engine(f"sqlite:///{path}", retry=RetryPolicy(tries=1))
+    started = time.monotonic()
+    try:
+        with caplog.at_level("WARNING"), engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("SELECT i FROM t").scalars().all() == [1]
+    finally:
+        released.join()
+        engine.dispose()
+        writer.close()
+    assert time.monotonic() - started >= 0.4  # it waited for the writer's commit
+    assert "locked" not in caplog.text

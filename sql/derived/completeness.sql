@@ -3,7 +3,8 @@
 -- A current submission put in force with no activity loaded is empty: no exploitable return.
 -- held_submission_id: the centre's latest held submission (not put in force, awaiting a
 -- steward's decision); a return put in force supersedes the held ones, so it is always later.
--- received_on_time: received before the end of the deadline day (parameter received_before, UTC).
+-- received_on_time: received before the end of the deadline day in Paris time: received_at is UTC,
+-- and so is the parameter received_before (midnight in Paris after the deadline day, as UTC).
 with
 
 params as (
