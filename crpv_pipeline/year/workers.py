@@ -115,11 +115,11 @@ def start_worker_server(to_read: int, workers: int) -> None:
         forkserver.ensure_running()
 
 
-_WORKER_MODULES = ("crpv_pipeline.pipeline",)
+_WORKER_MODULES = ("crpv_pipeline.year.validate", "crpv_pipeline.year.outputs")
 """Imported once by the fork server that worker processes start from (``forkserver``: a
 single-threaded process, safe to fork, unlike a Dagster step with its threads), so that a
-worker starts in milliseconds instead of importing pandas and Pandera for a second: this
-module, which holds the workers' jobs, and with it validation, corrections and loading."""
+worker starts in milliseconds instead of importing pandas and Pandera for a second: the
+modules holding the workers' jobs, and with them validation, corrections and loading."""
 
 
 

@@ -78,3 +78,14 @@ def test_importing_the_package_imports_no_moved_module():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split("\n")
     assert out[:2] == ["[]", "False"]
+
+
+def test_every_old_module_path_imports():
+    import importlib
+
+    from crpv_pipeline._moved import MOVED
+
+    for old, new in MOVED.items():
+        module = importlib.import_module(f"crpv_pipeline.{old}")
+        if len(new) == 1:
+            assert module is importlib.import_module(f"crpv_pipeline.{new[0]}"), old

@@ -694,7 +694,8 @@ _VALIDATE_YEAR = """
 import os, sys
 from pathlib import Path
 from crpv_pipeline.intake.file_guards import limits_from_environment
-from crpv_pipeline.pipeline import inbox_files, validate_year
+from crpv_pipeline.intake.inbox import inbox_files
+from crpv_pipeline.year.validate import validate_year
 if __name__ == "__main__":
     files = inbox_files(Path(sys.argv[1]), 2021)
     results = validate_year(files, 2021, limits=limits_from_environment(os.environ), workers=4)
@@ -763,3 +764,21 @@ def test_a_load_outcome_is_said_with_its_real_status(action, status, said):
     from crpv_pipeline.year.load import outcome_words
 
     assert outcome_words(LoadOutcome(7, action, status, 0, 0, 0)) == said
+
+
+def test_the_fork_server_preloads_the_modules_of_the_workers_jobs():
+    import subprocess
+    import sys
+
+    from crpv_pipeline.year import outputs, validate, workers
+
+    jobs = (validate._validate_one, outputs._correction_workbook)
+    assert {job.__module__ for job in jobs} <= set(workers._WORKER_MODULES)
+    code = (
+        "import importlib, sys\n"
+        f"for name in {workers._WORKER_MODULES!r}: importlib.import_module(name)\n"
+        "print(all(m in sys.modules for m in ('pandera', 'crpv_pipeline.intake.validation',"
+        " 'crpv_pipeline.outputs.corrections', 'crpv_pipeline.warehouse.loading')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"

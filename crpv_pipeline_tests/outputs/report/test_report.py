@@ -321,7 +321,7 @@ def test_report_usage_errors(tmp_path, capsys, args, message):
 
 def test_neither_definitions_nor_validate_import_matplotlib():
     code = (
-        "import sys, crpv_pipeline.orchestration.definitions, crpv_pipeline.report; "
+        "import sys, crpv_pipeline.orchestration.definitions, crpv_pipeline.outputs.report.build; "
         "print('matplotlib' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
