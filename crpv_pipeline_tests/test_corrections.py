@@ -115,6 +115,12 @@ def test_corrections_table_lists_findings_by_row_file_level_first(result, tmp_pa
         "Fichier reçu : « Bilan IREV 2021.xlsx » · 4 erreurs, 3 avertissements · "
         "1 ligne chargée sur 4, 3 lignes écartées jusqu'à correction"
     )
+    assert ws["A3"].value == (  # the colours named as they look: AMBER is a pale yellow
+        "Les cellules concernées sont surlignées dans la copie de vos feuilles qui suit "
+        "(rouge : erreur à corriger ; jaune : avertissement à vérifier). "
+        "Corrigez votre fichier d'origine puis renvoyez-le."
+    )
+    assert ws["D6"].alignment.wrap_text  # rule labels reach 46 characters in a 26-wide column
     assert [c.value for c in ws[5]] == [
         "Cellule",
         "Colonne",
