@@ -186,7 +186,7 @@ def test_participants_left_empty_read_non_renseigne_and_totals_say_their_coverag
         assert ">0<" not in row.group(0)
     assert f"Total national 3{NNBSP}123 1{NNBSP}347 27{NNBSP}014 14 centres sur 16" in text
     assert (
-        f"Participants 27{NNBSP}014 renseigné par 14 centres sur 16 ; +7{NNBSP}266 "
+        f"Participants 27{NNBSP}014 renseignés par 14 centres sur 16 ; +7{NNBSP}266 "
         f"(+43,8{NBSP}%) par rapport à 2020, sur les 11 centres ayant renseigné les "
         "participants les deux années"
     ) in text
