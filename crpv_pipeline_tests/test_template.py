@@ -275,7 +275,8 @@ def test_invalid_value_is_found_at_its_cell(template, capsys, field_name, value,
     assert [(f.rule, f.cell) for f in result.findings] == [(rule, f"{letter(field_name)}{FIRST}")]
     assert (result.status, result.rows_loaded) == ("loaded_with_errors", 2)
     assert main(["validate", str(template)]) == 1
-    assert f"Activités!{letter(field_name)}{FIRST} [erreur] {rule} :" in capsys.readouterr().out
+    found = f"Activités!{letter(field_name)}{FIRST} [erreur] {NOM.rule_label(rule)} :"
+    assert found in capsys.readouterr().out  # the rule by its French label, as people read it
 
 
 def test_centre_given_by_name_is_written_as_its_code(tmp_path):
