@@ -57,7 +57,7 @@ STATUS_FILLS = {
     "loaded_with_errors": WARNING_FILL,
     "loaded": LOADED_FILL,
 }
-_OVERVIEW_COLUMNS = {"Code": 16, "Centre": 50, "Statut": 20, RECEIVED_HEADER: 18}
+_OVERVIEW_COLUMNS = {"Code": 16, "Centre": 50, "Statut": 20, RECEIVED_HEADER: 24}
 _OVERVIEW_COLUMNS |= {"Lignes chargées": 16, "Erreurs": 10, "Avertissements": 16}
 _FINDINGS_COLUMNS = {"Centre": 16, "Fichier": 28} | {**TABLE_COLUMNS, "Message": 70}
 _COMPLETENESS_FIELDS = ["centre_code", "status", "submission_id", "received_at", "rows_loaded"]
