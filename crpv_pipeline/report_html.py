@@ -186,7 +186,7 @@ def _headline(bilan: Bilan) -> str:
         coverage = (
             ""
             if is_missing(known)
-            else f"renseigné par {centres_coverage(known, s['centres_reporting'])} ; "
+            else f"renseignés par {centres_coverage(known, s['centres_reporting'])} ; "
         )
         participants = _card(
             "Participants",
