@@ -146,7 +146,7 @@ def writes_outside_the_atomic_writer() -> list[str]:
             if not isinstance(node, ast.Call):
                 continue
             target = _target(node)
-            if target is None or _called(node) in own_classes:  # reading.Workbook: not openpyxl's
+            if target is None or _called(node) in own_classes:  # GuardedWorkbook is ours
                 continue
             target = _plain(target)
             name = target.id if isinstance(target, ast.Name) else ast.unparse(target)

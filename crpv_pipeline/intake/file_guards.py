@@ -165,6 +165,8 @@ def os_error_text(err: OSError) -> str:
         return "lecture refusée par le système"
     if isinstance(err, FileNotFoundError):
         return "fichier introuvable : il a été déplacé ou supprimé pendant la lecture"
+    if isinstance(err, IsADirectoryError):
+        return "c'est un dossier, dont le contenu n'a pas pu être lu"
     return "erreur de lecture du disque"
 
 

@@ -25,7 +25,7 @@ from crpv_pipeline.intake.file_kinds import MAX_COLUMNS, MAX_ROWS
 from crpv_pipeline.intake.normalisation import by_value
 from crpv_pipeline.intake.reading import (
     IDENTIFICATION_SHEET,
-    Workbook,
+    GuardedWorkbook,
     activity_sheets,
     clean_cell,
     find_sheet,
@@ -101,7 +101,7 @@ class RawReturn:
 
 
 def _identification(
-    workbook: Workbook, nomenclature: Nomenclature
+    workbook: GuardedWorkbook, nomenclature: Nomenclature
 ) -> tuple[str | None, dict[str, IdentificationValue], list[RemovedControls]]:
     name = find_sheet(list(workbook.sheet_names), IDENTIFICATION_SHEET)
     if name is None:

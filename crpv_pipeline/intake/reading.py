@@ -94,7 +94,7 @@ def is_blank(row: Sequence[Any]) -> bool:
     return True
 
 
-class Workbook:
+class GuardedWorkbook:
     """A centre's workbook, opened by ``open_workbook`` once the file guards let it through.
 
     The only way the package reads a return's cells: a sheet is handed over
@@ -136,7 +136,7 @@ class Workbook:
         self._book.close()
 
 
-def open_workbook(path: Path, limits: Limits | None = None) -> Workbook:
+def open_workbook(path: Path, limits: Limits | None = None) -> GuardedWorkbook:
     """Open a centre's workbook: the only function of the package that opens one.
 
     The file guards run first (``file_guards.guard``: once per version of the file, whoever
@@ -160,7 +160,7 @@ def open_workbook(path: Path, limits: Limits | None = None) -> Workbook:
         raise ReturnFileError("unreadable_file", detail=os_error_text(err)) from err
     except Exception as err:  # calamine raises several exception types for broken files
         raise ReturnFileError("unreadable_file", detail=_reader_detail(err)) from err
-    return Workbook(book, path, limits, scan.worksheets_checked)
+    return GuardedWorkbook(book, path, limits, scan.worksheets_checked)
 
 
 _READER_DETAILS = (
@@ -185,7 +185,7 @@ def _reader_detail(err: BaseException) -> str:
     return "contenu que le lecteur de classeurs ne reconnaît pas"
 
 
-def sheet_rows(workbook: Workbook, name: str) -> list[list[Any]]:
+def sheet_rows(workbook: GuardedWorkbook, name: str) -> list[list[Any]]:
     sheet = workbook.get_sheet_by_name(name)  # a sheet too large is refused here, as it says
     try:
         return sheet.to_python(skip_empty_area=False)
@@ -291,7 +291,7 @@ def _mismatch_error(
 
 
 def activity_sheets(
-    workbook: Workbook, nomenclature: Nomenclature
+    workbook: GuardedWorkbook, nomenclature: Nomenclature
 ) -> list[tuple[str, list[list[Any]], int, dict[str, tuple[int, str]]]]:
     """(name, cells, 0-based header row, columns) of each activity sheet to read.
 

@@ -54,15 +54,9 @@ from crpv_pipeline.reference.statuses import SEVERITY_LABELS
 from crpv_pipeline.testpoints import pause_point
 
 CORRECTIONS_SHEET = "Corrections à apporter"
-
-
 AUTHOR = "Pipeline CRPV"
-
-
 _HEADER_ROW = 5  # 1-based, as the steward sees it
-
-
-_WRAPPED = (2, 3, 6)  # 1-based columns of TABLE_COLUMNS whose text wraps
+_WRAPPED = (2, 3, 4, 6)  # 1-based columns of TABLE_COLUMNS whose text wraps
 
 
 def write_correction_workbook(result: ReturnResult, out: Path) -> Path:
@@ -146,7 +140,7 @@ def _corrections_sheet(
         )
     how = (
         "Les cellules concernées sont surlignées dans la copie de vos feuilles qui suit "
-        "(rouge : erreur à corriger ; orange : avertissement à vérifier). "
+        "(rouge : erreur à corriger ; jaune : avertissement à vérifier). "
         if copies
         else ""
     ) + "Corrigez votre fichier d'origine puis renvoyez-le."

@@ -40,6 +40,7 @@ from crpv_pipeline.outputs.workbook_cells import (
     is_blank,
     timestamp,
 )
+from crpv_pipeline.reference.deadlines import RECEIVED_HEADER, paris_time
 from crpv_pipeline.reference.parsing import french_count
 from crpv_pipeline.reference.statuses import STATUS_LABELS
 
@@ -56,8 +57,8 @@ STATUS_FILLS = {
     "loaded_with_errors": WARNING_FILL,
     "loaded": LOADED_FILL,
 }
-_OVERVIEW_COLUMNS = {"Code": 16, "Centre": 50, "Statut": 20, "Reçu le (UTC)": 18}
-_OVERVIEW_COLUMNS |= {"Lignes chargées": 12, "Erreurs": 10, "Avertissements": 15}
+_OVERVIEW_COLUMNS = {"Code": 16, "Centre": 50, "Statut": 20, RECEIVED_HEADER: 24}
+_OVERVIEW_COLUMNS |= {"Lignes chargées": 16, "Erreurs": 10, "Avertissements": 16}
 _FINDINGS_COLUMNS = {"Centre": 16, "Fichier": 28} | {**TABLE_COLUMNS, "Message": 70}
 _COMPLETENESS_FIELDS = ["centre_code", "status", "submission_id", "received_at", "rows_loaded"]
 _COMPLETENESS_FIELDS += ["n_errors", "held_submission_id"]
@@ -110,10 +111,17 @@ def _completeness_sheet(ws, year, completeness, findings, centre_names) -> None:
             r["centre_code"],
             centre_names.get(r["centre_code"], ""),
             _status_text(r, findings),
-            timestamp(r["received_at"]),
-            r["rows_loaded"],
-            r["n_errors"],
-            0 if is_blank(r["submission_id"]) else warnings.get(int(r["submission_id"]), 0),
+            _received(r["received_at"]),
+            # no file, nothing counted: empty cells, never 0
+            *(
+                (None, None, None)
+                if is_blank(r["submission_id"])
+                else (
+                    r["rows_loaded"],
+                    r["n_errors"],
+                    warnings.get(int(r["submission_id"]), 0),
+                )
+            ),
         )
         for r in records
     ]
@@ -135,6 +143,12 @@ def _completeness_sheet(ws, year, completeness, findings, centre_names) -> None:
         fill = STATUS_FILLS.get(record["status"])
         if fill is not None:
             ws.cell(offset, 3).fill = fill
+
+
+def _received(value: Any) -> dt.datetime | str | None:
+    """A reception time in Paris time, like the deadline (the warehouse keeps UTC)."""
+    stamp = timestamp(value)
+    return paris_time(stamp) if isinstance(stamp, dt.datetime) else stamp
 
 
 def _status_text(record: Mapping[str, Any], findings: pd.DataFrame) -> str:
@@ -177,7 +191,7 @@ def _findings_sheet(ws: Worksheet, year: int, findings: pd.DataFrame) -> None:
         french_count(len(records) - n_errors, "avertissement"),
     ]
     _put(ws, 2, 1, f"{french_count(len(records), 'constat')} : {', '.join(counts)}")
-    _table(ws, 4, _FINDINGS_COLUMNS, rows, wrap=(2, 4, 5, 8))
+    _table(ws, 4, _FINDINGS_COLUMNS, rows, wrap=(2, 4, 5, 6, 8))
     for offset, (_, finding) in enumerate(ordered, start=5):
         ws.cell(offset, 7).fill = _fill(finding.severity)
 

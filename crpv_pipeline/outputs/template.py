@@ -42,7 +42,13 @@ EMPTY_OPTIONAL = (
     "Laissez la cellule vide si vous ne connaissez pas l'information : elle sera comptée comme "
     "non renseignée."
 )
-"""What an empty cell of an optional column means, said in its input messages and the legend."""
+"""What an empty cell of an optional column means, said in its input messages."""
+EMPTY_LEGEND = (
+    "Colonnes facultatives : laissez la cellule vide si vous ne connaissez pas l'information ; "
+    "elle sera comptée comme non renseignée (un nombre de participants inconnu n'est jamais "
+    "compté comme 0)."
+)
+"""The same, said once for every optional column in the legend above the Activités header."""
 YEAR_RANGE = (1900, 2100)
 CATEGORY_FIELDS = ("activity_type", "modality", "theme", "publics")
 MULTI_VALUE_FIELDS = frozenset({"publics"})
@@ -210,7 +216,7 @@ def _legend(ws: Worksheet, width: int, centre: str, year: int) -> None:
     notes = {
         (2, 3): "En-tête orange : colonne obligatoire ; en-tête bleu : colonne facultative. "
         "Sélectionnez un en-tête pour lire la consigne de sa colonne.",
-        (3, 1): f"{EMPTY_PARTICIPANTS} {EMPTY_OPTIONAL}",
+        (3, 1): EMPTY_LEGEND,
         (4, 1): f"Saisissez les actions à partir de la ligne {HEADER_ROW + 1}, sans ligne vide "
         "ni total.",
     }

@@ -69,6 +69,23 @@ class Deadlines:
         return midnight.astimezone(dt.UTC).replace(tzinfo=None)
 
 
+def paris_time(received: dt.datetime | None) -> dt.datetime | None:
+    """A reception time of the warehouse (UTC; naive means UTC) as read in Paris, naive.
+
+    What people read beside a deadline said in Paris time: 2022-03-31 22:30 UTC is
+    2022-04-01 00:30 in Paris, late for a 31 March deadline.
+    """
+    if received is None:
+        return None
+    if received.tzinfo is None:
+        received = received.replace(tzinfo=dt.UTC)
+    return received.astimezone(AGENCY_TIME_ZONE).replace(tzinfo=None)
+
+
+RECEIVED_HEADER = "Reçu le (heure de Paris)"
+"""Header of a column of reception times converted by ``paris_time``."""
+
+
 def deadline_fr(deadline: dt.date) -> str:
     """The deadline as people read it: « 31/03/2022, 23 h 59, heure de Paris »."""
     return f"{deadline:%d/%m/%Y}, {END_OF_DAY_FR}"

@@ -71,8 +71,9 @@ def test_a_subfolder_that_cannot_be_listed_is_listed_itself(tmp_path, monkeypatc
         (
             "Grand Est",
             "unreadable_file",
-            "Le fichier ne peut pas être ouvert (Is a directory) : ouvrez-le dans votre tableur,"
-            " enregistrez-le à nouveau au format .xlsx et renvoyez-le.",
+            "Le fichier ne peut pas être ouvert (c'est un dossier, dont le contenu n'a pas pu être"
+            " lu) : ouvrez-le dans votre tableur, enregistrez-le à nouveau au format .xlsx et"
+            " renvoyez-le.",
         )
     ]
 

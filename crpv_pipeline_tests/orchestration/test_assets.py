@@ -94,13 +94,19 @@ def test_a_share_reads_rounded_and_a_constant_is_not_plotted():
     assert not broken.passed
     assert broken.description == "2021: yearly_summary.half_days: expected 3123, found 3120"
 
-    check = asset_metadata.completeness_check(2021, Completeness(17, ("CRPVE",), ("IREV", "ORIV")))
+    check = asset_metadata.completeness_check(
+        2021,
+        Completeness(
+            17, ("CRPVE",), ("IREV", "ORIV"), (("CRPVE", "missing"), ("VTO", "rejected"))
+        ),
+    )
     plotted = (dg.IntMetadataValue, dg.FloatMetadataValue)
     numbers = {k for k, v in check.metadata.items() if isinstance(v, plotted)}
     assert numbers == {"missing_count", "late_count"}  # what is worth following across years
     assert check.metadata["expected"] == dg.MetadataValue.text("17 centres")
     assert check.description == (
-        "1 of 17 expected centres have sent no return for 2021; 2 after the deadline"
+        "2 of 17 expected centres have no exploitable return for 2021: CRPVE (nothing sent),"
+        " VTO (its return was rejected); 2 after the deadline"
     )
 
 

@@ -115,6 +115,12 @@ def test_corrections_table_lists_findings_by_row_file_level_first(result, tmp_pa
         "Fichier reçu : « Bilan IREV 2021.xlsx » · 4 erreurs, 3 avertissements · "
         "1 ligne chargée sur 4, 3 lignes écartées jusqu'à correction"
     )
+    assert ws["A3"].value == (  # the colours named as they look: AMBER is a pale yellow
+        "Les cellules concernées sont surlignées dans la copie de vos feuilles qui suit "
+        "(rouge : erreur à corriger ; jaune : avertissement à vérifier). "
+        "Corrigez votre fichier d'origine puis renvoyez-le."
+    )
+    assert ws["D6"].alignment.wrap_text  # rule labels reach 46 characters in a 26-wide column
     assert [c.value for c in ws[5]] == [
         "Cellule",
         "Colonne",
@@ -453,17 +459,18 @@ def test_steward_overview(tmp_path):
         "Code",
         "Centre",
         "Statut",
-        "Reçu le (UTC)",
+        "Reçu le (heure de Paris)",
         "Lignes chargées",
         "Erreurs",
         "Avertissements",
     ]
-    received = dt.datetime(2021, 5, 3, 9, 15)
+    # received in Paris time (UTC+2 in May), like the deadline; a missing centre counts nothing
+    received = dt.datetime(2021, 5, 3, 11, 15)
     assert table(ws, 4) == [
-        ("MAYOTTE", CENTRE_NAMES["MAYOTTE"], "Manquant", None, 0, 0, 0),
-        ("VTO", CENTRE_NAMES["VTO"], "Rejeté", dt.datetime(2021, 5, 5, 8), 0, 1, 0),
+        ("MAYOTTE", CENTRE_NAMES["MAYOTTE"], "Manquant", None, None, None, None),
+        ("VTO", CENTRE_NAMES["VTO"], "Rejeté", dt.datetime(2021, 5, 5, 10), 0, 1, 0),
         ("IREV", CENTRE_NAMES["IREV"], "Chargé avec erreurs", received, 41, 1, 2),
-        ("ORIV", CENTRE_NAMES["ORIV"], "Chargé", dt.datetime(2021, 5, 4, 14, 30), 50, 0, 1),
+        ("ORIV", CENTRE_NAMES["ORIV"], "Chargé", dt.datetime(2021, 5, 4, 16, 30), 50, 0, 1),
     ]  # fmt: skip
     assert ws["D6"].number_format == "DD/MM/YYYY HH:MM"
     assert [fill_of(ws.cell(r, 3)) for r in range(5, 9)] == [RED, RED, AMBER, "C6EFCE"]
@@ -508,7 +515,7 @@ def test_steward_overview_with_no_findings(tmp_path):
     empty = pd.DataFrame(columns=findings_frame().columns)
     out = write_steward_overview(2021, completeness_frame(), empty, tmp_path / "o.xlsx", {})
     wb = openpyxl.load_workbook(out)
-    received = dt.datetime(2021, 5, 3, 9, 15)
+    received = dt.datetime(2021, 5, 3, 11, 15)  # 09:15 UTC, in Paris time
     irev = ("IREV", None, "Chargé avec erreurs", received, 41, 1, 0)
     assert table(wb["Complétude"], 4)[2] == irev  # no name given, no warning
     assert wb["Constats"]["A2"].value == "0 constat : 0 erreur, 0 avertissement"

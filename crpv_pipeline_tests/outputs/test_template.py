@@ -157,9 +157,10 @@ def test_the_activity_sheet_explains_colours_and_empty_cells_above_its_header(te
     assert ws["A2"].fill.fgColor.rgb == header[True].fill.fgColor.rgb  # orange
     assert ws["B2"].fill.fgColor.rgb == header[False].fill.fgColor.rgb  # blue
     assert ws["C2"].value.startswith("En-tête orange : colonne obligatoire ; en-tête bleu :")
-    assert ws["A3"].value == (
-        "Laissez la cellule vide si vous ne connaissez pas le nombre de participants : elle sera "
-        "comptée comme non renseignée, jamais comme 0. " + EMPTY_OPTIONAL
+    assert ws["A3"].value == (  # one sentence, not the two input messages end to end
+        "Colonnes facultatives : laissez la cellule vide si vous ne connaissez pas l'information ; "
+        "elle sera comptée comme non renseignée (un nombre de participants inconnu n'est jamais "
+        "compté comme 0)."
     )
     assert (
         ws["A4"].value == "Saisissez les actions à partir de la ligne 6, sans ligne vide ni total."
@@ -274,7 +275,8 @@ def test_invalid_value_is_found_at_its_cell(template, capsys, field_name, value,
     assert [(f.rule, f.cell) for f in result.findings] == [(rule, f"{letter(field_name)}{FIRST}")]
     assert (result.status, result.rows_loaded) == ("loaded_with_errors", 2)
     assert main(["validate", str(template)]) == 1
-    assert f"Activités!{letter(field_name)}{FIRST} [erreur] {rule} :" in capsys.readouterr().out
+    found = f"Activités!{letter(field_name)}{FIRST} [erreur] {NOM.rule_label(rule)} :"
+    assert found in capsys.readouterr().out  # the rule by its French label, as people read it
 
 
 def test_centre_given_by_name_is_written_as_its_code(tmp_path):

@@ -2,7 +2,13 @@ import datetime as dt
 
 import pytest
 
-from crpv_pipeline.reference.deadlines import DeadlineError, Deadlines, deadline_fr, parse_deadlines
+from crpv_pipeline.reference.deadlines import (
+    DeadlineError,
+    Deadlines,
+    deadline_fr,
+    paris_time,
+    parse_deadlines,
+)
 from crpv_pipeline.warehouse.derive import derive_year
 from crpv_pipeline.warehouse.reconciliation import completeness_of
 from crpv_pipeline_tests.factories import make_result
@@ -53,6 +59,19 @@ def test_late_is_from_midnight_in_paris_after_the_deadline_day(deadline, first_l
 
 def test_the_deadline_reads_as_the_end_of_the_day_in_paris():
     assert deadline_fr(dt.date(2022, 3, 31)) == "31/03/2022, 23 h 59, heure de Paris"
+
+
+@pytest.mark.parametrize(
+    ("received_utc", "in_paris"),
+    [
+        (dt.datetime(2022, 3, 31, 22, 30), dt.datetime(2022, 4, 1, 0, 30)),  # late on 31/03
+        (dt.datetime(2022, 1, 15, 16, 0), dt.datetime(2022, 1, 15, 17, 0)),  # winter, UTC+1
+        (dt.datetime(2022, 1, 15, 16, 0, tzinfo=dt.UTC), dt.datetime(2022, 1, 15, 17, 0)),
+        (None, None),
+    ],
+)
+def test_reception_times_read_in_paris_time_like_the_deadline(received_utc, in_paris):
+    assert paris_time(received_utc) == in_paris
 
 
 def test_completeness_says_who_reported_on_time(engine):

@@ -4,7 +4,8 @@ Like ``tables`` (whose ``Column`` and ``ReportTable`` they use), each builder ta
 already read by ``report.build_bilan`` and returns a ``ReportTable`` in French. The files whose
 figures are used and the files set aside (rejected, or any other status) are two tables: a
 file set aside is never called « retenu », and says why in the words sent to its centre. Rules
-read by their French label. What stays out: reading the warehouse, formatting and rendering.
+read by their French label; reception times in Paris time, like the deadline. What stays
+out: reading the warehouse, formatting and rendering.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from crpv_pipeline.outputs.report.tables import USED_STATUSES, Column, ReportTable, plain, records
+from crpv_pipeline.reference.deadlines import RECEIVED_HEADER, paris_time
 from crpv_pipeline.reference.statuses import SEVERITY_LABELS, STATUS_LABELS
 
 __all__ = [
@@ -31,7 +33,7 @@ def completeness_table(current: pd.DataFrame) -> ReportTable:
     rows = []
     for r in current.to_dict("records"):
         row = (r["name"], r["region"], STATUS_LABELS.get(r["status"], r["status"]))
-        row += (r["received_at"],)
+        row += (paris_time(plain(r["received_at"])),)
         if on_time:
             row += (None if plain(r["received_on_time"]) is None else _yes_no(r),)
         rows.append(row)
@@ -43,7 +45,7 @@ def completeness_table(current: pd.DataFrame) -> ReportTable:
             Column("Centre"),
             Column("Région"),
             Column("Statut"),
-            Column("Reçu le (UTC)", "datetime"),
+            Column(RECEIVED_HEADER, "datetime"),
             *((Column("Dans les délais"),) if on_time else ()),
         ),
         tuple(rows),
@@ -123,10 +125,15 @@ def files_table(current: pd.DataFrame) -> ReportTable:
             Column("Centre"),
             Column("Fichier"),
             Column("SHA-256", "hash"),
-            Column("Reçu le (UTC)", "datetime"),
+            Column(RECEIVED_HEADER, "datetime"),
             Column("Soumission", "id"),
         ),
-        records(used, ["name", "file_name", "file_sha256", "received_at", "submission_id"]),
+        tuple(
+            (*row[:3], paris_time(row[3]), row[4])
+            for row in records(
+                used, ["name", "file_name", "file_sha256", "received_at", "submission_id"]
+            )
+        ),
     )
 
 
@@ -145,7 +152,7 @@ def set_aside_table(set_aside: pd.DataFrame) -> ReportTable:
             Column("Fichier"),
             Column("Statut"),
             Column("Motif"),
-            Column("Reçu le (UTC)", "datetime"),
+            Column(RECEIVED_HEADER, "datetime"),
             Column("SHA-256", "hash"),
         ),
         tuple(
@@ -154,7 +161,7 @@ def set_aside_table(set_aside: pd.DataFrame) -> ReportTable:
                 plain(r["file_name"]),
                 STATUS_LABELS.get(r["status"], r["status"]),
                 plain(r["reason"]),
-                plain(r["received_at"]),
+                paris_time(plain(r["received_at"])),
                 plain(r["file_sha256"]),
             )
             for r in set_aside.to_dict("records")

@@ -10,6 +10,7 @@ What stays out: reading the warehouse and drawing charts.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from html import escape
 from typing import Any
 
@@ -121,6 +122,7 @@ def format_cell(value: Any, kind: str) -> str:
 
 
 def _table(table: ReportTable, caption: str | None = None) -> str:
+    table = _for_readers(table)
     head = "".join(
         f'<th{" class=num" if c.kind in _NUMERIC else ""} scope="col">{escape(c.header)}</th>'
         for c in table.columns
@@ -135,6 +137,26 @@ def _table(table: ReportTable, caption: str | None = None) -> str:
         f'<div class="wide"><table>{cap}<thead><tr>{head}</tr></thead>\n<tbody>\n'
         + "\n".join(body)
         + "\n</tbody></table></div>"
+    )
+
+
+def _for_readers(table: ReportTable) -> ReportTable:
+    """The table without its ``code`` columns, as the page shows it.
+
+    Identifiers are for the workbook's analysts (to join with the warehouse); the page's
+    readers read the labels beside them.
+    """
+    keep = [i for i, c in enumerate(table.columns) if c.kind != "code"]
+    if len(keep) == len(table.columns):
+        return table
+    def kept(row: tuple) -> tuple:
+        return tuple(row[i] for i in keep)
+
+    return replace(
+        table,
+        columns=tuple(table.columns[i] for i in keep),
+        rows=tuple(kept(r) for r in table.rows),
+        total=None if table.total is None else kept(table.total),
     )
 
 
@@ -192,7 +214,7 @@ def _headline(bilan: Bilan) -> str:
         coverage = (
             ""
             if is_missing(known)
-            else f"renseigné par {centres_coverage(known, s['centres_reporting'])} ; "
+            else f"renseignés par {centres_coverage(known, s['centres_reporting'])} ; "
         )
         participants = _card(
             "Participants",

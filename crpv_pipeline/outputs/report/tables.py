@@ -55,8 +55,8 @@ class Column:
 
     ``kind`` is one of ``text``, ``id`` (years, numbers that are names), ``code`` (rule
     identifiers), ``hash`` (SHA-256 digests), ``int``, ``pct`` (0 to 100),
-    ``signed_int``, ``signed_pct`` (changes), ``datetime`` (naive UTC), or ``by_row`` when each
-    row says (``ReportTable.row_kinds``).
+    ``signed_int``, ``signed_pct`` (changes), ``datetime`` (naive, in Paris time), or
+    ``by_row`` when each row says (``ReportTable.row_kinds``).
     """
 
     header: str

@@ -2,7 +2,7 @@
 
 One sheet per table of ``report.Bilan``, its French header on row 1 (frozen, with a filter),
 values kept as numbers: counts as integers, percentages as fractions shown ``0.0 %``, changes
-with their sign, dates as dates (UTC). A figure nobody gave stays an empty cell, never 0 (the
+with their sign, dates as dates (Paris time). A figure nobody gave stays an empty cell, never 0 (the
 table's coverage column says « non renseigné »). Every string is written as text, never as a
 formula.
 What stays out: reading the warehouse, choosing what the tables hold, the HTML page.

@@ -150,13 +150,17 @@ def test_the_annex_shows_completeness_findings_and_the_files_behind(demo):
         digest = row["file_sha256"]
         assert f"{digest[:32]}<wbr>{digest[32:]}" in html
         assert escape(row["file_name"]) in html
-        assert row["received_at"].strftime("%d/%m/%Y %H:%M") in html
+        # stored in UTC, read in Paris time like the deadline: 16:00 UTC in January is 17:00
+        paris = pd.Timestamp(row["received_at"], tz="UTC").tz_convert("Europe/Paris")
+        assert paris.strftime("%d/%m/%Y %H:%M") in html
     quarantined = submissions.loc[current, "rows_rejected"].sum()
     assert quarantined > 0
     assert "Constats et lignes écartées par centre" in html
-    # rules by their French label; the id only in a last, secondary column
+    assert "UTC" not in visible_text(html)
+    assert html.count('<th scope="col">Reçu le (heure de Paris)</th>') == 3
+    # rules by their French label; the id only in the workbook, for analysts
     assert "<tr><td>Demi-journées hors limites</td><td>Erreur</td>" in html
-    assert '<td class="code">half_days_out_of_range</td></tr>' in html
+    assert "half_days_out_of_range" not in html and "Code de la règle" not in html
 
 
 def visible_text(html: str) -> str:
@@ -181,7 +185,7 @@ def test_participants_left_empty_read_non_renseigne_and_totals_say_their_coverag
         assert ">0<" not in row.group(0)
     assert f"Total national 3{NNBSP}123 1{NNBSP}347 27{NNBSP}014 14 centres sur 16" in text
     assert (
-        f"Participants 27{NNBSP}014 renseigné par 14 centres sur 16 ; +7{NNBSP}266 "
+        f"Participants 27{NNBSP}014 renseignés par 14 centres sur 16 ; +7{NNBSP}266 "
         f"(+43,8{NBSP}%) par rapport à 2020, sur les 11 centres ayant renseigné les "
         "participants les deux années"
     ) in text
