@@ -185,7 +185,7 @@ def check_inbox(inbox: Path, years: Iterable[int | str], cursor: str | None) -> 
     unchanged: list[int] = []
     new_marks: dict[int, YearMark] = {}
     for year in sorted(present):
-        folder = inbox / str(year)
+        folder = inbox_folder(inbox, year)
         files = discover_returns(folder)
         previous = marks.get(year)
         if not files and previous is None:
