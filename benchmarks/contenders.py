@@ -92,10 +92,14 @@ def floor(inbox: Path, year: int, url: str, workdir: Path) -> dict:
 
 
 def stages(inbox: Path, year: int, url: str, workdir: Path) -> dict:
-    from crpv_pipeline.pipeline import inbox_files, load_year, validate_year
-    from crpv_pipeline.refdata import default_nomenclature
-    from crpv_pipeline.timing import add_seconds
-    from crpv_pipeline.warehouse import create_warehouse_engine, derive_year, ensure_schema
+    from crpv_pipeline.intake.inbox import inbox_files
+    from crpv_pipeline.intake.timing import add_seconds
+    from crpv_pipeline.reference.refdata import default_nomenclature
+    from crpv_pipeline.warehouse.derive import derive_year
+    from crpv_pipeline.warehouse.engine import create_warehouse_engine
+    from crpv_pipeline.warehouse.schema import ensure_schema
+    from crpv_pipeline.year.load import load_year
+    from crpv_pipeline.year.validate import validate_year
 
     engine = create_warehouse_engine(url)
     start = time.perf_counter()
@@ -115,14 +119,15 @@ def stages(inbox: Path, year: int, url: str, workdir: Path) -> dict:
 
 
 def warehouse(inbox: Path, year: int, url: str, workdir: Path) -> dict:
-    from crpv_pipeline.runs import WAREHOUSE_ASSETS
+    from crpv_pipeline.orchestration.runs import WAREHOUSE_ASSETS
 
     return dagster(inbox, year, url, workdir, WAREHOUSE_ASSETS)
 
 
 def dagster(inbox: Path, year: int, url: str, workdir: Path, assets=None) -> dict:
-    from crpv_pipeline.runs import materialize_year
-    from crpv_pipeline.warehouse import count_rows, create_warehouse_engine
+    from crpv_pipeline.orchestration.runs import materialize_year
+    from crpv_pipeline.warehouse.engine import create_warehouse_engine
+    from crpv_pipeline.warehouse.tables import count_rows
 
     start = time.perf_counter()
     result = materialize_year(year, inbox, url, output=workdir / "output", assets=assets)

@@ -84,7 +84,7 @@ class Corpus:
 
 
 def _packaged(name: str) -> list[dict[str, str]]:
-    text = (resources.files("crpv_pipeline") / "data" / name).read_text(encoding="utf-8")
+    text = (resources.files("crpv_pipeline.reference") / "data" / name).read_text(encoding="utf-8")
     return list(csv.DictReader(text.splitlines()))
 
 

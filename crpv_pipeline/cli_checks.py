@@ -2,74 +2,56 @@
 
 Belongs here: whether an output place can be written (a folder, or a file in a folder), which
 files ``crpv validate`` is given (folders expanded as the pipeline lists them, editor lock files
-and hidden files left out), whether a warehouse URL can be opened, and the environment
-variables ``crpv --help`` lists. Stays out: turning a ``UsageError`` into ``Error: …`` and an
-exit code (``cli``), what the commands do. Nothing heavy is imported at module level, so
-``crpv validate`` stays fast.
+and hidden files left out), whether a warehouse URL can be opened, and the section of
+``crpv --help`` listing the environment variables (``settings.ENVIRONMENT``), and the exit codes
+and ``CliError`` the commands share. Stays out: turning an error into ``Error: …`` and its exit
+code (``cli``), what the commands do. Nothing
+heavy is imported at module level, so ``crpv validate`` stays fast.
 """
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import textwrap
 from pathlib import Path
+
+from crpv_pipeline.settings import ENVIRONMENT, TEST_ONLY_VARIABLES
+
+__all__ = ["ENVIRONMENT", "TEST_ONLY_VARIABLES", "UsageError", "environment_help"]
+
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_FAILURE = 0, 1, 2, 3
+
+
+class CliError(Exception):
+    """An expected failure, shown as ``Error: …`` with its exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILURE):
+        super().__init__(message)
+        self.code = code
+
+
+def say(text: str) -> None:
+    """A line for people, on standard error (standard output carries the results)."""
+    print(text, file=sys.stderr, flush=True)
 
 
 class UsageError(Exception):
     """A mistake in the command line or its environment (exit 2), said in one line."""
 
 
-ENVIRONMENT = (
-    ("CRPV_INBOX", "./inbox (crpv demo: ./crpv_demo_inbox)", "the inbox, one folder per year"),
-    (
-        "CRPV_WAREHOUSE_URL",
-        "sqlite:///crpv_warehouse.sqlite",
-        "the warehouse, any SQLAlchemy URL (the folder of a SQLite file must exist)",
-    ),
-    ("CRPV_OUTPUT", "./crpv_output", "correction workbooks, stewards' overview, bilan"),
-    ("CRPV_WORKERS", "every core", "processes reading returns in a run"),
-    (
-        "CRPV_READ_BUDGET_MB",
-        "256",
-        "Mo of returns (inflated) the workers read at once, whatever CRPV_WORKERS is",
-    ),
-    ("CRPV_DEADLINES", "03-31", "deadline of each year's returns, e.g. 03-31; 2020=2021-06-30"),
-    ("CRPV_REFERENCE_DIR", "the packaged lists", "folder of CSV files replacing reference lists"),
-    ("CRPV_MAX_ROWS", "50000", "rows a sheet may have"),
-    ("CRPV_MAX_COLUMNS", "200", "columns a sheet may have"),
-    ("CRPV_MAX_FILE_MB", "50", "size of a return, in Mo"),
-    (
-        "CRPV_WAREHOUSE_RETRY",
-        "5,0.5,8",
-        "tries, first and longest wait (s) while the warehouse does not answer",
-    ),
-    (
-        "CRPV_LOCK_TIMEOUT",
-        "600",
-        "seconds a run waits for the year lock or the write lock another session holds",
-    ),
-    ("CRPV_SENSOR_INTERVAL_SECONDS", "30", "how often Dagster's inbox sensor looks (Dagster)"),
-    ("CRPV_EXECUTOR", "dagster:multiprocess_executor", "executor of launched runs (Dagster)"),
-    (
-        "DAGSTER_HOME",
-        "unset: a throw-away instance",
-        "folder of the Dagster instance that records crpv run's runs",
-    ),
-)
-"""Every environment variable the program reads: (name, default, what), for ``crpv --help``."""
-
-TEST_ONLY_VARIABLES = ("CRPV_TEST_PAUSE_AT", "CRPV_TEST_PAUSE_MARKER")
-"""Read only by the fault tests' pause points (``testpoints``); never set in use."""
-
-
 def environment_help() -> str:
     """The ``environment:`` section of ``crpv --help``: each variable, what it sets, its default."""
     lines = ["environment (default in brackets):"]
-    for name, default, what in ENVIRONMENT:
-        lines.append(f"  {name}")
+    for setting in ENVIRONMENT:
+        lines.append(f"  {setting.name}")
         lines.extend(
             textwrap.wrap(
-                f"{what} [{default}]", width=78, initial_indent=" " * 6, subsequent_indent=" " * 6
+                f"{setting.what} [{setting.default}]",
+                width=78,
+                initial_indent=" " * 6,
+                subsequent_indent=" " * 6,
             )
         )
     return "\n".join(lines)
@@ -119,7 +101,7 @@ def openable_warehouse(url: str) -> None:
     Nothing is connected to: a server that does not answer is the run's failure, not a usage
     error.
     """
-    from crpv_pipeline.warehouse import WarehouseError, create_warehouse_engine
+    from crpv_pipeline.warehouse.engine import WarehouseError, create_warehouse_engine
 
     try:
         create_warehouse_engine(url).dispose()
@@ -130,11 +112,11 @@ def openable_warehouse(url: str) -> None:
 def returns_to_validate(names: list[str]) -> tuple[list[Path], list[str]]:
     """The files to validate, and a note per file left out.
 
-    A folder stands for the returns the pipeline would read in it (``reading.discover_returns``);
+    A folder stands for the returns the pipeline would read in it (``inbox.discover_returns``);
     an editor lock file (``~$…``) or a hidden file named explicitly is left out, as the pipeline
     leaves it out, with a note. A name that is neither a file nor a folder is a ``UsageError``.
     """
-    from crpv_pipeline.reading import discover_returns
+    from crpv_pipeline.intake.inbox import discover_returns
 
     missing = [n for n in names if not Path(n).exists()]
     if missing:

@@ -7,14 +7,69 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from crpv_pipeline.control_characters import escape_controls, escape_unstorable
+from crpv_pipeline.intake.control_characters import escape_controls, escape_unstorable
 
 if TYPE_CHECKING:
-    from crpv_pipeline.resubmission import ActivityDiff
+    from crpv_pipeline.intake.control_characters import RemovedControls
+
+
+@dataclass(frozen=True)
+class IdentificationValue:
+    """One value of a return's Identification sheet, with where the centre wrote it."""
+
+    value: Any
+    """The cell's value as read (text cleaned of control characters), None when empty."""
+    sheet: str
+    row: int
+    """Excel row number (1-based)."""
+
+
+@dataclass(frozen=True)
+class ActivityDiff:
+    """A resubmission compared with the submission it replaces."""
+
+    replaces: int
+    added: int
+    removed: int
+    changed: int
+    half_days_before: int
+    half_days_after: int
+
+
+class ReturnFileError(Exception):
+    """A file-level problem (contract §4): the whole file is rejected.
+
+    ``rule`` is a rule id of ``rules.csv``; ``context`` fills its French message; ``sheet``,
+    ``row`` and ``column`` (0-based index) locate it when it has a place in the workbook.
+    """
+
+    def __init__(
+        self,
+        rule: str,
+        *,
+        sheet: str | None = None,
+        row: int | None = None,
+        column: int | None = None,
+        column_label: str | None = None,
+        value: object = None,
+        **context: object,
+    ):
+        super().__init__(rule)
+        self.rule = rule
+        self.sheet = sheet
+        self.row = row
+        self.column = column
+        self.column_label = column_label
+        self.value = value
+        self.context = context
+        self.identification: dict[str, IdentificationValue] | None = None
+        """Identification values read before the problem was found, if any."""
+        self.removed_controls: list[RemovedControls] = []
+        """Identification cells whose control characters were removed before the problem."""
 
 ACTIVITY_COLUMNS = (
     "source_row",

@@ -15,7 +15,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from crpv_pipeline.warehouse import create_warehouse_engine, ensure_schema
+from crpv_pipeline.warehouse.engine import create_warehouse_engine
+from crpv_pipeline.warehouse.schema import ensure_schema
 
 DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 

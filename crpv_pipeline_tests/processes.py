@@ -20,7 +20,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from crpv_pipeline.warehouse import create_warehouse_engine
+from crpv_pipeline.warehouse.engine import create_warehouse_engine
 from crpv_pipeline_tests.tables import dump
 
 REPO = Path(__file__).resolve().parents[1]

@@ -7,9 +7,10 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from crpv_pipeline.loading import LoadOutcome, load_return
 from crpv_pipeline.model import ReturnResult
-from crpv_pipeline.warehouse import SCHEMA_TABLES, read_table
+from crpv_pipeline.warehouse.dictionary import SCHEMA_TABLES
+from crpv_pipeline.warehouse.loading import LoadOutcome, load_return
+from crpv_pipeline.warehouse.tables import read_table
 
 RECEIVED = dt.datetime(2022, 1, 15, 9, 30)
 LOADED = dt.datetime(2022, 1, 16, 8, 0)

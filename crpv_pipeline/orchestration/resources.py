@@ -1,0 +1,74 @@
+"""Dagster resources: the inbox, where workbooks go, the warehouse and the yearly deadlines.
+
+All are plain configuration read from the environment when Dagster loads the definitions
+(never at import); the domain functions receive a path, an engine or a ``Deadlines``, not a
+resource.
+"""
+
+from pathlib import Path
+
+import dagster as dg
+from sqlalchemy import Engine
+
+from crpv_pipeline import settings
+from crpv_pipeline.intake.inbox import year_folder
+from crpv_pipeline.reference.deadlines import DEFAULT_DEADLINES, Deadlines, parse_deadlines
+from crpv_pipeline.settings import (
+    DEFAULT_INBOX,
+    DEFAULT_OUTPUT,
+    DEFAULT_RETRY,
+    DEFAULT_WAREHOUSE_URL,
+)
+from crpv_pipeline.warehouse.engine import create_warehouse_engine
+from crpv_pipeline.warehouse.retries import parse_retry_policy
+
+
+class InboxResource(dg.ConfigurableResource):
+    """The inbox folder: ``<path>/<year>/<any name>.xlsx`` (``CRPV_INBOX``)."""
+
+    path: str = DEFAULT_INBOX
+
+    def root(self) -> Path:
+        return Path(self.path).expanduser()
+
+
+class OutputResource(dg.ConfigurableResource):
+    """Where the workbooks for people go: ``<path>/<year>/…`` (``CRPV_OUTPUT``)."""
+
+    path: str = DEFAULT_OUTPUT
+
+    def year_folder(self, year: int) -> Path:
+        return year_folder(Path(self.path).expanduser(), year)
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The SQL warehouse, as any SQLAlchemy URL (``CRPV_WAREHOUSE_URL``).
+
+    ``retry`` (``CRPV_WAREHOUSE_RETRY``): ``TRIES[,FIRST_WAIT[,LONGEST_WAIT]]``, how often a
+    write tries to reach the warehouse while it is unavailable (default ``5,0.5,8``). A write
+    waits for a lock at most ``CRPV_LOCK_TIMEOUT`` seconds (default 600), read when a step
+    opens the engine.
+    """
+
+    url: str = DEFAULT_WAREHOUSE_URL
+    retry: str = DEFAULT_RETRY
+
+    def engine(self) -> Engine:
+        return create_warehouse_engine(
+            self.url,
+            retry=parse_retry_policy(self.retry),
+            lock_timeout=settings.lock_timeout(),
+        )
+
+
+class DeadlinesResource(dg.ConfigurableResource):
+    """When each year's returns are due (``CRPV_DEADLINES``).
+
+    ``MM-DD`` of the following year, then optional ``YEAR=YYYY-MM-DD`` exceptions, for example
+    ``03-31; 2020=2021-06-30`` (see ``deadlines``).
+    """
+
+    spec: str = DEFAULT_DEADLINES
+
+    def deadlines(self) -> Deadlines:
+        return parse_deadlines(self.spec)

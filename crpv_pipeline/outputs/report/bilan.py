@@ -1,0 +1,41 @@
+"""The national bilan of one year as data: what the HTML page and the workbook are written from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from crpv_pipeline.outputs.report.tables import (
+    ReportTable,
+)
+
+TITLE = "Bilan quantitatif de l'activité des centres de ressources politique de la ville"
+
+
+class NoDataForYear(LookupError):
+    """The warehouse holds no derived figures for the year asked for."""
+
+
+@dataclass(frozen=True)
+class Bilan:
+    """Everything the report of ``year`` shows, read from the warehouse."""
+
+    year: int
+    summary: dict[str, Any]
+    previous: dict[str, Any] | None
+    trend: dict[str, Any] | None
+    years: pd.DataFrame
+    by_type: pd.DataFrame
+    modalities: tuple[tuple[str, str], ...]
+    themes: pd.DataFrame
+    missing: tuple[str, ...]
+    rejected: tuple[str, ...]
+    late: tuple[str, ...]
+    deadline: Any
+    tables: tuple[ReportTable, ...]
+
+    def table(self, name: str) -> ReportTable:
+        return next(t for t in self.tables if t.name == name)
+

@@ -1,0 +1,372 @@
+"""The bilan as one self-contained HTML page, in French: figures, charts, tables, annex.
+
+``render_html`` lays out a ``report.Bilan``: headline figures with their change, the charts of
+``charts`` inline, the tables, and the data-quality annex. Every text that comes from
+the data (names, file names, labels) is HTML-escaped; numbers are written the French way
+(``3 123``, ``14,8 %``). The page loads nothing: no script, no font, no image from elsewhere.
+What stays out: reading the warehouse and drawing charts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from html import escape
+from typing import Any
+
+import pandas as pd
+
+from crpv_pipeline.outputs.report.bilan import Bilan
+from crpv_pipeline.outputs.report.charts import (
+    signed,
+    signed_pct,
+    themes_chart,
+    types_chart,
+    years_chart,
+)
+from crpv_pipeline.outputs.report.coverage import (
+    NOT_GIVEN,
+    NOT_GIVEN_TEXT,
+    centres_coverage,
+    compared_centres,
+    is_missing,
+)
+from crpv_pipeline.outputs.report.tables import ReportTable
+from crpv_pipeline.reference.deadlines import deadline_fr
+from crpv_pipeline.reference.parsing import french_number, pct
+from crpv_pipeline.reference.statuses import STATUS_LABELS
+
+__all__ = ["format_cell", "render_html"]
+
+_NUMERIC = {"int", "pct", "signed_int", "signed_pct"}
+_STATUS_CODES = {label: code for code, label in STATUS_LABELS.items()}
+_CSS = """
+:root { --ink: #1f2933; --muted: #5f6b7a; --accent: #1F4E79; --line: #d9dee5; --soft: #f4f7fb; }
+* { box-sizing: border-box; }
+body { margin: 0; color: var(--ink); background: #fff; line-height: 1.45;
+  font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+header.top { background: var(--accent); color: #fff; }
+header.top div, main { max-width: 1000px; margin: 0 auto; padding: 0 28px; }
+header.top div { padding-top: 28px; padding-bottom: 24px; }
+header.top h1 { font-size: 1.65rem; margin: 0 0 8px; line-height: 1.25; }
+header.top p { margin: 0; opacity: .9; }
+main { padding-bottom: 48px; }
+h2 { font-size: 1.3rem; color: var(--accent); margin: 36px 0 10px;
+  border-bottom: 2px solid var(--accent); padding-bottom: 4px; }
+h3 { font-size: 1.05rem; margin: 24px 0 8px; }
+p.note, figcaption, footer { color: var(--muted); font-size: .88rem; }
+.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(175px, 1fr)); gap: 12px; }
+.card { background: var(--soft); border: 1px solid var(--line); border-radius: 8px;
+  padding: 12px 14px; }
+.card .label { font-size: .85rem; color: var(--muted); }
+.card .value { font-size: 1.75rem; font-weight: 700; color: var(--accent);
+  font-variant-numeric: tabular-nums; white-space: nowrap; }
+.card .change { font-size: .85rem; }
+figure { margin: 14px 0 6px; }
+svg.chart { display: block; width: 100%; height: auto; }
+.wide { overflow-x: auto; }
+table { border-collapse: collapse; width: 100%; font-size: .88rem; margin: 8px 0 4px; }
+caption { text-align: left; font-weight: 600; padding: 4px 0; }
+th, td { padding: 5px 8px; border-bottom: 1px solid var(--line); text-align: left;
+  vertical-align: top; }
+th { background: #e9eef5; font-weight: 600; }
+.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+th.num { white-space: normal; }
+td.reason { min-width: 18em; }
+td.code, td.hash { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
+  font-size: .8rem; }
+td.datetime { white-space: nowrap; }
+tr.total td { font-weight: 700; border-top: 2px solid var(--ink); }
+.status-missing, .status-rejected { color: #a40000; font-weight: 600; }
+.status-loaded_with_errors { color: #8a5a00; }
+details summary { cursor: pointer; color: var(--accent); margin: 6px 0; }
+footer { border-top: 1px solid var(--line); margin-top: 40px; padding-top: 12px; }
+@page { size: A4; margin: 14mm 12mm; }
+@media print {
+  body { font-size: 10pt; }
+  header.top { background: none; color: var(--ink); }
+  header.top div, main { padding: 0; max-width: none; }
+  h2 { break-after: avoid; margin-top: 20px; }
+  h3 { break-after: avoid; }
+  figure, .cards, tr { break-inside: avoid; }
+  .wide { overflow: visible; }
+  table { font-size: 8pt; }
+  th, td { padding: 3px 5px; }
+  td.code, td.hash { font-size: 7pt; }
+  details > *:not(summary) { display: block; }
+}
+"""
+
+
+def format_cell(value: Any, kind: str) -> str:
+    """A value as a French reader reads it (plain text, not yet escaped); ``–`` when missing.
+
+    A figure nobody gave (``NOT_GIVEN``) reads « non renseigné », never 0.
+    """
+    if value is NOT_GIVEN:
+        return NOT_GIVEN_TEXT
+    if value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value))):
+        return "–"
+    if kind == "int":
+        return french_number(int(value))
+    if kind == "pct":
+        return pct(value)
+    if kind == "signed_int":
+        return signed(value)
+    if kind == "signed_pct":
+        return signed_pct(value)
+    if kind == "datetime":
+        stamp = pd.Timestamp(value)
+        return stamp.strftime("%d/%m/%Y %H:%M") if isinstance(stamp, pd.Timestamp) else str(value)
+    return str(value)
+
+
+def _table(table: ReportTable, caption: str | None = None) -> str:
+    table = _for_readers(table)
+    head = "".join(
+        f'<th{" class=num" if c.kind in _NUMERIC else ""} scope="col">{escape(c.header)}</th>'
+        for c in table.columns
+    )
+    body = [_row(table, i, row) for i, row in enumerate(table.rows)]
+    if table.total is not None:
+        body.append(_row(table, len(table.rows), table.total, "total"))
+    if not body:
+        body = [f'<tr><td colspan="{len(table.columns)}">Aucune ligne.</td></tr>']
+    cap = f"<caption>{escape(caption)}</caption>" if caption else ""
+    return (
+        f'<div class="wide"><table>{cap}<thead><tr>{head}</tr></thead>\n<tbody>\n'
+        + "\n".join(body)
+        + "\n</tbody></table></div>"
+    )
+
+
+def _for_readers(table: ReportTable) -> ReportTable:
+    """The table without its ``code`` columns, as the page shows it.
+
+    Identifiers are for the workbook's analysts (to join with the warehouse); the page's
+    readers read the labels beside them.
+    """
+    keep = [i for i, c in enumerate(table.columns) if c.kind != "code"]
+    if len(keep) == len(table.columns):
+        return table
+    def kept(row: tuple) -> tuple:
+        return tuple(row[i] for i in keep)
+
+    return replace(
+        table,
+        columns=tuple(table.columns[i] for i in keep),
+        rows=tuple(kept(r) for r in table.rows),
+        total=None if table.total is None else kept(table.total),
+    )
+
+
+def _row(table: ReportTable, index: int, row: tuple, css: str = "") -> str:
+    cells = []
+    for column, (spec, value) in enumerate(zip(table.columns, row, strict=True)):
+        kind = table.kind(index, column)
+        classes = []
+        if kind in _NUMERIC:
+            classes.append("num")
+        if kind in ("code", "hash", "datetime"):
+            classes.append(kind)
+        if spec.header == "Statut" and value in _STATUS_CODES:
+            classes.append(f"status-{_STATUS_CODES[value]}")
+        if spec.header == "Motif":  # a sentence: room to read it beside the hashes
+            classes.append("reason")
+        attr = f' class="{" ".join(classes)}"' if classes else ""
+        text = escape(format_cell(value, kind))
+        if kind == "hash":  # two lines of 32 hex digits at most; copies as one word
+            text = "<wbr>".join(text[i : i + 32] for i in range(0, len(text), 32))
+        cells.append(f"<td{attr}>{text}</td>")
+    return f"<tr{f' class={css}' if css else ''}>" + "".join(cells) + "</tr>"
+
+
+def _card(label: str, value: str, change: str = "") -> str:
+    extra = f'<div class="change">{escape(change)}</div>' if change else ""
+    return (
+        f'<div class="card"><div class="label">{escape(label)}</div>'
+        f'<div class="value">{escape(value)}</div>{extra}</div>'
+    )
+
+
+def _headline(bilan: Bilan) -> str:
+    s, prev, trend, before = bilan.summary, bilan.previous, bilan.trend, bilan.year - 1
+
+    def change(measure: str, participants: bool = False) -> str:
+        if not trend or prev is None:
+            return f"pas de données pour {before}"
+        field = "participants_centres_compared" if participants else "centres_compared"
+        compared = compared_centres(trend.get(field), participants=participants)
+        if trend.get(f"{measure}_change") is None:
+            return compared or f"pas de données pour {before}"
+        delta = trend[f"{measure}_change"]
+        text = (
+            f"{signed(delta)} ({signed_pct(trend[f'{measure}_change_pct'])}) par rapport à {before}"
+        )
+        return f"{text}, {compared}" if compared else text
+
+    remote_before = f"{pct(prev['share_distanciel_pct'])} en {before}" if prev else ""
+    centres_before = f"{french_number(int(prev['centres_reporting']))} en {before}" if prev else ""
+    if is_missing(s["participants"]):
+        participants = _card("Participants", NOT_GIVEN_TEXT, "aucun centre ne l'a renseigné")
+    else:
+        known = s.get("centres_with_participants")
+        coverage = (
+            ""
+            if is_missing(known)
+            else f"renseignés par {centres_coverage(known, s['centres_reporting'])} ; "
+        )
+        participants = _card(
+            "Participants",
+            french_number(int(s["participants"])),
+            coverage + change("participants", participants=True),
+        )
+    return (
+        '<div class="cards">'
+        + "".join(
+            [
+                _card("Demi-journées", french_number(int(s["half_days"])), change("half_days")),
+                _card("Activités", french_number(int(s["n_activities"])), change("n_activities")),
+                participants,
+                _card(
+                    "Centres ayant transmis un bilan exploitable",
+                    f"{int(s['centres_reporting'])} / {int(s['centres_expected'])}",
+                    centres_before,
+                ),
+                _card("Demi-journées à distance", pct(s["share_distanciel_pct"]), remote_before),
+            ]
+        )
+        + "</div>"
+    )
+
+
+def _figure(svg: str | None, caption: str) -> str:
+    if svg is None:
+        return '<p class="note">Aucune activité chargée pour cette année.</p>'
+    return f"<figure>{svg}<figcaption>{escape(caption)}</figcaption></figure>"
+
+
+def _completeness_text(bilan: Bilan) -> str:
+    s = bilan.summary
+    parts = [
+        f"{int(s['centres_expected'])} centres attendus, "
+        f"{int(s['centres_reporting'])} bilans exploitables."
+    ]
+    parts.append(
+        "Manquant : " + ", ".join(bilan.missing) + "." if bilan.missing else "Aucun manquant."
+    )
+    parts.append(
+        "Rejeté : " + ", ".join(bilan.rejected) + " (motif dans « Fichiers écartés »)."
+        if bilan.rejected
+        else "Aucun rejeté."
+    )
+    if bilan.deadline is None:
+        return (
+            f"<p>{escape(' '.join(parts))}</p>"
+            '<p class="note">Aucune date limite de dépôt n\'est enregistrée pour cette année : la '
+            "date de réception de chaque bilan est indiquée pour repérer les retards.</p>"
+        )
+    parts.append(
+        "Reçu après la date limite : " + ", ".join(bilan.late) + "."
+        if bilan.late
+        else "Aucun bilan reçu après la date limite."
+    )
+    deadline = deadline_fr(pd.Timestamp(bilan.deadline).date())
+    return (
+        f"<p>{escape(' '.join(parts))}</p>"
+        f'<p class="note">Date limite de dépôt : {escape(deadline)}.</p>'
+    )
+
+
+def render_html(bilan: Bilan, title: str, workbook_name: str | None = None) -> str:
+    """The whole page of ``bilan``, as text (UTF-8, no external resource)."""
+    year = bilan.year
+    edited = dt.date.today().strftime("%d/%m/%Y")
+    workbook = (
+        f" Les tableaux sont aussi dans le classeur <code>{escape(workbook_name)}</code>."
+        if workbook_name
+        else ""
+    )
+    sections = [
+        "<h2>Chiffres clés</h2>",
+        _headline(bilan),
+        _table(bilan.table("chiffres_cles")),
+        "<h2>Évolution des demi-journées</h2>",
+        _figure(
+            years_chart(bilan.years, year),
+            f"Demi-journées par année, pour toutes les années de l'entrepôt ({year} en foncé) ; "
+            "sous chaque année, l'évolution par rapport à l'année précédente, calculée sur les "
+            "centres ayant transmis les deux années.",
+        ),
+        _table(bilan.table("evolution")),
+        '<p class="note">Chaque évolution compare les mêmes centres : ceux qui ont transmis un '
+        "bilan exploitable l'année considérée et l'année précédente (colonne « Centres "
+        "comparés »).</p>",
+        "<h2>Types d'activité et modalités</h2>",
+        _figure(
+            types_chart(bilan.by_type, bilan.modalities),
+            "Demi-journées par type d'activité, réparties entre présentiel, distanciel et "
+            "hybride ; à droite, le total et la part tenue à distance (distanciel seul).",
+        ),
+        _table(bilan.table("types_modalites")),
+        "<h2>Thématiques</h2>",
+        _figure(
+            themes_chart(bilan.themes),
+            "Part des demi-journées de l'année par thématique principale, de la plus grande à "
+            "la plus petite, en couleur selon le pilier des contrats de ville.",
+        ),
+        "<details><summary>Tableau des thématiques</summary>"
+        + _table(bilan.table("thematiques"))
+        + "</details>",
+        "<h2>Activité par centre</h2>",
+        _table(bilan.table("centres")),
+        '<p class="note">« – » : aucun bilan exploitable (manquant ou rejeté). « non renseigné » : '
+        "le centre a laissé vide le nombre de participants de toutes ses activités ; ce nombre "
+        "est inconnu, il n'est pas compté comme zéro, et le total national ne couvre que les "
+        "centres qui l'ont renseigné. La part à distance est celle des demi-journées en "
+        "distanciel.</p>",
+        "<h2>Annexe : qualité des données</h2>",
+        "<h3>Complétude des retours</h3>",
+        _completeness_text(bilan),
+        _table(bilan.table("completude")),
+        "<h3>Constats et lignes écartées par centre</h3>",
+        '<p class="note">Une ligne en erreur est écartée (elle n\'est pas comptée dans ce bilan) ; '
+        "un avertissement est signalé au centre mais la ligne est comptée. Un fichier rejeté "
+        "n'est pas chargé du tout.</p>",
+        _table(bilan.table("constats_centres")),
+        "<h3>Constats par règle</h3>",
+        _table(bilan.table("constats_regles")),
+        "<h3>Fichiers dont viennent les chiffres</h3>",
+        '<p class="note">Le fichier dont viennent les chiffres de chaque centre, avec son '
+        "empreinte SHA-256 : un même fichier a toujours la même empreinte.</p>",
+        _table(bilan.table("fichiers")),
+        "<h3>Fichiers écartés</h3>",
+        '<p class="note">Fichiers reçus pour l\'année dont les chiffres ne sont pas utilisés '
+        "dans ce bilan, avec le motif communiqué au centre. Quand un centre avait déjà transmis "
+        "un fichier chargé, ce sont les chiffres de ce dernier qui sont utilisés.</p>",
+        _table(bilan.table("fichiers_ecartes")),
+    ]
+    return f"""<!DOCTYPE html>
+<html lang="fr">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)} — {year}</title>
+<style>{_CSS}</style>
+</head>
+<body>
+<header class="top"><div>
+<h1>{escape(title)} — {year}</h1>
+<p>{int(bilan.summary["centres_reporting"])} centres sur {int(bilan.summary["centres_expected"])}
+ont transmis un bilan exploitable · édité le {edited} à partir de l'entrepôt CRPV</p>
+</div></header>
+<main>
+{chr(10).join(sections)}
+<footer>Source : entrepôt CRPV (tables yearly_summary, yearly_trend, modality_shares,
+theme_shares, activity_counts, completeness, submission, validation_failure, dim_rule). Les parts
+sont des parts de demi-journées, arrondies à une décimale ; « à distance » désigne la modalité
+Distanciel (l'hybride n'est pas compté).{workbook}</footer>
+</main>
+</body>
+</html>
+"""

@@ -1,0 +1,99 @@
+"""Which warehouse tables there are, and in what order: read from ``sql/`` once, at import.
+
+Belongs here: the ``sql/`` folder itself, the tables of ``sql/schema`` (one statement per file,
+file name = table name; ``index_*`` files hold indexes) in an order where every table comes after
+the tables it references, and their kinds: the dimensions (``dim_*``), the tables a load writes,
+the derived tables (those with a ``sql/derived/<table>.sql``, each after the derived tables its
+SELECT reads). Adding a table is adding its file. Stays out: what the tables and columns mean
+(``dictionary`` parses the comments), running SQL (``schema``, ``derive``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from importlib import resources
+from pathlib import Path
+
+INDEX_PREFIX = "index_"
+"""``sql/schema`` files whose name starts with this hold one CREATE INDEX statement each."""
+DIMENSION_PREFIX = "dim_"
+
+_REFERENCES = re.compile(r"\breferences\s+([a-z_][a-z0-9_]*)", re.I)
+_COMMENT = re.compile(r"--[^\n]*")
+
+
+def sql_dir() -> Path:
+    """The ``sql/`` folder: shipped in the wheel as ``crpv_pipeline/sql``, else the repository's."""
+    packaged = resources.files("crpv_pipeline") / "sql"
+    if isinstance(packaged, Path) and packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "sql"
+
+
+def index_names() -> tuple[str, ...]:
+    """Names of the ``sql/schema/index_*.sql`` files, sorted."""
+    folder = sql_dir() / "schema"
+    return tuple(sorted(p.stem for p in folder.glob(f"{INDEX_PREFIX}*.sql")))
+
+
+def _statements(folder: str, names: Iterable[str] | None = None) -> dict[str, str]:
+    """``name → SQL without its comments`` of the ``sql/<folder>/*.sql`` files, by name."""
+    paths = sorted((sql_dir() / folder).glob("*.sql"))
+    return {
+        p.stem: _COMMENT.sub("", p.read_text(encoding="utf-8"))
+        for p in paths
+        if (names is None or p.stem in names) and not p.stem.startswith(INDEX_PREFIX)
+    }
+
+
+def dependency_order(
+    names: Iterable[str], needs: Callable[[str], set[str]], rank: Callable[[str], int]
+) -> tuple[str, ...]:
+    """``names`` so that each comes after those it ``needs``; among the ready ones, by rank, name.
+
+    A name needing one of a higher rank, or names needing each other, raise ``ValueError``.
+    """
+    waiting = sorted(names, key=lambda n: (rank(n), n))
+    done: list[str] = []
+    while waiting:
+        ready = [n for n in waiting if needs(n) <= set(done)]
+        if not ready:
+            raise ValueError(f"sql/: tables referencing each other: {', '.join(waiting)}")
+        name = ready[0]
+        if any(rank(other) > rank(name) for other in needs(name)):
+            raise ValueError(f"sql/: {name} references a table of a later kind")
+        done.append(name)
+        waiting.remove(name)
+    return tuple(done)
+
+
+def _catalogue() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    schema = _statements("schema")
+    derived = _statements("derived")
+    if not set(derived) <= set(schema):
+        raise ValueError(f"sql/derived: no table in sql/schema for {set(derived) - set(schema)}")
+
+    def rank(name: str) -> int:
+        return 0 if name.startswith(DIMENSION_PREFIX) else 2 if name in derived else 1
+
+    def references(name: str) -> set[str]:
+        return {t for t in _REFERENCES.findall(schema[name]) if t != name}
+
+    def reads(name: str) -> set[str]:
+        return {t for t in derived if t != name and re.search(rf"\b{t}\b", derived[name])}
+
+    tables = dependency_order(schema, references, rank)
+    return tables, dependency_order(derived, reads, lambda _: 0)
+
+
+SCHEMA_TABLES, DERIVED_TABLES = _catalogue()
+"""Every warehouse table, referenced tables first; the derived tables, in the order they are
+rebuilt (each after the derived tables it reads)."""
+DIMENSIONS = tuple(t for t in SCHEMA_TABLES if t.startswith(DIMENSION_PREFIX))
+"""The dimension tables, filled from the reference lists."""
+LOADED_TABLES = tuple(t for t in SCHEMA_TABLES if t not in DIMENSIONS + DERIVED_TABLES)
+"""The tables a run writes while it loads returns (``submission``, ``fact_activity``, …)."""
+READS_PREVIOUS_YEAR = ("yearly_trend",)
+"""Derived tables whose row for a year reads the previous year's figures: deriving a year also
+rebuilds the next year's rows (when that year is derived), whatever order years are run in."""

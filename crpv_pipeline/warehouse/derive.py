@@ -1,0 +1,85 @@
+"""The derived tables of a year: the SELECTs of ``sql/derived``, rebuilt in one transaction.
+
+Belongs here: which derived tables there are, the parameters their SQL takes (the year, its
+deadline) and their rebuild. Stays out: the SQL itself (``sql/derived``).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from crpv_pipeline.reference.deadlines import Deadlines
+from crpv_pipeline.warehouse.dictionary import (
+    DERIVED_TABLES,
+    READS_PREVIOUS_YEAR,
+    sql_dir,
+    table_doc,
+)
+from crpv_pipeline.warehouse.engine import WarehouseError, failure_reason, write_transaction
+from crpv_pipeline.warehouse.schema import schema_table
+
+
+def derived_sql(name: str) -> str:
+    """The SELECT of ``sql/derived/<name>.sql`` (one statement, bound parameter ``:year``)."""
+    if name not in DERIVED_TABLES:
+        raise WarehouseError(f"{name!r} is not a derived table ({', '.join(DERIVED_TABLES)})")
+    text = (sql_dir() / "derived" / f"{name}.sql").read_text(encoding="utf-8")
+    return text.strip().rstrip(";").rstrip()
+
+
+_DEADLINE_PARAMS = (
+    sa.bindparam("deadline", type_=sa.Date),
+    sa.bindparam("received_before", type_=sa.DateTime),
+)
+"""Typed parameters of the derived SQL that uses the year's deadline (``completeness``)."""
+
+
+@cache
+def _derive_statement(name: str) -> sa.TextClause:
+    columns = ", ".join(table_doc(name).column_names)
+    statement = sa.text(f"INSERT INTO {name} ({columns})\n{derived_sql(name)}")
+    typed = [p for p in _DEADLINE_PARAMS if f":{p.key}" in statement.text]
+    return statement.bindparams(*typed) if typed else statement
+
+
+def _derive_params(year: int, deadlines: Deadlines) -> dict[str, object]:
+    deadline = deadlines.for_year(year)
+    return {
+        "year": year,
+        "deadline": deadline,
+        "received_before": Deadlines.received_before(deadline),
+    }
+
+
+def derive_year(engine: Engine, year: int, deadlines: Deadlines | None = None) -> dict[str, int]:
+    """Rebuild every derived table for ``year`` in one write transaction; rows per table.
+
+    BI tools therefore see either the previous state of the year or the new one, never a
+    half-built year. The tables of ``READS_PREVIOUS_YEAR`` are rebuilt for the next year too,
+    in the same transaction (nothing is inserted for a year that was never derived).
+    ``deadlines`` gives each year's deadline (default: 31 March of the following year).
+    """
+    year = int(year)
+    deadlines = deadlines or Deadlines()
+    counts: dict[str, int] = {}
+    name = DERIVED_TABLES[0]
+    try:
+        with write_transaction(engine, f"deriving the tables of {year}") as conn:
+            for name in DERIVED_TABLES:
+                table = schema_table(name)
+                for rebuilt in (year, year + 1) if name in READS_PREVIOUS_YEAR else (year,):
+                    conn.execute(sa.delete(table).where(table.c.year == rebuilt))
+                    conn.execute(_derive_statement(name), _derive_params(rebuilt, deadlines))
+                counts[name] = int(
+                    conn.scalar(
+                        sa.select(sa.func.count()).select_from(table).where(table.c.year == year)
+                    )
+                )
+    except (SQLAlchemyError, OSError) as err:
+        raise WarehouseError(f"deriving {name} for {year} failed: {failure_reason(err)}") from err
+    return counts
+
