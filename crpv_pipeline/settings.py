@@ -54,17 +54,21 @@ class Setting:
 
 
 ENVIRONMENT = (
-    Setting(INBOX, "./inbox (crpv demo: ./crpv_demo_inbox)", "the inbox, one folder per year"),
+    Setting(
+        INBOX,
+        f"./{DEFAULT_INBOX} (crpv demo: ./{DEFAULT_DEMO_INBOX})",
+        "the inbox, one folder per year",
+    ),
     Setting(
         WAREHOUSE_URL,
         DEFAULT_WAREHOUSE_URL,
         "the warehouse, any SQLAlchemy URL (the folder of a SQLite file must exist)",
     ),
-    Setting(OUTPUT, "./crpv_output", "correction workbooks, stewards' overview, bilan"),
+    Setting(OUTPUT, f"./{DEFAULT_OUTPUT}", "correction workbooks, stewards' overview, bilan"),
     Setting(WORKERS, "every core", "processes reading returns in a run"),
     Setting(
         READ_BUDGET,
-        "256",
+        str(DEFAULT_READ_BUDGET // (1024 * 1024)),
         "Mo of returns (inflated) the workers read at once, whatever CRPV_WORKERS is",
     ),
     Setting(DEADLINES, "03-31", "deadline of each year's returns, e.g. 03-31; 2020=2021-06-30"),
@@ -79,10 +83,14 @@ ENVIRONMENT = (
     ),
     Setting(
         LOCK_TIMEOUT,
-        "600",
+        f"{DEFAULT_LOCK_TIMEOUT_SECONDS:g}",
         "seconds a run waits for the year lock or the write lock another session holds",
     ),
-    Setting(SENSOR_INTERVAL, "30", "how often Dagster's inbox sensor looks (Dagster)"),
+    Setting(
+        SENSOR_INTERVAL,
+        str(DEFAULT_SENSOR_INTERVAL_SECONDS),
+        "how often Dagster's inbox sensor looks (Dagster)",
+    ),
     Setting(EXECUTOR, "dagster:multiprocess_executor", "executor of launched runs (Dagster)"),
     Setting(
         "DAGSTER_HOME",
