@@ -27,6 +27,7 @@ from crpv_pipeline.cli_checks import (
     writable_folder,
     write_failed,
 )
+from crpv_pipeline.cli_review import add_review_parser
 from crpv_pipeline.intake.control_characters import escape_controls
 from crpv_pipeline.intake.inbox import year_folder
 
@@ -307,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="warehouse URL (default: $CRPV_WAREHOUSE_URL or the embedded SQLite file)",
     )
     report.set_defaults(func=cmd_report)
+    add_review_parser(sub)
     return parser
 
 

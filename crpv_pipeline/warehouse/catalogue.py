@@ -4,8 +4,9 @@ Belongs here: the ``sql/`` folder itself, the tables of ``sql/schema`` (one stat
 file name = table name; ``index_*`` files hold indexes) in an order where every table comes after
 the tables it references, and their kinds: the dimensions (``dim_*``), the tables a load writes,
 the derived tables (those with a ``sql/derived/<table>.sql``, each after the derived tables its
-SELECT reads). Adding a table is adding its file. Stays out: what the tables and columns mean
-(``dictionary`` parses the comments), running SQL (``schema``, ``derive``).
+SELECT reads), the tables of stewards' decisions (``steward_*``). Adding a table is adding its
+file. Stays out: what the tables and columns mean (``dictionary`` parses the comments), running
+SQL (``schema``, ``derive``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from pathlib import Path
 INDEX_PREFIX = "index_"
 """``sql/schema`` files whose name starts with this hold one CREATE INDEX statement each."""
 DIMENSION_PREFIX = "dim_"
+STEWARD_PREFIX = "steward_"
+"""``sql/schema`` tables whose name starts with this are written by stewards' decisions, never by
+a run (``steward_decision``)."""
 
 _REFERENCES = re.compile(r"\breferences\s+([a-z_][a-z0-9_]*)", re.I)
 _COMMENT = re.compile(r"--[^\n]*")
@@ -92,7 +96,11 @@ SCHEMA_TABLES, DERIVED_TABLES = _catalogue()
 rebuilt (each after the derived tables it reads)."""
 DIMENSIONS = tuple(t for t in SCHEMA_TABLES if t.startswith(DIMENSION_PREFIX))
 """The dimension tables, filled from the reference lists."""
-LOADED_TABLES = tuple(t for t in SCHEMA_TABLES if t not in DIMENSIONS + DERIVED_TABLES)
+STEWARD_TABLES = tuple(t for t in SCHEMA_TABLES if t.startswith(STEWARD_PREFIX))
+"""The tables stewards' decisions write (``crpv review``), kept across runs and rebuilds."""
+LOADED_TABLES = tuple(
+    t for t in SCHEMA_TABLES if t not in DIMENSIONS + DERIVED_TABLES + STEWARD_TABLES
+)
 """The tables a run writes while it loads returns (``submission``, ``fact_activity``, …)."""
 READS_PREVIOUS_YEAR = ("yearly_trend",)
 """Derived tables whose row for a year reads the previous year's figures: deriving a year also

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cache
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from crpv_pipeline.reference.deadlines import Deadlines
@@ -64,22 +64,40 @@ def derive_year(engine: Engine, year: int, deadlines: Deadlines | None = None) -
     ``deadlines`` gives each year's deadline (default: 31 March of the following year).
     """
     year = int(year)
-    deadlines = deadlines or Deadlines()
-    counts: dict[str, int] = {}
-    name = DERIVED_TABLES[0]
     try:
         with write_transaction(engine, f"deriving the tables of {year}") as conn:
-            for name in DERIVED_TABLES:
-                table = schema_table(name)
-                for rebuilt in (year, year + 1) if name in READS_PREVIOUS_YEAR else (year,):
-                    conn.execute(sa.delete(table).where(table.c.year == rebuilt))
-                    conn.execute(_derive_statement(name), _derive_params(rebuilt, deadlines))
-                counts[name] = int(
-                    conn.scalar(
-                        sa.select(sa.func.count()).select_from(table).where(table.c.year == year)
-                    )
-                )
+            return derive_in(conn, year, deadlines)
+    except _DeriveFailed as err:
+        raise WarehouseError(
+            f"deriving {err.table} for {year} failed: {failure_reason(err.cause)}"
+        ) from err.cause
     except (SQLAlchemyError, OSError) as err:
-        raise WarehouseError(f"deriving {name} for {year} failed: {failure_reason(err)}") from err
-    return counts
+        reason = failure_reason(err)
+        raise WarehouseError(f"deriving the tables of {year} failed: {reason}") from err
 
+
+class _DeriveFailed(Exception):
+    def __init__(self, table: str, cause: Exception):
+        super().__init__(table)
+        self.table, self.cause = table, cause
+
+
+def derive_in(conn: Connection, year: int, deadlines: Deadlines | None = None) -> dict[str, int]:
+    """``derive_year`` in the caller's write transaction (a steward's decision re-derives)."""
+    year = int(year)
+    deadlines = deadlines or Deadlines()
+    counts: dict[str, int] = {}
+    for name in DERIVED_TABLES:
+        try:
+            table = schema_table(name)
+            for rebuilt in (year, year + 1) if name in READS_PREVIOUS_YEAR else (year,):
+                conn.execute(sa.delete(table).where(table.c.year == rebuilt))
+                conn.execute(_derive_statement(name), _derive_params(rebuilt, deadlines))
+            counts[name] = int(
+                conn.scalar(
+                    sa.select(sa.func.count()).select_from(table).where(table.c.year == year)
+                )
+            )
+        except (SQLAlchemyError, OSError) as err:
+            raise _DeriveFailed(name, err) from err
+    return counts

@@ -21,7 +21,14 @@ select
     completeness.n_errors as n_errors,
     submission.n_warnings as n_warnings, -- Warnings found in the current submission (NULL when missing)
     completeness.held_submission_id as held_submission_id,
-    held.file_name as held_file_name -- Name of the held submission's file: received after the current one, not put in force, awaiting a steward's decision (NULL when none)
+    held.file_name as held_file_name, -- Name of the held submission's file: received after the current one, not put in force, awaiting a steward's decision (NULL when none)
+    completeness.approval as approval,
+    case completeness.approval
+        when 'received' then 'Reçu'
+        when 'reviewed' then 'Examiné'
+        when 'approved' then 'Approuvé'
+    end as approval_label, -- Where the stewards' review stands, in French: Reçu (findings still open), Examiné (nothing open, to approve) or Approuvé (NULL when no exploitable return)
+    completeness.open_findings as open_findings
 from completeness
 inner join dim_centre
     on completeness.centre_code = dim_centre.centre_code
