@@ -27,7 +27,7 @@ from crpv_pipeline.cli_checks import (
     writable_folder,
     write_failed,
 )
-from crpv_pipeline.cli_review import add_review_parser
+from crpv_pipeline.cli_review import EXIT_NOT_FINAL, add_review_parser
 from crpv_pipeline.intake.control_characters import escape_controls
 from crpv_pipeline.intake.inbox import year_folder
 
@@ -92,7 +92,7 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from crpv_pipeline.outputs.report.bilan import NoDataForYear
+    from crpv_pipeline.outputs.report.bilan import NoDataForYear, NotFinal
     from crpv_pipeline.outputs.report.build import REPORT_FILE_NAME, write_report
     from crpv_pipeline.warehouse.engine import WarehouseError, create_warehouse_engine
 
@@ -106,11 +106,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         engine = create_warehouse_engine(url)
         try:
-            page, workbook = write_report(engine, args.year, out)
+            page, workbook = write_report(engine, args.year, out, final=args.final)
         finally:
             engine.dispose()
     except NoDataForYear as err:
         raise CliError(str(err), EXIT_USAGE) from err
+    except NotFinal as err:
+        raise CliError(str(err), EXIT_NOT_FINAL) from err
     except WarehouseError as err:
         raise CliError(str(err)) from err
     except OSError as err:
@@ -203,7 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
                 "exit status: 0 success, 1 invalid input found (validate), 2 usage error (a"
                 " wrong option or variable, a year outside the partitions, an output that"
                 " cannot be written, a warehouse URL that cannot be opened), 3 pipeline"
-                " failure.",
+                " failure, 4 the bilan is not final (report --final while returns await"
+                " approval).",
                 width=78,
             )
         ),
@@ -291,7 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Write the national bilan of a year from the warehouse: a self-contained HTML page "
             "in French (headline figures, charts, tables, data-quality annex) and its tables as "
-            "an .xlsx workbook with the same name. Exit 2 when the warehouse has no data for "
+            "an .xlsx workbook with the same name; « provisoire » in its title and on every page "
+            "while exploitable returns await approval. Exit 2 when the warehouse has no data for "
             "the year."
         ),
     )
@@ -306,6 +310,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--warehouse",
         metavar="URL",
         help="warehouse URL (default: $CRPV_WAREHOUSE_URL or the embedded SQLite file)",
+    )
+    report.add_argument(
+        "--final",
+        action="store_true",
+        help=(
+            "the final bilan: refused (exit 4, naming the centres) while exploitable returns"
+            " await a steward's approval (crpv review)"
+        ),
     )
     report.set_defaults(func=cmd_report)
     add_review_parser(sub)
@@ -340,4 +352,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

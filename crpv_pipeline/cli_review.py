@@ -18,6 +18,8 @@ from pathlib import Path
 from crpv_pipeline import settings
 from crpv_pipeline.cli_checks import EXIT_OK, EXIT_USAGE, CliError, openable_warehouse, say
 
+EXIT_NOT_FINAL = 4
+"""Exit status of ``crpv report --final`` while exploitable returns await approval."""
 DECISION_CHOICES = ("accept", "confirm", "exclude", "approve", "reopen")
 SHOWN_DIGITS = 12
 """Digits of a SHA-256 the list shows and its commands use (any 8 or more name a file)."""

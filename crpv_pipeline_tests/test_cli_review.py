@@ -41,7 +41,14 @@ def test_a_stray_file_excluded_from_the_command_line_is_left_out_of_every_run(
 ):
     folder = tmp_path / "inbox" / "2021"
     write_return(folder / "IREV_2021.xlsx", [VALID_ROW, row(title="Atelier", half_days=1)])
-    run(tmp_path, warehouse_url)
+    first = run(tmp_path, warehouse_url)
+    (check,) = [
+        c
+        for c in first.get_asset_check_evaluations()
+        if c.check_name == "returns_awaiting_approval"
+    ]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert check.description == "2021: 1 exploitable returns await approval: IREV (reviewed)"
     stray = write_return(folder / "IREV_2021_brouillon.xlsx", [VALID_ROW])
     run(tmp_path, warehouse_url)
     statuses = [s["status"] for s in table(warehouse_url, "submission")]

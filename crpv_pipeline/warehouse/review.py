@@ -419,3 +419,38 @@ def _check_approved(conn: Connection, year: int, row: sa.Row) -> None:
             f"{row.centre_code} {year}: {line.open_findings} finding(s) still open; accept them"
             " (or confirm, exclude) before approving"
         )
+
+
+@dataclass(frozen=True)
+class AwaitingApproval:
+    """An exploitable return of the year not approved yet: its centre, where it stands."""
+
+    centre_code: str
+    approval: str
+    open_findings: int
+
+
+def awaiting_approval(engine: Engine, year: int) -> list[AwaitingApproval]:
+    """The centres whose exploitable return of ``year`` is not approved, by centre code."""
+    completeness = schema_table("completeness")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(
+                completeness.c.centre_code, completeness.c.approval, completeness.c.open_findings
+            )
+            .where(
+                completeness.c.year == int(year),
+                completeness.c.approval.is_not(None),
+                completeness.c.approval != "approved",
+            )
+            .order_by(completeness.c.centre_code)
+        ).all()
+    return [AwaitingApproval(r.centre_code, r.approval, int(r.open_findings or 0)) for r in rows]
+
+
+def approval_words(items: list[AwaitingApproval]) -> str:
+    """``IREV (received, 2 open), ORIV (reviewed)``: what awaits approval, in English."""
+    return ", ".join(
+        f"{i.centre_code} ({i.approval}{f', {i.open_findings} open' if i.open_findings else ''})"
+        for i in items
+    )

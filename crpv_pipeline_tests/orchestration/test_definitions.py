@@ -50,6 +50,7 @@ def test_asset_graph_reads_like_the_data_flow():
         "validation_findings",
         "reconciliation",
         "missing_returns",
+        "returns_awaiting_approval",
     }
 
 

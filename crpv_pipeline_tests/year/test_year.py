@@ -84,6 +84,7 @@ def test_partition_fills_every_table(tmp_path, inbox, warehouse_url):
         "reconciliation": True,
         "validation_findings": False,
         "missing_returns": False,  # 15 expected centres have sent nothing
+        "returns_awaiting_approval": False,  # IREV and ORIV await a steward's approval
     }
     tables = snapshot(warehouse_url)
 
