@@ -225,7 +225,7 @@ def pending_lines(items, year: int) -> list[str]:
 
 
 def _list(engine, year: int) -> int:
-    from crpv_pipeline.warehouse.review import pending
+    from crpv_pipeline.warehouse.awaiting import pending
 
     print("\n".join(pending_lines(pending(engine, year), year)))
     return EXIT_OK

@@ -10,7 +10,7 @@ import dagster as dg
 
 from crpv_pipeline.orchestration.partitions import YEARS, partition_year
 from crpv_pipeline.orchestration.resources import WarehouseResource
-from crpv_pipeline.warehouse.review import approval_words, awaiting_approval
+from crpv_pipeline.warehouse.awaiting import approval_words, awaiting_approval
 
 with warnings.catch_warnings():  # checks of partitioned assets: a preview feature of Dagster 1.13
     warnings.simplefilter("ignore", dg.PreviewWarning)

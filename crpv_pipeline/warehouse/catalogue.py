@@ -4,9 +4,9 @@ Belongs here: the ``sql/`` folder itself, the tables of ``sql/schema`` (one stat
 file name = table name; ``index_*`` files hold indexes) in an order where every table comes after
 the tables it references, and their kinds: the dimensions (``dim_*``), the tables a load writes,
 the derived tables (those with a ``sql/derived/<table>.sql``, each after the derived tables its
-SELECT reads), the tables of stewards' decisions (``steward_*``). Adding a table is adding its
-file. Stays out: what the tables and columns mean (``dictionary`` parses the comments), running
-SQL (``schema``, ``derive``).
+SELECT reads, and ``COMPUTED_TABLES``), the tables of stewards' decisions (``steward_*``).
+Adding a table is adding its file. Stays out: what the tables and columns mean (``dictionary``
+parses the comments), running SQL (``schema``, ``derive``).
 """
 
 from __future__ import annotations
@@ -72,9 +72,14 @@ def dependency_order(
     return tuple(done)
 
 
+COMPUTED_TABLES = ("plausibility_finding",)
+"""Derived tables computed in Python (``warehouse.plausibility``: medians, deviations) rather
+than by a SELECT of ``sql/derived``; rebuilt with the others, in the same transaction."""
+
+
 def _catalogue() -> tuple[tuple[str, ...], tuple[str, ...]]:
     schema = _statements("schema")
-    derived = _statements("derived")
+    derived = _statements("derived") | {name: "" for name in COMPUTED_TABLES}
     if not set(derived) <= set(schema):
         raise ValueError(f"sql/derived: no table in sql/schema for {set(derived) - set(schema)}")
 
@@ -102,6 +107,6 @@ LOADED_TABLES = tuple(
     t for t in SCHEMA_TABLES if t not in DIMENSIONS + DERIVED_TABLES + STEWARD_TABLES
 )
 """The tables a run writes while it loads returns (``submission``, ``fact_activity``, …)."""
-READS_PREVIOUS_YEAR = ("yearly_trend",)
+READS_PREVIOUS_YEAR = ("yearly_trend", "plausibility_finding")
 """Derived tables whose row for a year reads the previous year's figures: deriving a year also
 rebuilds the next year's rows (when that year is derived), whatever order years are run in."""

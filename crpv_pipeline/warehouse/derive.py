@@ -1,7 +1,8 @@
 """The derived tables of a year: the SELECTs of ``sql/derived``, rebuilt in one transaction.
 
 Belongs here: which derived tables there are, the parameters their SQL takes (the year, its
-deadline) and their rebuild. Stays out: the SQL itself (``sql/derived``).
+deadline) and their rebuild, the plausibility warnings included (``plausibility``, computed in
+Python in the same transaction). Stays out: the SQL itself (``sql/derived``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from crpv_pipeline.reference.deadlines import Deadlines
+from crpv_pipeline.warehouse.catalogue import COMPUTED_TABLES
 from crpv_pipeline.warehouse.dictionary import (
     DERIVED_TABLES,
     READS_PREVIOUS_YEAR,
@@ -20,6 +22,7 @@ from crpv_pipeline.warehouse.dictionary import (
     table_doc,
 )
 from crpv_pipeline.warehouse.engine import WarehouseError, failure_reason, write_transaction
+from crpv_pipeline.warehouse.plausibility import compute_plausibility
 from crpv_pipeline.warehouse.schema import schema_table
 
 
@@ -91,6 +94,9 @@ def derive_in(conn: Connection, year: int, deadlines: Deadlines | None = None) -
         try:
             table = schema_table(name)
             for rebuilt in (year, year + 1) if name in READS_PREVIOUS_YEAR else (year,):
+                if name in COMPUTED_TABLES:
+                    compute_plausibility(conn, rebuilt, deadlines, if_derived=rebuilt != year)
+                    continue
                 conn.execute(sa.delete(table).where(table.c.year == rebuilt))
                 conn.execute(_derive_statement(name), _derive_params(rebuilt, deadlines))
             counts[name] = int(

@@ -56,6 +56,8 @@ BI_VIEWS = (
     "completeness",
     "submissions",
     "validation_failures",
+    "plausibility_findings",
+    "steward_decisions",
 )
 """The views for BI tools, one per subject, from ``sql/bi/<name>.sql`` (one SELECT each)."""
 

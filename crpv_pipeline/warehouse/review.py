@@ -1,14 +1,14 @@
-"""The stewards' review of a year: what awaits a decision, and taking one with its effects.
+"""Taking a steward's decision on a year's return, with its effects, in one transaction.
 
-Belongs here: which findings and returns await a steward (``pending``), whether a decision may be
-taken on the warehouse as it is (``DecisionRefused`` says why not, in English for the command
-line), and what it changes, in one write transaction with the decision and the rebuild of the
-year's derived tables: a confirmed held return is put in force (the submission in force is
-superseded, the centre's activities go with it); an excluded file's submission becomes
-``excluded`` (its activities, if it was in force, are removed: the previous return comes back
-in force when a run reads its file again); accepting a warning, approving and reopening change
-only ``completeness.approval``. Stays out: the rows of ``steward_decision`` (``decisions``), how
-runs honour decisions (``loading``, ``year.load``), the command line and workbooks.
+Belongs here: whether a decision may be taken on the warehouse as it is (``DecisionRefused``
+says why not, in English for the command line), and what it changes, in one write transaction
+with the decision and the rebuild of the year's derived tables: a confirmed held return is put
+in force (the submission in force is superseded, the centre's activities go with it); an
+excluded file's submission becomes ``excluded`` (its activities, if it was in force, are
+removed: the previous return comes back in force when a run reads its file again); accepting a
+warning, approving and reopening change only ``completeness.approval``. Stays out: the rows of
+``steward_decision`` (``decisions``), how runs honour decisions (``loading``, ``year.load``),
+what awaits a decision (``awaiting``), the command line and workbooks.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,25 +27,21 @@ from crpv_pipeline.warehouse.decisions import (
     APPROVE,
     CONFIRM,
     DECISIONS,
-    EXCLUDE,
     REOPEN,
     RETURN_SUBJECT,
     Decision,
-    accepted_findings,
     decisions_in_force,
     finding_key,
     record_decision,
 )
 from crpv_pipeline.warehouse.derive import derive_in
 from crpv_pipeline.warehouse.engine import WarehouseError, failure_reason, write_transaction
-from crpv_pipeline.warehouse.holding import HELD, HOLDING_RULES
+from crpv_pipeline.warehouse.holding import HELD
 from crpv_pipeline.warehouse.loading import CURRENT_STATUSES, delete_activities
 from crpv_pipeline.warehouse.schema import schema_table
 
 EXCLUDED = "excluded"
 """Status of a submission a steward left out of its year."""
-DROPPED_RULE = "activities_dropped"
-STRAY_RULE = "duplicate_file"
 MIN_PREFIX = 8
 """Fewest hexadecimal digits of a SHA-256 that name a file on the command line."""
 
@@ -56,145 +51,11 @@ class DecisionRefused(ValueError):
 
 
 @dataclass(frozen=True)
-class Pending:
-    """One thing awaiting a steward's decision for a year.
-
-    ``kind``: ``finding`` (a warning to accept), ``held`` (a return held back: confirm or
-    exclude), ``dropped`` (a return that dropped activities: confirm or exclude), ``stray`` (a
-    file rejected as a second file of its centre: exclude) or ``approval`` (an exploitable
-    return: approve once nothing else is open). ``subject`` is what a decision names.
-    """
-
-    centre_code: str | None
-    file_name: str
-    file_sha256: str
-    submission_id: int
-    kind: str
-    subject: str
-    choices: tuple[str, ...]
-    rule: str | None = None
-    severity: str | None = None
-    location: str | None = None
-    value: str | None = None
-    message: str | None = None
-    approval: str | None = None
-
-
-@dataclass(frozen=True)
 class Taken:
     """A decision recorded: its id and what it changed, said in one English sentence."""
 
     decision_id: int
     effect: str
-
-
-def _table(conn: Connection, name: str, year: int) -> pd.DataFrame:
-    table = schema_table(name)
-    rows = conn.execute(sa.select(table).where(table.c.year == int(year))).all()
-    return pd.DataFrame([tuple(r) for r in rows], columns=list(table.c.keys()), dtype=object)
-
-
-def pending(engine: Engine, year: int) -> list[Pending]:
-    """Everything of ``year`` awaiting a decision, centre by centre (see ``Pending``)."""
-    with engine.connect() as conn:
-        return pending_in(conn, year)
-
-
-def pending_in(conn: Connection, year: int) -> list[Pending]:
-    """``pending`` on an open connection."""
-    completeness = _table(conn, "completeness", year)
-    submissions = _table(conn, "submission", year).set_index("submission_id", drop=False)
-    findings = _table(conn, "validation_failure", year)
-    accepted = accepted_findings(conn, year)
-    in_force = decisions_in_force(conn, year)
-    confirmed = {d.file_sha256 for d in in_force if d.decision == CONFIRM}
-    excluded = {d.file_sha256 for d in in_force if d.decision == EXCLUDE}
-    items: list[Pending] = []
-    for line in completeness.sort_values("centre_code").to_dict("records"):
-        current = _int(line["submission_id"])
-        held = _int(line["held_submission_id"])
-        if held is not None:
-            items.append(_return_item(submissions.loc[held], "held", findings))
-        if current is None or submissions.loc[current, "status"] not in CURRENT_STATUSES:
-            continue
-        submission = submissions.loc[current]
-        sha = submission["file_sha256"]
-        own = findings[(findings["submission_id"] == current) & (findings["severity"] == "warning")]
-        for f in own.sort_values("failure_id").to_dict("records"):
-            key = finding_key(f["rule"], f["sheet"], f["cell"], _int(f["row_number"]))
-            if (sha, key) in accepted:
-                continue
-            if f["rule"] == DROPPED_RULE:
-                if sha not in confirmed:
-                    items.append(_return_item(submission, "dropped", findings))
-            elif f["rule"] not in HOLDING_RULES:
-                items.append(_finding_item(submission, key, f))
-        if line.get("approval") in ("received", "reviewed"):
-            items.append(
-                Pending(
-                    line["centre_code"],
-                    submission["file_name"],
-                    sha,
-                    current,
-                    "approval",
-                    APPROVAL_SUBJECT,
-                    (APPROVE,),
-                    approval=line["approval"],
-                )
-            )
-    current_shas = set(submissions.loc[completeness["submission_id"].dropna(), "file_sha256"])
-    strays = findings.loc[findings["rule"] == STRAY_RULE, "submission_id"]
-    for submission_id in sorted(set(strays)):
-        submission = submissions.loc[submission_id]
-        sha = submission["file_sha256"]
-        if submission["status"] == "rejected" and sha not in excluded | current_shas:
-            items.append(_return_item(submission, "stray", findings))
-    return items
-
-
-def _int(value: object) -> int | None:
-    return None if value is None or pd.isna(value) else int(value)
-
-
-def _return_item(submission: pd.Series, kind: str, findings: pd.DataFrame) -> Pending:
-    rule = {"held": None, "dropped": DROPPED_RULE, "stray": STRAY_RULE}[kind]
-    own = findings[findings["submission_id"] == submission["submission_id"]]
-    about = own[own["rule"].isin((rule,) if rule else HOLDING_RULES)]
-    first = about.iloc[0] if len(about) else None
-    return Pending(
-        submission["centre_code"],
-        submission["file_name"],
-        submission["file_sha256"],
-        int(submission["submission_id"]),
-        kind,
-        RETURN_SUBJECT,
-        (EXCLUDE,) if kind == "stray" else (CONFIRM, EXCLUDE),
-        rule=None if first is None else first["rule"],
-        severity=None if first is None else first["severity"],
-        message=None if first is None else first["message"],
-    )
-
-
-def _finding_item(submission: pd.Series, key: str, finding: dict) -> Pending:
-    location = finding["sheet"]
-    if location and finding["cell"]:
-        location = f"{location}!{finding['cell']}"
-    elif location and finding["row_number"] is not None:
-        location = f"{location}, ligne {int(finding['row_number'])}"
-    return Pending(
-        submission["centre_code"],
-        submission["file_name"],
-        submission["file_sha256"],
-        int(submission["submission_id"]),
-        "finding",
-        key,
-        (ACCEPT,),
-        rule=finding["rule"],
-        severity=finding["severity"],
-        location=location,
-        value=finding["value"],
-        message=finding["message"],
-    )
 
 
 def resolve_file(conn: Connection, year: int, sha: str) -> sa.Row:
@@ -321,7 +182,20 @@ def _has_warning(conn: Connection, sha: str, year: int, key: str) -> bool:
             failure.c.severity == "warning",
         )
     )
-    return any(finding_key(r.rule, r.sheet, r.cell, r.row_number) == key for r in found)
+    if any(finding_key(r.rule, r.sheet, r.cell, r.row_number) == key for r in found):
+        return True
+    plausibility = schema_table("plausibility_finding")
+    return bool(
+        conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(plausibility)
+            .where(
+                plausibility.c.year == year,
+                plausibility.c.file_sha256 == sha,
+                plausibility.c.finding_key == key,
+            )
+        )
+    )
 
 
 def _confirm(conn: Connection, row: sa.Row, name: str) -> str:
@@ -419,38 +293,3 @@ def _check_approved(conn: Connection, year: int, row: sa.Row) -> None:
             f"{row.centre_code} {year}: {line.open_findings} finding(s) still open; accept them"
             " (or confirm, exclude) before approving"
         )
-
-
-@dataclass(frozen=True)
-class AwaitingApproval:
-    """An exploitable return of the year not approved yet: its centre, where it stands."""
-
-    centre_code: str
-    approval: str
-    open_findings: int
-
-
-def awaiting_approval(engine: Engine, year: int) -> list[AwaitingApproval]:
-    """The centres whose exploitable return of ``year`` is not approved, by centre code."""
-    completeness = schema_table("completeness")
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(
-                completeness.c.centre_code, completeness.c.approval, completeness.c.open_findings
-            )
-            .where(
-                completeness.c.year == int(year),
-                completeness.c.approval.is_not(None),
-                completeness.c.approval != "approved",
-            )
-            .order_by(completeness.c.centre_code)
-        ).all()
-    return [AwaitingApproval(r.centre_code, r.approval, int(r.open_findings or 0)) for r in rows]
-
-
-def approval_words(items: list[AwaitingApproval]) -> str:
-    """``IREV (received, 2 open), ORIV (reviewed)``: what awaits approval, in English."""
-    return ", ".join(
-        f"{i.centre_code} ({i.approval}{f', {i.open_findings} open' if i.open_findings else ''})"
-        for i in items
-    )

@@ -215,7 +215,10 @@ INSERT_HELD = (
 def test_a_warehouse_of_an_earlier_version_accepts_held_returns(warehouse_engine):
     """Its submission table was created when status could not be held: ensure_schema widens it."""
     ddl = schema_sql("submission")
-    current = "check (status in ('loaded', 'loaded_with_errors', 'rejected', 'superseded', 'held', 'excluded'))"
+    current = (
+        "check (status in ('loaded', 'loaded_with_errors', 'rejected', 'superseded', 'held',"
+        " 'excluded'))"
+    )
     assert current in ddl
     with warehouse_engine.begin() as conn:  # as an earlier version created it
         conn.exec_driver_sql(schema_sql("dim_centre"))

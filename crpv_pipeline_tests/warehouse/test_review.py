@@ -8,9 +8,10 @@ import datetime as dt
 
 import pytest
 
+from crpv_pipeline.warehouse.awaiting import pending
 from crpv_pipeline.warehouse.decisions import finding_key
 from crpv_pipeline.warehouse.derive import derive_year
-from crpv_pipeline.warehouse.review import DecisionRefused, pending, take_decision
+from crpv_pipeline.warehouse.review import DecisionRefused, take_decision
 from crpv_pipeline.warehouse.tables import count_rows
 from crpv_pipeline_tests.factories import activity, finding, make_result
 from crpv_pipeline_tests.tables import load, rows

@@ -116,6 +116,25 @@ open_warnings as (
 
 ),
 
+open_plausibility as (
+
+    select
+        plausibility_finding.submission_id,
+        count(*) as n_open
+    from plausibility_finding
+    where plausibility_finding.year = :year
+        and plausibility_finding.submission_id is not null
+        and not exists (
+            select 1
+            from decisions
+            where decisions.file_sha256 = plausibility_finding.file_sha256
+                and decisions.decision = 'accept'
+                and decisions.subject = plausibility_finding.finding_key
+        )
+    group by plausibility_finding.submission_id
+
+),
+
 approved as (
 
     select distinct file_sha256
@@ -163,7 +182,7 @@ final as (
                 case
                     when approved.file_sha256 is not null
                         and current_submissions.held_submission_id is null then 'approved'
-                    when coalesce(open_warnings.n_open, 0) = 0
+                    when coalesce(open_warnings.n_open, 0) + coalesce(open_plausibility.n_open, 0) = 0
                         and current_submissions.held_submission_id is null then 'reviewed'
                     else 'received'
                 end
@@ -172,6 +191,7 @@ final as (
             when submission.status in ('loaded', 'loaded_with_errors')
                 and submission.rows_loaded > 0 then
                 coalesce(open_warnings.n_open, 0)
+                + coalesce(open_plausibility.n_open, 0)
                 + case when current_submissions.held_submission_id is null then 0 else 1 end
         end as open_findings
     from current_submissions
@@ -180,6 +200,8 @@ final as (
         on current_submissions.submission_id = submission.submission_id
     left join open_warnings
         on current_submissions.submission_id = open_warnings.submission_id
+    left join open_plausibility
+        on current_submissions.submission_id = open_plausibility.submission_id
     left join approved
         on submission.file_sha256 = approved.file_sha256
 
