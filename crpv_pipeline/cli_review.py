@@ -104,9 +104,7 @@ def cmd_review(args: argparse.Namespace) -> int:
         try:
             _derived_year(engine, args.year)
             if args.apply:
-                from crpv_pipeline.cli_review_apply import apply_workbook
-
-                return apply_workbook(engine, args, by, deadlines)
+                return _apply(engine, args, by, deadlines)
             if args.decision:
                 return _decide(engine, args, by, deadlines)
             return _list(engine, args.year)
@@ -229,3 +227,103 @@ def _list(engine, year: int) -> int:
 
     print("\n".join(pending_lines(pending(engine, year), year)))
     return EXIT_OK
+
+
+ORDER = ("accept", "confirm", "exclude", "reopen", "approve")
+"""Decisions of a workbook are recorded in this order: a centre's warnings accepted in the same
+workbook count before its approval is judged."""
+
+
+def _apply(engine, args: argparse.Namespace, by: str, deadlines) -> int:
+    """``--apply FILE``: reconcile the filled « Décisions » sheet with the warehouse, then record.
+
+    A row is applied only if its file (SHA-256) and subject still await that decision now:
+    rows of a workbook written before a new file arrived, or decided since, are left out and
+    said. Dry run unless ``--record``. Exit 1 when some row cannot be applied.
+    """
+    from crpv_pipeline.outputs.overview_decisions import OverviewError, read_decisions
+    from crpv_pipeline.warehouse.awaiting import pending
+    from crpv_pipeline.warehouse.decisions import DECISION_LABELS
+    from crpv_pipeline.warehouse.review import DecisionRefused, take_decision
+
+    path = Path(args.apply)
+    try:
+        year, rows = read_decisions(path)
+    except OverviewError as err:
+        raise CliError(str(err), EXIT_USAGE) from err
+    if year != args.year:
+        raise CliError(
+            f"--apply {path}: this is the stewards' overview of {year or 'an unknown year'},"
+            f" not of {args.year}",
+            EXIT_USAGE,
+        )
+    items = {(i.file_sha256, i.subject): i for i in pending(engine, args.year)}
+    plan, left_out = [], []
+    for row in rows:
+        item = items.get((row.file_sha256, row.subject))
+        where = f"Ligne {row.row} ({row.centre_code or '?'}, « {row.file_name} »)"
+        if row.decision is None:
+            left_out.append(f"{where} : « {row.label} » n'est pas une décision de la liste")
+        elif item is None:
+            left_out.append(
+                f"{where} : n'attend plus de décision (décidé depuis, ou le centre a envoyé un"
+                " autre fichier) : ligne ignorée ; voyez le classeur de suivi le plus récent"
+            )
+        elif row.decision not in item.choices:
+            left_out.append(f"{where} : « {row.label} » n'est pas possible sur cette ligne")
+        elif not row.reason:
+            left_out.append(f"{where} : « {row.label} » sans motif : écrivez-le dans « Motif »")
+        else:
+            plan.append((row, item))
+    plan.sort(key=lambda pair: ORDER.index(pair[0].decision))
+    decided = {(r.file_sha256, r.subject) for r, _ in plan}
+    refused = 0
+    print(f"{path} : {french_decisions(len(plan))} à enregistrer pour {args.year}")
+    for row, item in plan:
+        label = DECISION_LABELS[row.decision]
+        what = f"{label} — {item.centre_code}, « {item.file_name} »"
+        what += f", {item.subject}" if row.decision == "accept" else ""
+        still_open = [
+            i
+            for i in items.values()
+            if i.file_sha256 == item.file_sha256
+            and i.kind != "approval"
+            and (i.file_sha256, i.subject) not in decided
+        ]
+        if row.decision == "approve" and still_open:
+            refused += 1
+            n_open = len(still_open)
+            print(f"  Ligne {row.row} : {what} : impossible, {n_open} constat(s) encore ouvert(s)")
+            continue
+        if not args.record:
+            print(f"  Ligne {row.row} : {what} (motif : « {row.reason} »)")
+            continue
+        try:
+            taken = take_decision(
+                engine,
+                args.year,
+                row.decision,
+                row.file_sha256,
+                reason=row.reason,
+                decided_by=by,
+                finding=row.subject if row.decision == "accept" else None,
+                subject=row.subject if row.decision == "reopen" else None,
+                deadlines=deadlines,
+            )
+        except DecisionRefused as err:
+            refused += 1
+            print(f"  Ligne {row.row} : {what} : refusé ({err})")
+            continue
+        print(f"  Ligne {row.row} : {what} : enregistré (décision {taken.decision_id})")
+    for line in left_out:
+        print(f"  {line}")
+    if not args.record:
+        say(f"Dry run: nothing recorded; add --record to record them (as {by}).")
+    return 1 if left_out or refused else EXIT_OK
+
+
+def french_decisions(n: int) -> str:
+    """``1 décision``, ``3 décisions``."""
+    from crpv_pipeline.reference.parsing import french_count
+
+    return french_count(n, "décision")

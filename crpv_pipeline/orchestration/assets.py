@@ -343,6 +343,7 @@ def _paths_md(paths: Sequence[Path]) -> dg.MetadataValue:
     partitions_def=YEARS,
     group_name="stewards",
     kinds={"excel"},
+    deps=["plausibility_finding"],  # plausibility warnings in, accepted warnings out
     description=(
         "One correction workbook per return with findings, to send back to the centre as it is: "
         "its own rows copied, every cell to fix in red (errors) or amber (warnings) with a "
@@ -352,11 +353,16 @@ def _paths_md(paths: Sequence[Path]) -> dg.MetadataValue:
 def correction_workbooks(
     context: dg.AssetExecutionContext,
     output: OutputResource,
+    warehouse: WarehouseResource,
     validated_returns: list[ReturnResult],
 ) -> dg.MaterializeResult:
     folder = output.year_folder(partition_year(context)) / "corrections"
     workers = settings.worker_processes()
-    paths = year_outputs.write_corrections(validated_returns, folder, workers)
+    engine = warehouse.engine()
+    try:
+        paths = year_outputs.write_corrections(validated_returns, folder, workers, engine)
+    finally:
+        engine.dispose()
     context.log.info(f"{len(paths)} correction workbooks in {folder}")
     return dg.MaterializeResult(
         metadata={

@@ -24,10 +24,10 @@ select
     held.file_name as held_file_name, -- Name of the held submission's file: received after the current one, not put in force, awaiting a steward's decision (NULL when none)
     completeness.approval as approval,
     case completeness.approval
-        when 'received' then 'Reçu'
-        when 'reviewed' then 'Examiné'
+        when 'received' then 'À examiner'
+        when 'reviewed' then 'À approuver'
         when 'approved' then 'Approuvé'
-    end as approval_label, -- Where the stewards' review stands, in French: Reçu (findings still open), Examiné (nothing open, to approve) or Approuvé (NULL when no exploitable return)
+    end as approval_label, -- Where the stewards' review stands, in French: À examiner (findings still open), À approuver (nothing open) or Approuvé (NULL when no exploitable return)
     completeness.open_findings as open_findings
 from completeness
 inner join dim_centre
