@@ -16,6 +16,7 @@ import openpyxl
 
 from crpv_pipeline.cli import main
 from crpv_pipeline.orchestration.runs import materialize_year
+from crpv_pipeline.outputs.overview_decisions import WHAT
 from crpv_pipeline.warehouse.engine import create_warehouse_engine
 from crpv_pipeline.warehouse.tables import read_table
 from crpv_pipeline_tests.workbooks import row, write_return
@@ -26,7 +27,7 @@ def actions(year, n, first=0, **values):
     monday = dt.date(year, 3, 1) + dt.timedelta(days=-dt.date(year, 3, 1).weekday() % 7)
     return [
         row(
-            activity_date=dt.date(year, 3, 1) + dt.timedelta(days=7 * i),
+            activity_date=monday + dt.timedelta(days=7 * i),
             title=f"Action {i}",
             **values,
         )
@@ -131,11 +132,11 @@ def test_a_year_walked_by_a_steward(tmp_path, warehouse_url, capsys):
         ),
         (
             "ORIV_2021_v2.xlsx",
-            "Bilan retenu (non mis en vigueur) : confirmer pour qu'il remplace le précédent, ou écarter",
+            WHAT["held"],
         ): ("Confirmer", "activité suspendue"),
         (
             "IREV_2021_copie.xlsx",
-            "Second fichier du centre, rejeté : écarter s'il a été envoyé par erreur",
+            WHAT["stray"],
         ): ("Écarter", "copie envoyée par erreur"),
     }
 
@@ -151,8 +152,8 @@ def test_a_year_walked_by_a_steward(tmp_path, warehouse_url, capsys):
     assert code == 0, out + err
     assert "7 décisions à enregistrer pour 2021" in out
     assert (
-        "Accepter — IREV, « IREV_2021.xlsx », weekend_date@Activités!A11 (motif : « atelier du samedi tenu »)"
-        in out
+        "Accepter — IREV, « IREV_2021.xlsx », weekend_date@Activités!A11"
+        " (motif : « atelier du samedi tenu »)" in out
     )
     assert "Dry run: nothing recorded" in err
     assert table(warehouse_url, "steward_decision") == []
