@@ -10,14 +10,14 @@ turning errors into ``Error:`` lines and exit codes (``cli``), writing anything 
 
 from __future__ import annotations
 
-import json
+import asyncio
 import socket
 import sqlite3
-import tempfile
+import webbrowser
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from urllib.parse import quote
 
-from crpv_pipeline.atomic import write_text
 from crpv_pipeline.warehouse.dictionary import (
     BI_VIEWS,
     bi_view_name,
@@ -45,6 +45,14 @@ DESCRIPTION = (
     " descriptions des tables et des colonnes sont celles du dictionnaire de données"
     " (docs/data_dictionary.md)."
 )
+
+COMPACT_DESCRIPTIONS_CSS = (
+    "dl.column-descriptions{display:grid;grid-template-columns:max-content auto;"
+    "column-gap:1.5em;row-gap:.15em;font-size:.85em}"
+    "dl.column-descriptions dt{font-weight:600}dl.column-descriptions dd{margin:0}"
+)
+"""The column descriptions as a two-column list (name, description) above each table, instead
+of one line each, so that the rows stay in sight; sent inline, as a ``data:`` URL."""
 
 LABEL_COLUMNS = ("label", "name", "title", "file_name")
 """The column datasette shows for a row that a foreign key points to: the first of these that a
@@ -156,7 +164,7 @@ def _sort(columns: Iterable[str]) -> dict[str, str]:
 
 
 def metadata(name: str, present: Iterable[str] = ()) -> dict:
-    """datasette's metadata for the warehouse served as database ``name``.
+    """The metadata of datasette for the warehouse served as database ``name``.
 
     Every table and BI view of the data dictionary gets its description, its columns'
     descriptions, its facets and a sort order (dimensions in list order, the rest latest year
@@ -191,6 +199,7 @@ def metadata(name: str, present: Iterable[str] = ()) -> dict:
     return {
         "title": TITLE,
         "description": DESCRIPTION,
+        "extra_css_urls": ["data:text/css," + quote(COMPACT_DESCRIPTIONS_CSS)],
         "databases": {name: {"title": TITLE, "description": DESCRIPTION, "tables": tables}},
     }
 
@@ -216,18 +225,17 @@ def serve(
     ``?mode=ro``: nothing can be written through it, and a run loading the warehouse meanwhile
     is seen once it commits (``immutable`` would ignore the write-ahead log of a run under way).
     """
-    from datasette.cli import serve as datasette_serve
+    import uvicorn
+    from datasette.app import Datasette
 
     check_port(port)
     name = database_name(path)
+    document = metadata(name, warehouse_names(path))
+    settings = {"facet_time_limit_ms": FACET_TIME_LIMIT_MS}
+    datasette = Datasette([str(path)], metadata=document, settings=settings)
+    asyncio.run(datasette.invoke_startup())
     url = f"http://{HOST}:{port}/{name}"
-    with tempfile.TemporaryDirectory(prefix="crpv-browse-") as folder:
-        metadata_file = Path(folder) / "metadata.json"
-        document = metadata(name, warehouse_names(path))
-        write_text(metadata_file, json.dumps(document, ensure_ascii=False, indent=2))
-        args = [str(path), "--host", HOST, "--port", str(port), "--metadata", str(metadata_file)]
-        args += ["--setting", "facet_time_limit_ms", str(FACET_TIME_LIMIT_MS)]
-        if open_browser:
-            args.append("--open")
-        progress(f"Browsing {path} read-only at {url} (Ctrl+C to stop)")
-        datasette_serve.main(args=args, prog_name="crpv browse", standalone_mode=False)
+    progress(f"Browsing {path} read-only at {url} (Ctrl+C to stop)")
+    if open_browser:
+        webbrowser.open(url)
+    uvicorn.run(datasette.app(), host=HOST, port=port, log_level="info", lifespan="on")
