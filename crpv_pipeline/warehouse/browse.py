@@ -29,9 +29,14 @@ HOST = "127.0.0.1"
 """datasette listens on the loopback interface only: it has no login."""
 DEFAULT_PORT = 8001
 """datasette's own default port."""
-FACET_TIME_LIMIT_MS = 1000
-"""How long datasette may spend counting one facet (its default, 200 ms, is short on a busy
-machine for the findings of every year)."""
+SETTINGS = {
+    "facet_time_limit_ms": 1000,
+    "sql_time_limit_ms": 5000,
+    "max_returned_rows": 100_000,
+}
+"""datasette's settings: time to count a facet (its default, 200 ms, is short on a busy machine)
+and to run a query, and rows a query or an export may return (its default, 1 000, would cut the
+« CSV » export of the activities of a few years without a word)."""
 BI_TOOLS_SECTION = "README, « For BI tools: the warehouse »"
 
 TITLE = "Entrepôt des bilans CRPV"
@@ -231,8 +236,7 @@ def serve(
     check_port(port)
     name = database_name(path)
     document = metadata(name, warehouse_names(path))
-    settings = {"facet_time_limit_ms": FACET_TIME_LIMIT_MS}
-    datasette = Datasette([str(path)], metadata=document, settings=settings)
+    datasette = Datasette([str(path)], metadata=document, settings=SETTINGS)
     asyncio.run(datasette.invoke_startup())
     url = f"http://{HOST}:{port}/{name}"
     progress(f"Browsing {path} read-only at {url} (Ctrl+C to stop)")

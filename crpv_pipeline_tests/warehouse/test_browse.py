@@ -8,6 +8,8 @@ the pages as Chromium renders them (``--dump-dom``). Without Chromium they skip,
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
@@ -389,6 +391,19 @@ def test_the_warehouse_is_read_only(browser):
     answer = json.load(refused.value)
     assert answer["ok"] is False and answer["error"] == "attempt to write a readonly database"
     assert database.read_bytes() == before
+
+
+def test_the_csv_export_holds_every_row(browser):
+    page = rendered(browser, "/fact_activity")
+    (export,) = [a.attrs["href"] for a in page.find("a") if text(a) == "CSV"]
+    with urllib.request.urlopen(urllib.parse.urljoin(browser.db, export), timeout=60) as response:
+        rows = list(csv.DictReader(io.StringIO(response.read().decode("utf-8"))))
+    with sqlite3.connect(browser.root / "crpv_warehouse.sqlite") as connection:
+        (count,) = connection.execute("SELECT count(*) FROM fact_activity").fetchone()
+    connection.close()
+    assert count > 1000  # more than datasette's own limit of rows
+    assert len(rows) == count
+    assert {r["activity_type_code_label"] for r in rows} >= {"Groupe de travail", "Formation"}
     csv_url = f"{browser.db}/dim_modality.csv?_labels=on"
     with urllib.request.urlopen(csv_url, timeout=60) as response:
         exported = response.read().decode("utf-8").splitlines()
