@@ -391,6 +391,16 @@ def test_the_warehouse_is_read_only(browser):
     answer = json.load(refused.value)
     assert answer["ok"] is False and answer["error"] == "attempt to write a readonly database"
     assert database.read_bytes() == before
+    # what a run commits meanwhile is seen on the next page (no copy, no stale cache)
+    count = {"sql": f"select count(*) as n from {INTERNAL_TABLE}", "_shape": "array"}
+    seen = f"{browser.db}.json?{urllib.parse.urlencode(count)}"
+    with urllib.request.urlopen(seen, timeout=60) as response:
+        assert json.load(response) == [{"n": 0}]
+    with sqlite3.connect(database) as connection:
+        connection.execute(f"INSERT INTO {INTERNAL_TABLE} VALUES ('0001')")
+    connection.close()
+    with urllib.request.urlopen(seen, timeout=60) as response:
+        assert json.load(response) == [{"n": 1}]
 
 
 def test_the_csv_export_holds_every_row(browser):
