@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import socket
 import sqlite3
+import threading
+import time
 import webbrowser
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -241,5 +243,18 @@ def serve(
     url = f"http://{HOST}:{port}/{name}"
     progress(f"Browsing {path} read-only at {url} (Ctrl+C to stop)")
     if open_browser:
-        webbrowser.open(url)
+        threading.Thread(target=_open_when_listening, args=(url, port), daemon=True).start()
     uvicorn.run(datasette.app(), host=HOST, port=port, log_level="info", lifespan="on")
+
+
+def _open_when_listening(url: str, port: int, patience: float = 60) -> None:
+    """Open ``url`` in the default web browser once the server accepts connections."""
+    deadline = time.monotonic() + patience
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((HOST, port), timeout=1).close()
+        except OSError:
+            time.sleep(0.1)
+            continue
+        webbrowser.open(url)
+        return

@@ -17,6 +17,7 @@ import shutil
 import socket
 import sqlite3
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.parse
@@ -43,7 +44,13 @@ from crpv_pipeline.warehouse.dictionary import (
     view_doc,
     view_docs,
 )
-from crpv_pipeline_tests.processes import PATIENCE, Process, free_port, start_python
+from crpv_pipeline_tests.processes import (
+    PATIENCE,
+    Process,
+    free_port,
+    start_python,
+    wait_for_file,
+)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 INTERNAL_TABLE = "crpv_schema_version"
@@ -152,6 +159,39 @@ def test_the_port_is_a_number(capsys):
         main(["browse", "--port", "http"])
     assert exit_.value.code == 2
     assert "argument --port: 'http' is not a port number (1 to 65535)" in capsys.readouterr().err
+
+
+def test_the_browser_opens_the_database_page_once_it_answers(sqlite_url, tmp_path):
+    from crpv_pipeline.warehouse.engine import create_warehouse_engine
+    from crpv_pipeline.warehouse.schema import ensure_schema
+
+    engine = create_warehouse_engine(sqlite_url)
+    ensure_schema(engine)
+    engine.dispose()
+    opened = tmp_path / "opened.txt"
+    fake_browser = tmp_path / "browser.py"  # records the page it is asked to open, and its status
+    fake_browser.write_text(
+        "import sys, urllib.request\n"
+        "status = urllib.request.urlopen(sys.argv[1], timeout=60).status\n"
+        f"open({str(opened)!r}, 'w').write(f'{{sys.argv[1]}} {{status}}')\n"
+    )
+    port = free_port()
+    process = start_python(
+        ["-m", "crpv_pipeline.cli", "browse", "--port", str(port), "--warehouse", sqlite_url],
+        tmp_path,
+        "browse",
+        BROWSER=f"{sys.executable} {fake_browser} %s",
+    )
+    try:
+        wait_for_file(opened, process)
+        deadline = time.monotonic() + PATIENCE
+        while not opened.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert opened.read_text() == f"http://{HOST}:{port}/crpv 200"
+    finally:
+        process.popen.terminate()
+        process.wait()
+    assert "Browsing" in process.err() and f"http://{HOST}:{port}/crpv" in process.err()
 
 
 # --- what an analyst sees, in Chromium ---------------------------------------------------
