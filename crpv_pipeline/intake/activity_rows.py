@@ -89,24 +89,30 @@ class _Judge:
         """Check function: True where the cell gave a normalised value (``name``)."""
         return lambda s: self.passes(s, self.value(s, name).notna())
 
-    def whole_in(self, name: str, bounds: tuple[int, int]):
-        """Check function: a whole number (when there is one) within ``bounds``."""
+    def whole_number(self, name: str, bounds: tuple[int, int], warn_above: int) -> list[pa.Check]:
+        """The rules of a whole-number field: ``<name>_not_integer``, ``_out_of_range``, ``_high``.
+
+        Out of range: outside ``bounds``; high (a warning): above ``warn_above`` but allowed.
+        """
         low, high = bounds
 
-        def check(s: pd.Series) -> pd.Series:
-            number = pd.to_numeric(self.value(s, name), errors="coerce")
-            return self.passes(s, number.isna() | number.between(low, high))
+        def number(s: pd.Series) -> pd.Series:
+            return pd.to_numeric(self.value(s, name), errors="coerce")
 
-        return check
+        # Not ``in_range``: Pandera runs its own check of that name for a function so named.
+        def within_bounds(s: pd.Series) -> pd.Series:
+            n = number(s)
+            return self.passes(s, n.isna() | n.between(low, high))
 
-    def plausible(self, name: str, limit: int, ceiling: int):
-        """Warning check: a whole number above ``limit`` but still allowed (≤ ``ceiling``)."""
+        def not_high(s: pd.Series) -> pd.Series:
+            n = number(s)
+            return self.passes(s, n.isna() | (n <= warn_above) | (n > high))
 
-        def check(s: pd.Series) -> pd.Series:
-            number = pd.to_numeric(self.value(s, name), errors="coerce")
-            return self.passes(s, number.isna() | (number <= limit) | (number > ceiling))
-
-        return check
+        return [
+            pa.Check(self.parsed(name), name=f"{name}_not_integer"),
+            pa.Check(within_bounds, name=f"{name}_out_of_range"),
+            pa.Check(not_high, name=f"{name}_high"),
+        ]
 
     def not_weekend(self, s: pd.Series) -> pd.Series:
         dates = self.value(s, "date").tolist()
@@ -176,28 +182,13 @@ def activity_rows_schema(normalised: NormalisedRows) -> pa.DataFrameSchema:
         "activity_type": [
             pa.Check(judge.parsed("activity_type_code"), name="activity_type_unknown")
         ],
-        "half_days": [
-            pa.Check(judge.parsed("half_days"), name="half_days_not_integer"),
-            pa.Check(judge.whole_in("half_days", HALF_DAYS_RANGE), name="half_days_out_of_range"),
-            pa.Check(
-                judge.plausible("half_days", HALF_DAYS_WARNING, HALF_DAYS_RANGE[1]),
-                name="half_days_high",
-            ),
-        ],
+        "half_days": judge.whole_number("half_days", HALF_DAYS_RANGE, HALF_DAYS_WARNING),
         "modality": [pa.Check(judge.parsed("modality_code"), name="modality_unknown")],
         "theme": [pa.Check(judge.parsed("theme_code"), name="theme_unknown")],
         "publics": [pa.Check(judge.publics_known, name="publics_unknown")],
-        "participants": [
-            pa.Check(judge.parsed("participants"), name="participants_not_integer"),
-            pa.Check(
-                judge.whole_in("participants", PARTICIPANTS_RANGE),
-                name="participants_out_of_range",
-            ),
-            pa.Check(
-                judge.plausible("participants", PARTICIPANTS_WARNING, PARTICIPANTS_RANGE[1]),
-                name="participants_high",
-            ),
-        ],
+        "participants": judge.whole_number(
+            "participants", PARTICIPANTS_RANGE, PARTICIPANTS_WARNING
+        ),
         "department": [pa.Check(judge.parsed("department"), name="department_invalid")],
         "partners": [pa.Check(judge.text_short, name="text_too_long")],
         "comment": [pa.Check(judge.text_short, name="text_too_long")],
