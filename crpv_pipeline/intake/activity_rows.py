@@ -89,11 +89,16 @@ class _Judge:
         """Check function: True where the cell gave a normalised value (``name``)."""
         return lambda s: self.passes(s, self.value(s, name).notna())
 
-    def whole_number(self, name: str, bounds: tuple[int, int], warn_above: int) -> list[pa.Check]:
-        """The rules of a whole-number field: ``<name>_not_integer``, ``_out_of_range``, ``_high``.
+    def whole_number(
+        self, name: str, bounds: tuple[int, int], warn_above: int, rules: tuple[str, str, str]
+    ) -> list[pa.Check]:
+        """The three rules of a whole-number field: not a whole number, out of range, high.
 
         Out of range: outside ``bounds``; high (a warning): above ``warn_above`` but allowed.
+        ``rules`` names them (spelled out where the schema is built, so that a rule id is found
+        by searching for it).
         """
+        not_integer, out_of_range, too_high = rules
         low, high = bounds
 
         def number(s: pd.Series) -> pd.Series:
@@ -109,9 +114,9 @@ class _Judge:
             return self.passes(s, n.isna() | (n <= warn_above) | (n > high))
 
         return [
-            pa.Check(self.parsed(name), name=f"{name}_not_integer"),
-            pa.Check(within_bounds, name=f"{name}_out_of_range"),
-            pa.Check(not_high, name=f"{name}_high"),
+            pa.Check(self.parsed(name), name=not_integer),
+            pa.Check(within_bounds, name=out_of_range),
+            pa.Check(not_high, name=too_high),
         ]
 
     def not_weekend(self, s: pd.Series) -> pd.Series:
@@ -182,12 +187,20 @@ def activity_rows_schema(normalised: NormalisedRows) -> pa.DataFrameSchema:
         "activity_type": [
             pa.Check(judge.parsed("activity_type_code"), name="activity_type_unknown")
         ],
-        "half_days": judge.whole_number("half_days", HALF_DAYS_RANGE, HALF_DAYS_WARNING),
+        "half_days": judge.whole_number(
+            "half_days",
+            HALF_DAYS_RANGE,
+            HALF_DAYS_WARNING,
+            ("half_days_not_integer", "half_days_out_of_range", "half_days_high"),
+        ),
         "modality": [pa.Check(judge.parsed("modality_code"), name="modality_unknown")],
         "theme": [pa.Check(judge.parsed("theme_code"), name="theme_unknown")],
         "publics": [pa.Check(judge.publics_known, name="publics_unknown")],
         "participants": judge.whole_number(
-            "participants", PARTICIPANTS_RANGE, PARTICIPANTS_WARNING
+            "participants",
+            PARTICIPANTS_RANGE,
+            PARTICIPANTS_WARNING,
+            ("participants_not_integer", "participants_out_of_range", "participants_high"),
         ),
         "department": [pa.Check(judge.parsed("department"), name="department_invalid")],
         "partners": [pa.Check(judge.text_short, name="text_too_long")],
