@@ -25,6 +25,11 @@ HALF_DAYS_RANGE = (1, 60)
 HALF_DAYS_WARNING = 20
 PARTICIPANTS_RANGE = (0, 5000)
 PARTICIPANTS_WARNING = 500
+WHOLE_NUMBER_RULES = {
+    "half_days": ("half_days_not_integer", "half_days_out_of_range", "half_days_high"),
+    "participants": ("participants_not_integer", "participants_out_of_range", "participants_high"),
+}
+"""The rules of each whole-number field: not a whole number, out of range, high (a warning)."""
 
 REQUIRED_FIELDS = ("activity_date", "title", "activity_type", "half_days", "modality", "theme")
 OPTIONAL_FIELDS = ("publics", "participants", "department", "partners", "comment")
@@ -89,16 +94,12 @@ class _Judge:
         """Check function: True where the cell gave a normalised value (``name``)."""
         return lambda s: self.passes(s, self.value(s, name).notna())
 
-    def whole_number(
-        self, name: str, bounds: tuple[int, int], warn_above: int, rules: tuple[str, str, str]
-    ) -> list[pa.Check]:
-        """The three rules of a whole-number field: not a whole number, out of range, high.
+    def whole_number(self, name: str, bounds: tuple[int, int], warn_above: int) -> list[pa.Check]:
+        """The checks of the ``WHOLE_NUMBER_RULES`` of field ``name``.
 
         Out of range: outside ``bounds``; high (a warning): above ``warn_above`` but allowed.
-        ``rules`` names them (spelled out where the schema is built, so that a rule id is found
-        by searching for it).
         """
-        not_integer, out_of_range, too_high = rules
+        not_integer, out_of_range, too_high = WHOLE_NUMBER_RULES[name]
         low, high = bounds
 
         def number(s: pd.Series) -> pd.Series:
@@ -187,20 +188,12 @@ def activity_rows_schema(normalised: NormalisedRows) -> pa.DataFrameSchema:
         "activity_type": [
             pa.Check(judge.parsed("activity_type_code"), name="activity_type_unknown")
         ],
-        "half_days": judge.whole_number(
-            "half_days",
-            HALF_DAYS_RANGE,
-            HALF_DAYS_WARNING,
-            ("half_days_not_integer", "half_days_out_of_range", "half_days_high"),
-        ),
+        "half_days": judge.whole_number("half_days", HALF_DAYS_RANGE, HALF_DAYS_WARNING),
         "modality": [pa.Check(judge.parsed("modality_code"), name="modality_unknown")],
         "theme": [pa.Check(judge.parsed("theme_code"), name="theme_unknown")],
         "publics": [pa.Check(judge.publics_known, name="publics_unknown")],
         "participants": judge.whole_number(
-            "participants",
-            PARTICIPANTS_RANGE,
-            PARTICIPANTS_WARNING,
-            ("participants_not_integer", "participants_out_of_range", "participants_high"),
+            "participants", PARTICIPANTS_RANGE, PARTICIPANTS_WARNING
         ),
         "department": [pa.Check(judge.parsed("department"), name="department_invalid")],
         "partners": [pa.Check(judge.text_short, name="text_too_long")],
