@@ -5,11 +5,13 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
 
 from crpv_pipeline.cli import main
+from crpv_pipeline.warehouse import locks
 from crpv_pipeline.warehouse.engine import (
     WRITE_LOCK_KEY,
     WarehouseError,
@@ -28,23 +30,30 @@ from crpv_pipeline_tests.processes import TcpProxy
 from crpv_pipeline_tests.workbooks import write_return
 
 
-def test_a_second_run_of_the_same_year_waits_for_the_first(warehouse_url):
+def test_a_second_run_of_the_same_year_waits_for_the_first(warehouse_url, monkeypatch):
     order = []
-    held = threading.Event()
+    held, second_waits = threading.Event(), threading.Event()
+
+    def poll_later(seconds):  # the lock was found taken: the second run waits
+        second_waits.set()
+        time.sleep(seconds)
+
+    monkeypatch.setattr(locks, "time", SimpleNamespace(monotonic=time.monotonic, sleep=poll_later))
 
     def first():
         with year_lock(warehouse_url, 2021):
             order.append("first in")
             held.set()
-            time.sleep(1.0)
+            second_waits.wait(30)  # held until the second run has found it taken
             order.append("first out")
 
     thread = threading.Thread(target=first)
     thread.start()
     held.wait(10)
-    with year_lock(warehouse_url, 2021):
+    with year_lock(warehouse_url, 2021, timeout=30):
         order.append("second in")
     thread.join()
+    assert second_waits.is_set()
     assert order == ["first in", "first out", "second in"]
 
 
