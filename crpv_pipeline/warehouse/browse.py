@@ -20,12 +20,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from urllib.parse import quote
 
-from crpv_pipeline.warehouse.dictionary import (
-    BI_VIEWS,
-    bi_view_name,
-    data_dictionary,
-    view_docs,
-)
+from crpv_pipeline.warehouse.catalogue import BI_VIEWS
+from crpv_pipeline.warehouse.dictionary import bi_view_name, data_dictionary, view_docs
 
 HOST = "127.0.0.1"
 """datasette listens on the loopback interface only: it has no login."""
