@@ -70,10 +70,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for year in DEMO_YEARS:
         say(f"Running the pipeline for {year} into {url} …")
         _run(materialize_year, year, inbox, url, args.output)
+    _demo_review(url, DEMO_YEARS[-1])
+    say(f"Running the pipeline for {DEMO_YEARS[-1]} again, after the steward's decisions …")
+    _run(materialize_year, DEMO_YEARS[-1], inbox, url, args.output)
     for year in DEMO_YEARS:
         print(national_summary(url, year))
         print()
     return EXIT_OK
+
+
+def _demo_review(url: str, year: int) -> None:
+    """The demo's steward accepts a warning and approves what is left with nothing open."""
+    from crpv_pipeline.demo.review import take_demo_decisions
+    from crpv_pipeline.warehouse.engine import create_warehouse_engine
+
+    engine = create_warehouse_engine(url)
+    try:
+        done = take_demo_decisions(engine, year)
+    finally:
+        engine.dispose()
+    say(f"A steward's review of {year}: {len(done)} decisions (crpv review --year {year})")
 
 
 def cmd_template(args: argparse.Namespace) -> int:

@@ -202,6 +202,13 @@ def test_a_year_walked_by_a_steward(tmp_path, warehouse_url, capsys):
     )
     assert code == 0, err
     assert "provisoire" not in report.read_text(encoding="utf-8")
+    followup = openpyxl.load_workbook(report.with_suffix(".xlsx"))["Suivi des constats"]
+    assert list(followup.iter_rows(values_only=True)) == [
+        ("Constats", "Erreurs", "Avertissements", "Vraisemblance", "Total"),
+        ("Ouverts", 0, 0, 0, 0),
+        ("Acceptés par un référent", 0, 1, 2, 3),
+        ("Corrigés par un nouvel envoi", 0, 0, 0, 0),
+    ]
     run(tmp_path, warehouse_url, 2021)
     assert approvals(warehouse_url) == {"IREV": "approved", "CRPVE": "approved"}
     statuses = {s["file_name"]: s["status"] for s in table(warehouse_url, "submission")}

@@ -22,8 +22,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from crpv_pipeline.outputs.report import annex
 from crpv_pipeline.outputs.report import tables as layout
 from crpv_pipeline.outputs.report.bilan import TITLE, Bilan, NoDataForYear, NotFinal
+from crpv_pipeline.outputs.report.followup import followup_counts, followup_table
 from crpv_pipeline.outputs.report.tables import REMOTE, USED_STATUSES, Column, ReportTable
 from crpv_pipeline.reference.statuses import STATUS_LABELS
+from crpv_pipeline.warehouse.decisions import read_accepted_findings
 from crpv_pipeline.warehouse.engine import WarehouseError, failure_reason
 from crpv_pipeline.warehouse.tables import read_table
 
@@ -107,6 +109,7 @@ def build_bilan(engine: Engine, year: int) -> Bilan:
         annex.rules_table(failures, _rule_labels(engine)),
         annex.files_table(current),
         annex.set_aside_table(_set_aside(submissions, current, all_failures, centres)),
+        followup_table(_followup(engine, year, all_failures, submissions, current)),
     )
     return Bilan(
         year=year,
@@ -132,6 +135,26 @@ def _awaiting_approval(current: pd.DataFrame) -> tuple[str, ...]:
         return ()
     waiting = current["approval"].notna() & (current["approval"] != "approved")
     return tuple(current.loc[waiting, "name"])
+
+
+def _followup(
+    engine: Engine,
+    year: int,
+    failures: pd.DataFrame,
+    submissions: pd.DataFrame,
+    current: pd.DataFrame,
+) -> dict[str, dict[str, int]]:
+    """Findings open, accepted by a steward and corrected by a new file (``followup``)."""
+    inspector = sa.inspect(engine)
+    if not inspector.has_table("plausibility_finding"):  # a warehouse of an earlier version
+        plausible, accepted = pd.DataFrame(columns=["file_sha256", "finding_key"]), set()
+    else:
+        plausible = read_table(engine, "plausibility_finding", year)
+        plausible = plausible[plausible["submission_id"].notna()]
+        accepted = read_accepted_findings(engine, year)
+    used = current.loc[current["status"].isin(USED_STATUSES), "submission_id"].dropna()
+    ids = {int(i) for i in used}
+    return followup_counts(failures, submissions, ids, plausible, accepted)
 
 
 def _rule_labels(engine: Engine) -> dict[str, str]:

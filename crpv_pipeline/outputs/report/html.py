@@ -365,6 +365,13 @@ def render_html(bilan: Bilan, title: str, workbook_name: str | None = None) -> s
         "dans ce bilan, avec le motif communiqué au centre. Quand un centre avait déjà transmis "
         "un fichier chargé, ce sont les chiffres de ce dernier qui sont utilisés.</p>",
         _table(bilan.table("fichiers_ecartes")),
+        "<h3>Suivi des constats</h3>",
+        '<p class="note">Constats des fichiers en vigueur encore ouverts, avertissements acceptés '
+        "par un référent de l'ANCT (l'atelier du samedi a bien eu lieu, par exemple), et constats "
+        "d'un fichier antérieur que le centre a corrigés en renvoyant son bilan. « Vraisemblance »"
+        " : chiffres d'un centre très différents de son année précédente ou des autres centres."
+        "</p>",
+        _table(bilan.table("suivi_constats")),
     ]
     return f"""<!DOCTYPE html>
 <html lang="fr">
