@@ -103,11 +103,16 @@ def cmd_review(args: argparse.Namespace) -> int:
         engine = create_warehouse_engine(url)
         try:
             _derived_year(engine, args.year)
-            if args.apply:
+            if args.apply and not args.record:
                 return _apply(engine, args, by, deadlines)
-            if args.decision:
+            if not args.decision and not args.apply:
+                return _list(engine, args.year)
+            from crpv_pipeline.warehouse.locks import year_lock
+
+            with year_lock(url, args.year):  # no run of the year loads while a decision applies
+                if args.apply:
+                    return _apply(engine, args, by, deadlines)
                 return _decide(engine, args, by, deadlines)
-            return _list(engine, args.year)
         finally:
             engine.dispose()
     except DecisionRefused as err:
