@@ -73,3 +73,32 @@ def test_the_bilan_is_provisional_until_every_return_is_approved(
         page(engine, tmp_path, final=True)
     html, _ = page(engine, tmp_path)
     assert "(provisoire)" in html
+
+
+def test_the_annex_counts_findings_open_accepted_and_corrected(engine):
+    from crpv_pipeline.outputs.report.build import build_bilan
+    from crpv_pipeline_tests.factories import finding
+
+    weekend = finding("weekend_date", "warning", row_number=8, cell="A8", value="06/03/2021")
+    first = make_result(findings=[finding(), weekend])  # an error at A9, a warning at A8
+    load(engine, first)
+    again = make_result(file_name="IREV_2021_v2.xlsx", findings=[weekend])  # A9 corrected
+    load(engine, again)
+    derive_year(engine, 2021)
+    rows = build_bilan(engine, 2021).table("suivi_constats").rows
+    assert rows == (
+        ("Ouverts", 0, 1, 0, 1),
+        ("Acceptés par un référent", 0, 0, 0, 0),
+        ("Corrigés par un nouvel envoi", 1, 0, 0, 1),
+    )
+    take_decision(
+        engine,
+        2021,
+        "accept",
+        again.file_sha256,
+        finding="weekend_date@Activités!A8",
+        reason="atelier tenu",
+        decided_by="claire",
+    )
+    rows = build_bilan(engine, 2021).table("suivi_constats").rows
+    assert rows[:2] == (("Ouverts", 0, 0, 0, 0), ("Acceptés par un référent", 0, 1, 0, 1))
