@@ -38,8 +38,6 @@ MOVED: dict[str, tuple[str, ...]] = {
     "timing": ("intake.timing",),
     "dictionary": ("warehouse.dictionary",),
     "bi": ("warehouse.bi",),
-    "schema_checks": ("warehouse.schema_checks",),
-    "schema_upgrade": ("warehouse.schema_upgrade",),
     "loading": ("warehouse.loading",),
     "bulk": ("warehouse.bulk",),
     "resubmission": ("warehouse.resubmission",),
