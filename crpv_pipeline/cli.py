@@ -1,8 +1,8 @@
-"""The ``crpv`` command line (contract §6): demo, run, validate, template, report.
+"""The ``crpv`` command line (contract §6): demo, run, validate, template, report, upgrade.
 
-Only this module (with ``cli_validate``, the ``validate`` command) turns exceptions into
-``Error: …`` lines and exit codes (``cli_checks``): 0 success, 1 invalid input found, 2 usage
-error, 3 pipeline failure. Heavy imports (Dagster, SQLAlchemy) happen
+Only this module (with ``cli_validate`` and ``cli_upgrade``, the ``validate`` and ``upgrade``
+commands) turns exceptions into ``Error: …`` lines and exit codes (``cli_checks``): 0 success,
+1 invalid input found, 2 usage error, 3 pipeline failure. Heavy imports (Dagster, SQLAlchemy) happen
 inside the commands that need them, so ``crpv validate`` stays fast and never touches a database.
 """
 
@@ -27,6 +27,7 @@ from crpv_pipeline.cli_checks import (
     writable_folder,
     write_failed,
 )
+from crpv_pipeline.cli_upgrade import add_upgrade_command
 from crpv_pipeline.intake.control_characters import escape_controls
 from crpv_pipeline.intake.inbox import year_folder
 
@@ -307,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="warehouse URL (default: $CRPV_WAREHOUSE_URL or the embedded SQLite file)",
     )
     report.set_defaults(func=cmd_report)
+    add_upgrade_command(sub)
     return parser
 
 
@@ -338,4 +340,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

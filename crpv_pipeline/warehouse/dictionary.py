@@ -43,8 +43,6 @@ __all__ = [
 ]
 
 
-
-
 BI_VIEWS = (
     "activities",
     "activity_publics",

@@ -87,7 +87,6 @@ class SchemaUpgrade:
 
     def lines(self, dry_run: bool = False) -> list[str]:
         """What happened, for people (``crpv upgrade``)."""
-        will = "would be" if dry_run else ""
         start = self.start or "empty"
         lines = []
         if self.recognised:
@@ -104,7 +103,7 @@ class SchemaUpgrade:
             return lines
         verb = "to be upgraded" if dry_run else "upgraded"
         lines.append(f"Warehouse schema {verb} from revision {start} to {self.head}:")
-        lines += [f"  {rev}  {title}{f' ({will})' if will else ''}" for rev, title in self.applied]
+        lines += [f"  {rev}  {title}" for rev, title in self.applied]
         return lines
 
 
@@ -139,7 +138,7 @@ def current_revision(conn: Connection) -> str | None:
 def _title(revision: str) -> str:
     doc = scripts().get_revision(revision).module.__doc__ or ""
     first = doc.strip().splitlines()[0] if doc.strip() else ""
-    return first.split(": ", 1)[-1]
+    return first.split(": ", 1)[-1].replace("``", "").rstrip(".")
 
 
 def plan_upgrade(conn: Connection) -> SchemaUpgrade:

@@ -1,4 +1,4 @@
-"""Revision 0001: the warehouse of release 1 (commit 8ab0cd4), from an empty database.
+"""Revision 0001: the warehouse of release 1 (commit 8ab0cd4), created in an empty database.
 
 The DDL below is a frozen copy of that release's ``sql/schema`` files, in the order it created
 them: never read it from today's ``sql/`` (which keeps changing) and never edit it; a change is

@@ -1,4 +1,6 @@
-"""Revision 0002: what changed in ``sql/schema`` between release 1 (8ab0cd4) and this round.
+"""Revision 0002: rules, held and empty returns, source sheets, participants that may be unknown.
+
+What changed in ``sql/schema`` between release 1 (8ab0cd4) and this round:
 
 - ``dim_rule``: the validation rules with their French labels (new table).
 - ``submission.status`` may be ``held``; ``completeness.status`` may be ``empty``, and

@@ -1,4 +1,4 @@
-"""Revision 0003: ``completeness.received_on_time`` of rows derived before said UTC, not Paris.
+"""Revision 0003: whether a return came on time, said in Paris time for every year derived.
 
 ``completeness`` has held the year's ``deadline`` and ``received_on_time`` since release 1,
 which counted a return on time until midnight UTC after the deadline day. The deadline is a
