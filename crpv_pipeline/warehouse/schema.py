@@ -130,8 +130,23 @@ def upgrade_warehouse(
     except WarehouseError:
         raise
     except (SQLAlchemyError, OSError, CommandError) as err:
-        raise WarehouseError(f"warehouse schema: {step} failed: {failure_reason(err)}") from err
+        reason = failure_reason(_first_failure(err))
+        raise WarehouseError(f"warehouse schema: {step} failed: {reason}") from err
     return upgrade
+
+
+def _first_failure(err: BaseException) -> BaseException:
+    """The first database error of those ``err`` was raised while handling, else ``err``.
+
+    After a statement fails, PostgreSQL refuses every other one of the transaction ("current
+    transaction is aborted"): a revision cleaning up after its failure would hide the cause.
+    """
+    first, earlier = err, err.__context__
+    while earlier is not None:
+        if isinstance(earlier, SQLAlchemyError):
+            first = earlier
+        earlier = earlier.__context__
+    return first
 
 
 def _unchanged_views(conn: Connection) -> set[str]:
