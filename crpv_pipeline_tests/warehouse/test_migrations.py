@@ -211,6 +211,9 @@ def test_a_release_1_warehouse_upgrades_with_every_row_kept(warehouse_url, engin
     for query, before in samples.items():
         after = rows(engine, query)
         assert [{k: r[k] for k in b} for r, b in zip(after, before, strict=True)] == before, query
+    inspector = sa.inspect(engine)
+    for table in ("activity_counts", "yearly_summary", "yearly_trend"):  # unknown, not zero
+        assert {c["name"]: c for c in inspector.get_columns(table)}["participants"]["nullable"]
     assert rows(engine, "SELECT DISTINCT source_sheet FROM fact_activity") == [
         {"source_sheet": None}
     ]
