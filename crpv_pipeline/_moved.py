@@ -36,7 +36,7 @@ MOVED: dict[str, tuple[str, ...]] = {
     "validation": ("intake.validation",),
     "file_checks": ("intake.file_checks",),
     "timing": ("intake.timing",),
-    "dictionary": ("warehouse.dictionary",),
+    "dictionary": ("warehouse.dictionary", "warehouse.dictionary_page"),
     "bi": ("warehouse.bi",),
     "loading": ("warehouse.loading",),
     "bulk": ("warehouse.bulk",),

@@ -16,7 +16,7 @@ To change the schema:
 1. Edit ``sql/schema/`` (the readable statement of the current schema, whose comments feed
    ``docs/data_dictionary.md`` and PostgreSQL's comments); a new column goes at the end of its
    table, where ``ADD COLUMN`` puts it. Regenerate the dictionary
-   (``python -m crpv_pipeline.warehouse.dictionary``).
+   (``python -m crpv_pipeline.warehouse.dictionary_page``).
 2. Write ``versions/NNNN_….py``: the same change as ``op`` operations, keeping every row (add
    nullable columns, or fill them before making them NOT NULL; widen checks). SQLite cannot
    alter a column or a constraint: use ``op.batch_alter_table`` (it rebuilds the table; give
