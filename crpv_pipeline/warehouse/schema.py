@@ -88,8 +88,9 @@ def upgrade_warehouse(
 
     One write transaction, holding the write lock: a second process upgrading at the same time
     waits, then finds nothing left to do; a revision that fails leaves the warehouse at the
-    revision it was at, with nothing changed. An empty warehouse is migrated from revision 0001;
-    one made before versioning is recognised and stamped first. The BI views of ``sql/bi`` are
+    revision it was at, with nothing changed. An empty warehouse is created from ``sql/schema``
+    and stamped at the newest revision (which the revisions give too: ``test_migrations``); one
+    made before versioning is recognised and stamped first. The BI views of ``sql/bi`` are
     recreated every time (``bi.<name>`` on PostgreSQL, where descriptions are comments,
     ``bi_<name>`` on SQLite). Dimension rows are inserted or updated from the nomenclature (the
     packaged one by default), never deleted: facts refer to them. ``dry_run``: say what would
@@ -100,15 +101,16 @@ def upgrade_warehouse(
         nomenclature = default_nomenclature()
     step = "reading its revision"
     try:
-        with engine.connect() as conn:  # outside the lock: is a table rebuilt (SQLite)?
+        with engine.connect() as conn:  # outside the lock: will tables be rebuilt (SQLite)?
             pending = plan_upgrade(conn)
         if dry_run:
             return pending
         with write_transaction(
             engine, "upgrading the warehouse schema", rebuilding_tables=bool(pending.applied)
         ) as conn:
-            upgrade = plan_upgrade(conn)  # again, under the lock: another process may have
-            if upgrade.applied and conn.dialect.name == "sqlite":  # upgraded meanwhile
+            # Planned again under the lock: another process may have upgraded it meanwhile.
+            upgrade = plan_upgrade(conn)
+            if upgrade.applied and conn.dialect.name == "sqlite":
                 step = "dropping the BI views (SQLite rebuilds the tables they read)"
                 for view in view_docs():
                     name = bi_view_name(view.name, "sqlite")

@@ -329,30 +329,35 @@ def test_concurrent_upgrades_are_serialised_by_the_write_lock(warehouse_url, eng
     assert row_counts(holder) == counts
 
 
+REVISION = (
+    '"""Revision {rev}: added by a test."""\n'
+    "import sqlalchemy as sa\nfrom alembic import op\n"
+    "revision, down_revision, branch_labels, depends_on = '{rev}', '{down}', None, None\n"
+    "def upgrade():\n"
+)
+CHANGES_TWO_TABLES = (
+    "    op.add_column('dim_rule', sa.Column('x', sa.Text()))\n"
+    "    with op.batch_alter_table('yearly_summary') as batch:\n"
+    "        batch.alter_column('half_days', existing_type=sa.Integer(), nullable=True)\n"
+)
+
+
 @pytest.fixture
-def failing_revisions(tmp_path, monkeypatch):
-    """The packaged revisions, then 0004 that changes two tables and 0005 that fails."""
-    folder = tmp_path / "migrations"
-    shutil.copytree(migrate.scripts().dir, folder, ignore=shutil.ignore_patterns("__pycache__"))
-    (folder / "versions" / "0004_changes.py").write_text(
-        '"""Revision 0004: changes two tables."""\n'
-        "import sqlalchemy as sa\nfrom alembic import op\n"
-        "revision, down_revision, branch_labels, depends_on = '0004', '0003', None, None\n"
-        "def upgrade():\n"
-        "    op.add_column('dim_rule', sa.Column('x', sa.Text()))\n"
-        "    with op.batch_alter_table('yearly_summary') as batch:\n"
-        "        batch.alter_column('half_days', existing_type=sa.Integer(), nullable=True)\n"
-    )
-    (folder / "versions" / "0005_fails.py").write_text(
-        '"""Revision 0005: fails."""\n'
-        "from alembic import op\n"
-        "revision, down_revision, branch_labels, depends_on = '0005', '0004', None, None\n"
-        "def upgrade():\n"
-        "    op.execute('INSERT INTO no_such_table VALUES (1)')\n"
-    )
-    monkeypatch.setattr(migrate, "SCRIPT_LOCATION", str(folder))
-    migrate.scripts.cache_clear()
-    yield
+def more_revisions(tmp_path, monkeypatch):
+    """The packaged revisions and those given (``(id, body of upgrade())`` after the head)."""
+
+    def add(*revisions):
+        folder = tmp_path / "migrations"
+        shutil.copytree(migrate.scripts().dir, folder, ignore=shutil.ignore_patterns("__pycache__"))
+        down = HEAD
+        for rev, body in revisions:
+            text = REVISION.format(rev=rev, down=down) + body
+            (folder / "versions" / f"{rev}_test.py").write_text(text)
+            down = rev
+        monkeypatch.setattr(migrate, "SCRIPT_LOCATION", str(folder))
+        migrate.scripts.cache_clear()
+
+    yield add
     migrate.scripts.cache_clear()
 
 
@@ -361,7 +366,8 @@ def test_a_failing_revision_leaves_the_warehouse_at_its_revision(warehouse_url, 
     engine = engines(warehouse_url)
     ensure_schema(engine)
     counts = row_counts(engine)
-    request.getfixturevalue("failing_revisions")
+    fails = "    op.execute('INSERT INTO no_such_table VALUES (1)')\n"
+    request.getfixturevalue("more_revisions")(("0004", CHANGES_TWO_TABLES), ("0005", fails))
     with pytest.raises(
         WarehouseError, match="applying the schema revisions failed:.*no_such_table"
     ):
@@ -374,3 +380,24 @@ def test_a_failing_revision_leaves_the_warehouse_at_its_revision(warehouse_url, 
     assert row_counts(engine) == counts
     if engine.dialect.name == "sqlite":  # the BI views dropped for the rebuild are back
         assert "bi_completeness" in inspector.get_view_names()
+
+
+@pytest.mark.postgres
+def test_a_failing_revision_is_told_by_its_first_error_not_by_what_followed(
+    pg_url, engines, more_revisions
+):
+    """After a failed statement PostgreSQL refuses the others: the batch's clean-up is not it."""
+    engine = engines(pg_url)
+    ensure_schema(engine)
+    copy_and_move = CHANGES_TWO_TABLES.replace(  # the view bi.yearly_summary reads the table
+        "batch_alter_table('yearly_summary')",
+        "batch_alter_table('yearly_summary', recreate='always')",
+    )
+    more_revisions(("0004", copy_and_move))
+    with pytest.raises(WarehouseError) as raised:
+        ensure_schema(engine)
+    assert str(raised.value) == (
+        "warehouse schema: applying the schema revisions failed: cannot drop table yearly_summary"
+        " because other objects depend on it"
+    )
+    assert version(engine) == [HEAD]
