@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from crpv_pipeline.reference.deadlines import Deadlines
 from crpv_pipeline.warehouse import migrate
 from crpv_pipeline.warehouse.catalogue import SCHEMA_TABLES, index_names
-from crpv_pipeline.warehouse.dictionary import schema_sql
+from crpv_pipeline.warehouse.dictionary import bi_view_name, schema_sql
 from crpv_pipeline.warehouse.engine import (
     WarehouseError,
     create_warehouse_engine,
@@ -228,6 +228,17 @@ def test_a_release_1_warehouse_upgrades_with_every_row_kept(warehouse_url, engin
         for r in rows(engine, "SELECT * FROM completeness WHERE received_at IS NOT NULL")
     }
     assert [k for k, v in on_time.items() if not v] == [(2021, "ORIV")]  # its correction, late
+    view = bi_view_name("completeness", engine.dialect.name)  # who was late, from the BI view
+    late = rows(
+        engine, f"SELECT year, centre_name, deadline FROM {view} WHERE NOT received_on_time"
+    )
+    assert [(r["year"], r["centre_name"], str(r["deadline"])) for r in late] == [
+        (
+            2021,
+            rows(engine, "SELECT name FROM dim_centre WHERE centre_code = 'ORIV'")[0]["name"],
+            "2022-03-31",
+        )
+    ]
 
     again = upgrade_warehouse(engine)  # idempotent: nothing left to do
     assert (again.found, again.recognised, again.applied) == (HEAD, None, ())
