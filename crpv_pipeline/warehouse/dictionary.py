@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from crpv_pipeline.warehouse.catalogue import (
+    BI_VIEWS,
     DERIVED_TABLES,
     INDEX_PREFIX,
     READS_PREVIOUS_YEAR,
@@ -27,6 +28,7 @@ from crpv_pipeline.warehouse.catalogue import (
 )
 
 __all__ = [
+    "BI_VIEWS",
     "DERIVED_TABLES",
     "INDEX_PREFIX",
     "READS_PREVIOUS_YEAR",
@@ -36,19 +38,6 @@ __all__ = [
 ]
 
 
-BI_VIEWS = (
-    "activities",
-    "activity_publics",
-    "activity_counts",
-    "theme_shares",
-    "modality_shares",
-    "yearly_summary",
-    "yearly_trend",
-    "completeness",
-    "submissions",
-    "validation_failures",
-)
-"""The views for BI tools, one per subject, from ``sql/bi/<name>.sql`` (one SELECT each)."""
 
 BI_SCHEMA = "bi"
 """PostgreSQL schema holding the BI views (``bi.activities``)."""
