@@ -1,9 +1,10 @@
-"""The ``crpv`` command line (contract §6): demo, run, validate, template, report, browse.
+"""The ``crpv`` command line (contract §6): demo, run, validate, template, report, browse, upgrade.
 
-Only this module (with ``cli_validate``, the ``validate`` command) turns exceptions into
-``Error: …`` lines and exit codes (``cli_checks``): 0 success, 1 invalid input found, 2 usage
-error, 3 pipeline failure. Heavy imports (Dagster, SQLAlchemy) happen
-inside the commands that need them, so ``crpv validate`` stays fast and never touches a database.
+Only this module (with ``cli_validate`` and ``cli_upgrade``, the ``validate`` and ``upgrade``
+commands) turns exceptions into ``Error: …`` lines and exit codes (``cli_checks``): 0 success,
+1 invalid input found, 2 usage error, 3 pipeline failure. Heavy imports (Dagster, SQLAlchemy)
+happen inside the commands that need them, so ``crpv validate`` stays fast and never touches a
+database.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from crpv_pipeline.cli_checks import (
     write_failed,
 )
 from crpv_pipeline.cli_review import EXIT_NOT_FINAL, add_review_parser
+from crpv_pipeline.cli_upgrade import add_upgrade_command
 from crpv_pipeline.intake.control_characters import escape_controls
 from crpv_pipeline.intake.inbox import year_folder
 
@@ -393,6 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.set_defaults(func=cmd_report)
     _browse_parser(sub)
+    add_upgrade_command(sub)
     add_review_parser(sub)
     return parser
 
