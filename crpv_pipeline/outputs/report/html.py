@@ -87,7 +87,8 @@ p.provisional { background: #fff4d6; border: 1px solid #e0b04c; border-radius: 6
 @page { size: A4; margin: 14mm 12mm; }
 @media print {
   .provisional-mark { display: block; position: fixed; top: 0; right: 0; font-weight: 700;
-    color: #a40000; font-size: 9pt; letter-spacing: .08em; }
+    color: #a40000; font-size: 9pt; letter-spacing: .08em; background: #fff; padding: 0 0 1mm 2mm; }
+  body.provisional header.top h1 { padding-right: 42mm; }
   body { font-size: 10pt; }
   header.top { background: none; color: var(--ink); }
   header.top div, main { padding: 0; max-width: none; }
@@ -381,7 +382,7 @@ def render_html(bilan: Bilan, title: str, workbook_name: str | None = None) -> s
 <title>{escape(bilan.title(title))}</title>
 <style>{_CSS}</style>
 </head>
-<body>
+<body{' class="provisional"' if bilan.provisional else ""}>
 <header class="top"><div>
 <h1>{escape(bilan.title(title))}</h1>
 <p>{int(bilan.summary["centres_reporting"])} centres sur {int(bilan.summary["centres_expected"])}
