@@ -17,12 +17,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import openpyxl
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from crpv_pipeline.intake.reading import open_workbook
+from crpv_pipeline.model import ReturnFileError
 from crpv_pipeline.reference.refdata import default_nomenclature
 from crpv_pipeline.warehouse.decisions import DECISION_LABELS
 
@@ -180,18 +181,23 @@ _CODES: Mapping[str, str] = {_plain(label): code for code, label in DECISION_LAB
 
 def read_decisions(path: Path) -> tuple[int | None, list[SheetDecision]]:
     """The year of the sheet (from its title) and its rows that carry a decision, in order."""
+    try:  # a workbook from outside, like a return: the file guards first
+        workbook = open_workbook(path)
+    except ReturnFileError as err:
+        reason = default_nomenclature().message(err.rule, **err.context)
+        raise OverviewError(f"{path}: cannot be read: {reason}") from err
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as err:  # any file that is no workbook openpyxl reads
-        raise OverviewError(f"{path}: not an .xlsx workbook openpyxl can read ({err})") from err
-    try:
-        if DECISIONS_SHEET not in workbook.sheetnames:
+        if DECISIONS_SHEET not in workbook.sheet_names:
             raise OverviewError(f"{path}: no sheet « {DECISIONS_SHEET} » (a stewards' overview?)")
-        sheet = workbook[DECISIONS_SHEET]
-        title = str(next(sheet.iter_rows(max_row=1, values_only=True))[0] or "")
-        rows = list(sheet.iter_rows(min_row=HEADER_ROW, values_only=True))
+        try:
+            cells = workbook.get_sheet_by_name(DECISIONS_SHEET).to_python(skip_empty_area=False)
+        except ReturnFileError as err:
+            reason = default_nomenclature().message(err.rule, **err.context)
+            raise OverviewError(f"{path}: cannot be read: {reason}") from err
     finally:
         workbook.close()
+    title = str(cells[0][0]) if cells and cells[0] else ""
+    rows = cells[HEADER_ROW - 1 :]
     header = [str(v).strip() if v is not None else "" for v in (rows[0] if rows else ())]
     missing = [h for h in COLUMNS if h not in header]
     if missing:
@@ -201,20 +207,20 @@ def read_decisions(path: Path) -> tuple[int | None, list[SheetDecision]]:
     at = {h: header.index(h) for h in COLUMNS}
     found = []
     for number, values in enumerate(rows[1:], start=HEADER_ROW + 1):
-        cells = list(values) + [None] * (len(header) - len(values))
-        label = cells[at[DECISION_HEADER]]
+        line = list(values) + [None] * (len(header) - len(values))
+        label = line[at[DECISION_HEADER]]
         if label is None or not str(label).strip():
             continue
         found.append(
             SheetDecision(
                 row=number,
-                centre_code=_text(cells[at["Centre"]]),
-                file_name=_text(cells[at["Fichier"]]),
-                file_sha256=_text(cells[at[SHA_HEADER]]) or "",
-                subject=_text(cells[at[KEY_HEADER]]) or "",
+                centre_code=_text(line[at["Centre"]]),
+                file_name=_text(line[at["Fichier"]]),
+                file_sha256=_text(line[at[SHA_HEADER]]) or "",
+                subject=_text(line[at[KEY_HEADER]]) or "",
                 decision=_CODES.get(_plain(str(label))),
                 label=str(label).strip(),
-                reason=_text(cells[at[REASON_HEADER]]) or "",
+                reason=_text(line[at[REASON_HEADER]]) or "",
             )
         )
     year = _TITLE.match(title)
