@@ -1,6 +1,6 @@
 """Orchestration: the only Dagster wing. Plain functions of the other stages in, assets out.
 
-``definitions`` is the code location (``workspace.yaml``, ``[tool.dagster]``); ``assets`` and
+``definitions`` is the code location (``workspace.yaml``, ``[tool.dg]``); ``assets`` and
 ``asset_metadata`` are the assets of one year's partition and what they show; ``resources``
 carries the inbox, the warehouse and the output folder; ``sensors`` watches the inbox;
 ``runs`` materialises a year in process for ``crpv run``. Stays out: any rule, SQL or wording,
