@@ -308,9 +308,9 @@ def steward_overview(
         "validation_failure",
     ],
     description=(
-        "The national bilan of the year as people read it: bilan_<year>.html, one self-contained "
+        "The national bilan of the year as people read it: `bilan_<year>.html`, one self-contained "
         "page in French (headline figures and their change, charts, table per centre, "
-        "data-quality annex), and bilan_<year>.xlsx, its tables for analysts."
+        "data-quality annex), and `bilan_<year>.xlsx`, its tables for analysts."
     ),
 )
 def bilan_report(

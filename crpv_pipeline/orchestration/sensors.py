@@ -47,7 +47,7 @@ def build_inbox_sensor(
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=(
-            "Watches <inbox>/<year>/ and requests a run of the year when its returns change "
+            "Watches `<inbox>/<year>/` and requests a run of the year when its returns change "
             "(by content: a re-saved file counts, a copy with the same bytes does not). A file "
             "still being copied waits for the next look."
         ),
@@ -109,11 +109,12 @@ def build_bilan_deadline_sensor(
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         late = late_bilans(deadlines.deadlines(), years, {int(y) for y in built}, watched, now)
         new = [y for y in late if y not in said]
+        said_now = ", ".join(map(str, new))
         return dg.SensorResult(
             asset_events=[checks.bilan_missing(y, deadlines.deadlines()) for y in new],
-            skip_reason=None
+            skip_reason=f"bilan late for {said_now}: bilan_on_time failed"
             if new
-            else f"no bilan newly late ({', '.join(map(str, late)) or 'none'} late)",
+            else f"no bilan newly late (late: {', '.join(map(str, late)) or 'none'})",
             cursor=json.dumps(sorted(said | set(late))),
         )
 
