@@ -33,6 +33,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from crpv_pipeline.intake.validation import validate_return
     from crpv_pipeline.model import FINDING_FIELDS
     from crpv_pipeline.reference.refdata import default_nomenclature
+    from crpv_pipeline.reference.statuses import SEVERITY_LABELS
 
     try:
         limits = limits_from_environment()
@@ -93,7 +94,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 f"{r.n_errors} erreur(s), {r.n_warnings} avertissement(s)\n"
             )
             for f in r.findings:
-                label = "erreur" if f.severity == "error" else "avertissement"
+                label = SEVERITY_LABELS[f.severity].lower()
                 out.write(
                     f"  {shown(f.location)} [{label}] {rule_label(f.rule)} : {shown(f.message)}\n"
                 )
@@ -152,4 +153,3 @@ def _folder_year(path: Path) -> int | None:
     """The inbox year of a file under ``<inbox>/<year>/``, else None."""
     parent = path.resolve().parent.name
     return int(parent) if parent.isdigit() and len(parent) == 4 else None
-

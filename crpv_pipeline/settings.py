@@ -5,8 +5,8 @@ the Dagster resources and the worker processes alike; ``ENVIRONMENT`` is what ``
 lists. A wrong value raises ``ValueError`` naming the variable (the command line makes it a
 usage error, exit 2). Stays out: what a setting does (each stage receives the parsed value),
 anything heavy at import (``crpv validate`` stays fast). Values are read when a run, a check or
-a command starts, never at import. The fault tests' pause points (``testpoints``) read their own
-two test-only variables.
+a command starts, never at import. The fault tests' pause points (``testpoints``) name their own
+two test-only variables (``TEST_ONLY_VARIABLES``), read here too.
 """
 
 from __future__ import annotations
@@ -107,6 +107,20 @@ WORKER_SETTINGS = (REFERENCE_DIR, MAX_ROWS, MAX_COLUMNS, MAX_FILE_MB)
 """Variables the work of a worker process depends on (the reference lists; the limits with
 which a correction workbook opens its return), sent with every job: the fork server keeps the
 environment it started with."""
+
+
+def worker_settings() -> dict[str, str | None]:
+    """The ``WORKER_SETTINGS`` of this process as they are (None: unset), to send with a job."""
+    return {name: os.environ.get(name) for name in WORKER_SETTINGS}
+
+
+def use_worker_settings(values: Mapping[str, str | None]) -> None:
+    """Give this (worker) process the ``worker_settings`` of the process that sent its job."""
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def text(name: str, environ: Mapping[str, str] | None = None) -> str:

@@ -19,20 +19,20 @@ import time
 from pathlib import Path
 
 from crpv_pipeline.atomic import write_text
+from crpv_pipeline.settings import TEST_ONLY_VARIABLES, text
 
-PAUSE_AT = "CRPV_TEST_PAUSE_AT"
-"""Name of the point where the process pauses (unset: never)."""
-PAUSE_MARKER = "CRPV_TEST_PAUSE_MARKER"
-"""File written (with the process id) when the process reaches the point."""
+PAUSE_AT, PAUSE_MARKER = TEST_ONLY_VARIABLES
+"""``CRPV_TEST_PAUSE_AT``: the point where the process pauses (unset: never);
+``CRPV_TEST_PAUSE_MARKER``: the file written (with the process id) when it gets there."""
 PAUSE_SECONDS = 60.0
 """How long the process waits there for the test to kill it before going on."""
 
 
 def pause_point(name: str) -> None:
     """Pause here when ``CRPV_TEST_PAUSE_AT`` names this point, after writing the marker file."""
-    if os.environ.get(PAUSE_AT) != name:
+    if text(PAUSE_AT) != name:
         return
-    marker = os.environ.get(PAUSE_MARKER)
+    marker = text(PAUSE_MARKER)
     if marker:
         write_text(Path(marker), str(os.getpid()))
     time.sleep(PAUSE_SECONDS)

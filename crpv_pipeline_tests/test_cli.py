@@ -342,3 +342,68 @@ def test_help_lists_every_environment_variable_the_program_reads(capsys):
     for name, text in listed.items():
         assert re.search(r"\[[^\]]+\]\s*$", text), f"{name}: no default in brackets"
     assert "exit status: 0 success, 1 invalid input found (validate), 2 usage error" in help_text
+
+
+# --- crpv upgrade -----------------------------------------------------------------------------
+
+
+def test_upgrade_says_from_which_revision_to_which_and_then_that_nothing_is_left(
+    warehouse_url, capsys
+):
+    from crpv_pipeline.warehouse.migrate import head_revision
+    from crpv_pipeline_tests.warehouse_v1 import load_warehouse_v1
+
+    load_warehouse_v1(warehouse_url)
+    head = head_revision()
+    assert main(["upgrade", "--warehouse", warehouse_url, "--dry-run"]) == 0
+    assert capsys.readouterr().out.splitlines()[:2] == [
+        "Warehouse made before schema versioning: recognised at revision 0001 (it would be"
+        " stamped).",
+        f"Warehouse schema to be upgraded from revision 0001 to {head}:",
+    ]
+    assert main(["upgrade", "--warehouse", warehouse_url]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "Warehouse made before schema versioning: recognised at revision 0001, stamped.",
+        f"Warehouse schema upgraded from revision 0001 to {head}:",
+        "  0002  rules, held and empty returns, source sheets, participants that may be unknown",
+        "  0003  whether a return came on time, said in Paris time for every year derived",
+    ]
+    assert main(["upgrade", "--warehouse", warehouse_url]) == 0
+    assert capsys.readouterr().out == (
+        f"Warehouse schema at revision {head}, the newest: nothing to upgrade.\n"
+    )
+
+
+def test_a_warehouse_newer_than_the_software_is_refused_by_upgrade_and_by_run(
+    tmp_path, sqlite_url, capsys
+):
+    from crpv_pipeline.warehouse.engine import create_warehouse_engine
+    from crpv_pipeline.warehouse.migrate import VERSION_TABLE, head_revision
+    from crpv_pipeline.warehouse.schema import ensure_schema
+
+    engine = create_warehouse_engine(sqlite_url)
+    ensure_schema(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"UPDATE {VERSION_TABLE} SET version_num = '0999'")
+    engine.dispose()
+    refusal = (
+        "the warehouse schema is at revision 0999, which this version of crpv-pipeline does not"
+        f" know (it knows up to {head_revision()}): the warehouse was upgraded by a newer"
+        " version; upgrade crpv-pipeline"
+    )
+    assert main(["upgrade", "--warehouse", sqlite_url]) == 2
+    assert capsys.readouterr().err == f"Error: {refusal}\n"
+    write_return(tmp_path / "inbox" / "2021" / "IREV.xlsx")
+    run = ["run", "--year", "2021", "--inbox", str(tmp_path / "inbox"), "--warehouse", sqlite_url]
+    assert main([*run, "--output", str(tmp_path / "out")]) == 3
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith("Error: ") and refusal in err[-1]
+
+
+def test_upgrade_never_creates_a_sqlite_warehouse(tmp_path, capsys):
+    missing = tmp_path / "typo.sqlite"
+    assert main(["upgrade", "--warehouse", f"sqlite:///{missing}"]) == 2
+    assert capsys.readouterr().err == (
+        f"Error: no warehouse at {missing}: `crpv run` or `crpv demo` creates one\n"
+    )
+    assert not missing.exists()

@@ -1,12 +1,12 @@
 """Validation of a return (contract §4): file-level checks and the Pandera row rules.
 
-``ActivityRows`` (in ``activity_rows``) is the Pandera model of the activity rows *as written* (one
-object column per field, indexed by Excel row number); every row rule of the contract is one of its
-checks, named by its rule id in ``reference/data/rules.csv``, which also gives its severity and
-French message. The checks run lazily so that every failure of a file is found at once;
-``SchemaErrors.failure_cases`` become ``Finding``s that point at the cell as the centre sees it.
-Rows with an error are quarantined; the others are converted to typed activities. Nothing here
-touches a database.
+``activity_rows_schema`` (in ``activity_rows``) is the Pandera schema of the activity rows *as
+written* (one object column per field, indexed by Excel row number), built from their normalised
+values; every row rule of the contract is one of its checks, named by its rule id in
+``reference/data/rules.csv``, which also gives its severity and French message. The checks run
+lazily so that every failure of a file is found at once; ``SchemaErrors.failure_cases`` become
+``Finding``s that point at the cell as the centre sees it. Rows with an error are quarantined;
+the others are converted to typed activities. Nothing here touches a database.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from crpv_pipeline.intake.activity_rows import FIELDS, NORMALISED, ActivityRows, duplicate_of
+from crpv_pipeline.intake.activity_rows import FIELDS, activity_rows_schema, duplicate_of
 from crpv_pipeline.intake.file_checks import file_finding, identify, rejected, removal_findings
 from crpv_pipeline.intake.file_guards import DEFAULT_LIMITS, Limits, guard, os_error_text
 from crpv_pipeline.intake.normalisation import (
@@ -122,12 +122,7 @@ def _validate_return(path: Path, year: int | None, limits: Limits) -> ReturnResu
             findings.append(file_finding(path, extra, nomenclature))
     findings += [f for f in removed if f.field is None]
     with timer.stage("normalise"):
-        blank = pd.Series(None, index=raw.rows.index, dtype=object)
-        frame = pd.DataFrame(
-            {name: raw.rows[name] if name in raw.rows else blank for name in FIELDS},
-            index=raw.rows.index,
-        )
-        frame.insert(0, "year", pd.Series(year, index=frame.index, dtype="int64"))
+        frame = rows_frame(raw, year)
         normalised = normalise(frame[list(FIELDS)], nomenclature)
     with timer.stage("validate"):
         in_rows = row_findings(frame, raw, nomenclature, normalised)
@@ -150,29 +145,41 @@ def _validate_return(path: Path, year: int | None, limits: Limits) -> ReturnResu
     )
 
 
+def rows_frame(raw: RawReturn, year: int) -> pd.DataFrame:
+    """The frame that ``activity_rows_schema`` validates: the reported ``year`` and every field.
+
+    One row per activity row of ``raw`` (same index, the row keys); a field the return lacks
+    is a column of None.
+    """
+    blank = pd.Series(None, index=raw.rows.index, dtype=object)
+    frame = pd.DataFrame(
+        {name: raw.rows[name] if name in raw.rows else blank for name in FIELDS},
+        index=raw.rows.index,
+    )
+    frame.insert(0, "year", pd.Series(year, index=frame.index, dtype="int64"))
+    return frame
+
+
 def row_findings(
     frame: pd.DataFrame,
     raw: RawReturn,
     nomenclature: Nomenclature,
     normalised: NormalisedRows | None = None,
 ) -> list[Finding]:
-    """Run ``ActivityRows`` lazily on ``frame`` and turn every failure into a ``Finding``.
+    """Validate ``frame`` lazily with ``activity_rows_schema``; every failure becomes a ``Finding``.
 
     ``normalised`` holds the normalised values of ``frame`` (computed here if not given).
     """
     if normalised is None:
         normalised = normalise(frame[list(FIELDS)], nomenclature)
-    token = NORMALISED.set(normalised)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ActivityRows.validate(frame, lazy=True)
+            activity_rows_schema(normalised).validate(frame, lazy=True)
     except pa.errors.SchemaErrors as errors:
         cases = errors.failure_cases
     else:
         return []
-    finally:
-        NORMALISED.reset(token)
     duplicates = None
     findings = []
     for rule, field_name, source_row in _failed_cells(cases, nomenclature):
@@ -191,11 +198,7 @@ def row_findings(
             context["weekday"] = weekday_fr(parse_date(raw_value))
         elif rule == "duplicate_activity":
             if duplicates is None:
-                token = NORMALISED.set(normalised)
-                try:
-                    duplicates = duplicate_of(frame)
-                finally:
-                    NORMALISED.reset(token)
+                duplicates = duplicate_of(normalised.values)
             context["first_row"] = _row_reference(raw, int(duplicates.at[source_row]), source_row)
         findings.append(
             _row_finding(raw, field_name, source_row, raw_value, rule, context, nomenclature)
@@ -308,4 +311,3 @@ def to_activities(valid: pd.DataFrame, raw: RawReturn) -> pd.DataFrame:
     columns = {"source_row": rows.tolist(), "source_sheet": sheets.tolist()}
     columns.update({name: valid[source].tolist() for name, source in _ACTIVITY_SOURCES.items()})
     return pd.DataFrame(columns, columns=list(ACTIVITY_COLUMNS), dtype=object)
-

@@ -2,7 +2,8 @@
 
 BI tools read one view per subject, French labels joined in and nothing aggregated:
 ``bi.<name>`` in the ``bi`` schema on PostgreSQL, ``bi_<name>`` on SQLite (no schemas there),
-from the same SELECT file. This module only builds statements (``schema.ensure_schema`` runs
+from the same SELECT file, every file of ``sql/bi`` (``catalogue.BI_VIEWS``: adding a view is
+adding its file). This module only builds statements (``schema.ensure_schema`` runs
 them, in the schema's transaction); the views and their descriptions are parsed by
 ``dictionary``. The read-only role for BI tools is ``sql/postgres/bi_readonly_role.sql``.
 """
@@ -11,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from crpv_pipeline.warehouse.dictionary import BI_SCHEMA, bi_view_name, sql_literal, view_docs
+from crpv_pipeline.warehouse.catalogue import BI_VIEWS
+from crpv_pipeline.warehouse.dictionary import BI_SCHEMA, bi_view_name, sql_literal, view_doc
 
 __all__ = ["view_statements"]
 
@@ -27,7 +29,7 @@ def view_statements(dialect: str, unchanged: Collection[str] = ()) -> list[str]:
     ``CREATE VIEW``.
     """
     statements = [f"CREATE SCHEMA IF NOT EXISTS {BI_SCHEMA}"] if dialect == "postgresql" else []
-    for view in view_docs():
+    for view in map(view_doc, BI_VIEWS):
         name = bi_view_name(view.name, dialect)
         if dialect == "postgresql":
             if view.name not in unchanged:

@@ -1,11 +1,12 @@
-"""Which warehouse tables there are, and in what order: read from ``sql/`` once, at import.
+"""Which warehouse tables and BI views there are, and in what order: read from ``sql/`` at import.
 
 Belongs here: the ``sql/`` folder itself, the tables of ``sql/schema`` (one statement per file,
 file name = table name; ``index_*`` files hold indexes) in an order where every table comes after
 the tables it references, and their kinds: the dimensions (``dim_*``), the tables a load writes,
 the derived tables (those with a ``sql/derived/<table>.sql``, each after the derived tables its
-SELECT reads). Adding a table is adding its file. Stays out: what the tables and columns mean
-(``dictionary`` parses the comments), running SQL (``schema``, ``derive``).
+SELECT reads); the BI views of ``sql/bi`` (file name = view name), in the order of the tables
+they show. Adding a table or a view is adding its file. Stays out: what the tables, views and
+columns mean (``dictionary`` parses the comments), running SQL (``schema``, ``bi``, ``derive``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ DIMENSION_PREFIX = "dim_"
 
 _REFERENCES = re.compile(r"\breferences\s+([a-z_][a-z0-9_]*)", re.I)
 _COMMENT = re.compile(r"--[^\n]*")
+_FROM = re.compile(r"^\s*from\s+([a-z_][a-z0-9_]*)", re.I | re.M)
 
 
 def sql_dir() -> Path:
@@ -68,6 +70,17 @@ def dependency_order(
     return tuple(done)
 
 
+def _views(tables: tuple[str, ...]) -> tuple[str, ...]:
+    """The views of ``sql/bi``, in the order of the table each shows (its first ``from``)."""
+    shown = {}
+    for name, select in _statements("bi").items():
+        source = _FROM.search(select)
+        if source is None or source.group(1) not in tables:
+            raise ValueError(f"sql/bi/{name}.sql: its first 'from' names no table of sql/schema")
+        shown[name] = tables.index(source.group(1))
+    return tuple(sorted(shown, key=lambda name: (shown[name], name)))
+
+
 def _catalogue() -> tuple[tuple[str, ...], tuple[str, ...]]:
     schema = _statements("schema")
     derived = _statements("derived")
@@ -90,6 +103,9 @@ def _catalogue() -> tuple[tuple[str, ...], tuple[str, ...]]:
 SCHEMA_TABLES, DERIVED_TABLES = _catalogue()
 """Every warehouse table, referenced tables first; the derived tables, in the order they are
 rebuilt (each after the derived tables it reads)."""
+BI_VIEWS = _views(SCHEMA_TABLES)
+"""The views for BI tools, one per subject, from ``sql/bi/<name>.sql`` (one SELECT each), in
+the order of the tables they show (``SCHEMA_TABLES``), then by name."""
 DIMENSIONS = tuple(t for t in SCHEMA_TABLES if t.startswith(DIMENSION_PREFIX))
 """The dimension tables, filled from the reference lists."""
 LOADED_TABLES = tuple(t for t in SCHEMA_TABLES if t not in DIMENSIONS + DERIVED_TABLES)

@@ -2,29 +2,23 @@
 
 The DDL files are the single source of every table and column description: this module reads
 them (table comment on the first line, one ``-- description`` per column line) and turns them
-into PostgreSQL ``COMMENT ON`` statements and the Markdown page ``docs/data_dictionary.md``.
-The BI views of ``sql/bi`` are described the same way (a view column that is a plain
-``table.column`` without its own comment takes that column's description); ``bi`` builds the
-statements that create them.
-Which tables there are, and their order, comes from ``catalogue``. It executes nothing and holds
-no description of its own; running SQL belongs to ``warehouse``
-and ``loading``.
-
-Regenerate the page with ``python -m crpv_pipeline.warehouse.dictionary`` (from the repository
-root).
+into PostgreSQL ``COMMENT ON`` statements; ``dictionary_page`` renders them as the Markdown
+page ``docs/data_dictionary.md``. The BI views of ``sql/bi`` are described the same way (a view
+column that is a plain ``table.column`` without its own comment takes that column's
+description); ``bi`` builds the statements that create them. Which tables there are, and their
+order, comes from ``catalogue``. It executes nothing and holds no description of its own;
+running SQL belongs to ``schema`` and ``loading``.
 """
 
 from __future__ import annotations
 
-import argparse
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
-from crpv_pipeline.atomic import write_text
 from crpv_pipeline.warehouse.catalogue import (
+    BI_VIEWS,
     DERIVED_TABLES,
     INDEX_PREFIX,
     READS_PREVIOUS_YEAR,
@@ -34,6 +28,7 @@ from crpv_pipeline.warehouse.catalogue import (
 )
 
 __all__ = [
+    "BI_VIEWS",
     "DERIVED_TABLES",
     "INDEX_PREFIX",
     "READS_PREVIOUS_YEAR",
@@ -44,21 +39,6 @@ __all__ = [
 
 
 
-
-BI_VIEWS = (
-    "activities",
-    "activity_publics",
-    "activity_counts",
-    "theme_shares",
-    "modality_shares",
-    "yearly_summary",
-    "yearly_trend",
-    "completeness",
-    "submissions",
-    "validation_failures",
-)
-"""The views for BI tools, one per subject, from ``sql/bi/<name>.sql`` (one SELECT each)."""
-
 BI_SCHEMA = "bi"
 """PostgreSQL schema holding the BI views (``bi.activities``)."""
 
@@ -67,8 +47,6 @@ BI_SQLITE_PREFIX = "bi_"
 
 SQL_TYPES = ("double precision", "timestamp", "boolean", "integer", "bigint", "text", "date")
 """The portable column types allowed in the DDL (they mean the same on SQLite and PostgreSQL)."""
-
-DEFAULT_MARKDOWN_PATH = Path("docs") / "data_dictionary.md"
 
 _CONSTRAINT_START = re.compile(r"^(primary\s+key|foreign\s+key|unique|check|constraint)\b", re.I)
 _CREATE = re.compile(r"^create\s+table\s+if\s+not\s+exists\s+([a-z_][a-z0-9_]*)\s*\($", re.I)
@@ -315,90 +293,3 @@ def bi_view_name(name: str, dialect: str) -> str:
     if name not in BI_VIEWS:
         raise DictionaryError(f"{name!r} is not a BI view ({', '.join(BI_VIEWS)})")
     return f"{BI_SCHEMA}.{name}" if dialect == "postgresql" else f"{BI_SQLITE_PREFIX}{name}"
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def render_markdown(
-    tables: Sequence[TableDoc] | None = None, views: Sequence[ViewDoc] | None = None
-) -> str:
-    """The data dictionary as Markdown (the content of ``docs/data_dictionary.md``)."""
-    tables = tables if tables is not None else data_dictionary()
-    views = views if views is not None else view_docs()
-    out = [
-        "# Data dictionary of the CRPV warehouse",
-        "",
-        "<!-- Generated from the comments of sql/schema/*.sql and sql/bi/*.sql by"
-        " `python -m crpv_pipeline.warehouse.dictionary`; do not edit by hand. -->",
-        "",
-        "Tables BI tools read (contract §5). Identifiers are English, people-facing labels"
-        " French; percentages are unrounded, from 0 to 100. On PostgreSQL the same descriptions"
-        " are stored as table and column comments.",
-        "",
-        "| table | description |",
-        "|---|---|",
-    ]
-    out += [f"| [`{t.name}`](#{t.name}) | {_cell(t.description)} |" for t in tables]
-    out += [
-        "",
-        "Views for BI tools: one per subject, French labels joined in, nothing aggregated (BI"
-        f" tools aggregate). On PostgreSQL they live in the schema `{BI_SCHEMA}`, on SQLite"
-        f" their name starts with `{BI_SQLITE_PREFIX}`. Their descriptions are comments on"
-        " PostgreSQL too.",
-        "",
-        "| view (PostgreSQL) | view (SQLite) | description |",
-        "|---|---|---|",
-    ]
-    out += [
-        f"| [`{bi_view_name(v.name, 'postgresql')}`](#{BI_SCHEMA}{v.name}) | "
-        f"`{bi_view_name(v.name, 'sqlite')}` | {_cell(v.description)} |"
-        for v in views
-    ]
-    for table in tables:
-        out += [
-            "",
-            f"## {table.name}",
-            "",
-            _cell(table.description),
-            "",
-            f"Primary key: {', '.join(f'`{c}`' for c in table.primary_key)}.",
-            "",
-            "| column | type | null | description |",
-            "|---|---|---|---|",
-        ]
-        out += [
-            f"| `{c.name}` | {c.sql_type} | {'yes' if c.nullable else 'no'} | "
-            f"{_cell(c.description)} |"
-            for c in table.columns
-        ]
-    for view in views:
-        out += [
-            "",
-            f"## {bi_view_name(view.name, 'postgresql')}",
-            "",
-            f"{_cell(view.description)} On SQLite: `{bi_view_name(view.name, 'sqlite')}`.",
-            "",
-            "| column | from | description |",
-            "|---|---|---|",
-        ]
-        out += [
-            f"| `{c.name}` | `{_cell(c.source)}` | {_cell(c.description)} |" for c in view.columns
-        ]
-    return "\n".join(out) + "\n"
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Write the Markdown data dictionary (``docs/data_dictionary.md`` by default)."""
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("output", nargs="?", type=Path, default=DEFAULT_MARKDOWN_PATH)
-    args = parser.parse_args(argv)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    write_text(args.output, render_markdown())
-    print(f"wrote {args.output}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -30,8 +30,6 @@ WRITE_LOCK_KEY = 0x43525056  # "CRPV"
 """PostgreSQL advisory lock key held by every write transaction (``pg_advisory_xact_lock``)."""
 
 
-
-
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite connection waits for another writer before failing with 'locked'."""
 
@@ -236,7 +234,7 @@ def connect_with_retries(
 
 @contextmanager
 def write_transaction(
-    engine: Engine, what: str = "writing to the warehouse"
+    engine: Engine, what: str = "writing to the warehouse", *, rebuilding_tables: bool = False
 ) -> Iterator[Connection]:
     """A transaction holding the warehouse write lock; commits on success, rolls back on error.
 
@@ -247,6 +245,12 @@ def write_transaction(
     taking the lock are tried again while the warehouse is unavailable
     (``connect_with_retries``; ``what`` names the operation in the error); once the transaction
     has begun, nothing is retried: an error rolls it all back.
+
+    ``rebuilding_tables`` (schema migrations): on SQLite, foreign keys are not enforced while
+    the transaction runs, as SQLite prescribes for rebuilding a table others refer to (its DROP
+    TABLE would otherwise delete, or refuse, the rows referring to it); they are all checked
+    before the commit (``WarehouseError`` naming the first broken one: nothing is committed)
+    and enforced again after. Other dialects: no difference.
     """
     dialect = engine.dialect.name
     if dialect == "sqlite" and not event.contains(engine, "begin", _sqlite_on_begin):
@@ -259,8 +263,12 @@ def write_transaction(
         _LOCK_TIMEOUT_OPTION, DEFAULT_LOCK_TIMEOUT_SECONDS
     )
 
+    unenforced = rebuilding_tables and dialect == "sqlite"
+
     def begin_writing(conn: Connection) -> None:
         conn.execution_options(**{_WRITE_OPTION: True})
+        if unenforced:  # a no-op inside a transaction: set before BEGIN, on the DBAPI connection
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
         conn.begin()
         if dialect == "postgresql":
             # Every lock this transaction waits for, from the write lock on, is waited for a
@@ -285,8 +293,34 @@ def write_transaction(
                 ) from err
 
     conn = connect_with_retries(engine, what, begin_writing)
-    with conn, conn.get_transaction():
-        yield conn
+    with conn:
+        try:
+            with conn.get_transaction():
+                yield conn
+                if unenforced:
+                    _check_foreign_keys(conn, what)
+        finally:
+            if unenforced:
+                _enforce_foreign_keys(conn)
+
+
+def _check_foreign_keys(conn: Connection, what: str) -> None:
+    """``WarehouseError`` naming the first row whose foreign key refers to nothing (SQLite)."""
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
+    if broken is not None:
+        table, rowid, parent = broken[0], broken[1], broken[2]
+        raise WarehouseError(
+            f"{what} failed: row {rowid} of {table} refers to a row of {parent} that is not"
+            " there; nothing was changed"
+        )
+
+
+def _enforce_foreign_keys(conn: Connection) -> None:
+    """Enforce foreign keys again on a pooled SQLite connection, or discard the connection."""
+    try:
+        conn.connection.driver_connection.execute("PRAGMA foreign_keys = ON")
+    except (SQLAlchemyError, sqlite3.Error):
+        conn.invalidate()
 
 
 def failure_reason(err: BaseException) -> str:
@@ -294,4 +328,3 @@ def failure_reason(err: BaseException) -> str:
     orig = getattr(err, "orig", None)
     lines = str(orig if orig is not None else err).strip().splitlines()
     return lines[0] if lines else type(err).__name__
-

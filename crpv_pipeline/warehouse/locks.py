@@ -72,9 +72,9 @@ def year_lock(
         if engine.dialect.name == "postgresql":
             with _postgres_lock(engine, int(year), timeout):
                 yield
-        elif sqlite_file(engine.url) is not None:
+        elif (database := sqlite_file(engine.url)) is not None:
             shown = engine.url.render_as_string(hide_password=True)
-            with _file_lock(Path(engine.url.database), int(year), timeout, shown):
+            with _file_lock(database, int(year), timeout, shown):
                 yield
         else:
             yield
@@ -130,7 +130,7 @@ def _file_lock(database: Path, year: int, timeout: float, shown: str) -> Iterato
     if fcntl is None:
         yield
         return
-    path = database.expanduser().with_name(f"{database.name}.{year}.lock")
+    path = database.with_name(f"{database.name}.{year}.lock")
     try:
         handle = path.open("a")
     except OSError as err:

@@ -1,16 +1,19 @@
-"""The warehouse schema: the DDL of ``sql/schema``, its upgrades, the dimensions and the BI views.
+"""The warehouse schema at the start of every run: upgraded, described, dimensions, BI views.
 
-Belongs here: creating or upgrading the tables an earlier version created, the dimension rows
-of the reference lists, running the BI views' statements (built by ``bi``). Stays out: table
-descriptions (the DDL comments, parsed by ``dictionary``), loading returns (``loading``).
+Belongs here: bringing a warehouse to the newest schema revision (``migrate`` runs the
+revisions of ``migrations``) in one write transaction, the table comments, the dimension rows
+of the reference lists, running the BI views' statements (built by ``bi``), the typed Core
+tables of the DDL. Stays out: the DDL of each revision (``migrations/versions``), table
+descriptions (the comments of ``sql/schema``, parsed by ``dictionary``), loading returns
+(``loading``).
 """
 
 from __future__ import annotations
 
-import re
 from functools import cache
 
 import sqlalchemy as sa
+from alembic.util.exc import CommandError
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -18,23 +21,16 @@ from crpv_pipeline.reference.refdata import Nomenclature, default_nomenclature
 from crpv_pipeline.warehouse.bi import view_statements
 from crpv_pipeline.warehouse.catalogue import DIMENSIONS
 from crpv_pipeline.warehouse.dictionary import (
-    DERIVED_TABLES,
     SCHEMA_TABLES,
     bi_view_name,
     comment_statements,
-    index_names,
-    schema_sql,
     table_doc,
     view_docs,
 )
 from crpv_pipeline.warehouse.engine import WarehouseError, failure_reason, write_transaction
-from crpv_pipeline.warehouse.schema_checks import widen_checks
-from crpv_pipeline.warehouse.schema_upgrade import SchemaUpgradeError, relax_not_null
+from crpv_pipeline.warehouse.migrate import SchemaUpgrade, apply_upgrade, plan_upgrade
 
 _NO_PARAMS = {"no_parameters": True}  # run DDL text as is: no ':name' or '%' parsing
-
-
-
 
 _SQL_TYPES = {
     "TEXT": sa.Text,
@@ -78,29 +74,51 @@ def schema_table(name: str) -> sa.Table:
 
 
 def ensure_schema(engine: Engine, nomenclature: Nomenclature | None = None) -> None:
-    """Create missing tables, indexes and BI views, describe them and upsert the dimensions.
+    """Upgrade the warehouse schema to the newest revision, then the dimensions and BI views.
 
-    The BI views of ``sql/bi`` are recreated every time (``bi.<name>`` on PostgreSQL, where
-    descriptions are comments, ``bi_<name>`` on SQLite). Idempotent and in one write
-    transaction. Dimension rows are inserted or updated from the nomenclature (the packaged one
-    by default), never deleted: facts refer to them. A column that an earlier version declared
-    NOT NULL and the DDL now lets be NULL is relaxed (``schema_upgrade``).
+    What a run does first (``upgrade_warehouse``, whose errors it raises).
+    """
+    upgrade_warehouse(engine, nomenclature)
+
+
+def upgrade_warehouse(
+    engine: Engine, nomenclature: Nomenclature | None = None, *, dry_run: bool = False
+) -> SchemaUpgrade:
+    """Apply the pending schema revisions (``migrate``), describe, upsert the dimensions, views.
+
+    One write transaction, holding the write lock: a second process upgrading at the same time
+    waits, then finds nothing left to do; a revision that fails leaves the warehouse at the
+    revision it was at, with nothing changed. An empty warehouse is created from ``sql/schema``
+    and stamped at the newest revision (which the revisions give too: ``test_migrations``); one
+    made before versioning is recognised and stamped first. The BI views of ``sql/bi`` are
+    recreated every time (``bi.<name>`` on PostgreSQL, where descriptions are comments,
+    ``bi_<name>`` on SQLite). Dimension rows are inserted or updated from the nomenclature (the
+    packaged one by default), never deleted: facts refer to them. ``dry_run``: say what would
+    be applied, change nothing. ``migrate.SchemaTooNew`` when the warehouse is newer than this
+    code, ``WarehouseError`` for any other failure.
     """
     if nomenclature is None:
         nomenclature = default_nomenclature()
-    step = "reading sql/schema"
+    step = "reading its revision"
     try:
-        statements = [(name, schema_sql(name)) for name in SCHEMA_TABLES + index_names()]
-        with write_transaction(engine, "updating the warehouse schema") as conn:
-            for name, ddl in statements:
-                step = f"creating {name}"
-                conn.exec_driver_sql(ddl, execution_options=_NO_PARAMS)
-            step = "dropping the indexes of earlier versions"
-            _drop_stale_indexes(conn)
-            step = "adding the columns of this version"
-            _add_missing_columns(conn)
-            step = "widening the checks of earlier versions"
-            widen_checks(conn, SCHEMA_TABLES)
+        with engine.connect() as conn:  # outside the lock: will tables be rebuilt (SQLite)?
+            pending = plan_upgrade(conn)
+        if dry_run:
+            return pending
+        with write_transaction(
+            engine, "upgrading the warehouse schema", rebuilding_tables=bool(pending.applied)
+        ) as conn:
+            # Planned again under the lock: another process may have upgraded it meanwhile.
+            upgrade = plan_upgrade(conn)
+            if upgrade.applied and conn.dialect.name == "sqlite":
+                step = "dropping the BI views (SQLite rebuilds the tables they read)"
+                for view in view_docs():
+                    name = bi_view_name(view.name, "sqlite")
+                    conn.exec_driver_sql(
+                        f"DROP VIEW IF EXISTS {name}", execution_options=_NO_PARAMS
+                    )
+            step = "applying the schema revisions"
+            upgrade = apply_upgrade(conn, upgrade)
             if conn.dialect.name == "postgresql":
                 step = "commenting the tables"
                 for statement in comment_statements():
@@ -108,21 +126,29 @@ def ensure_schema(engine: Engine, nomenclature: Nomenclature | None = None) -> N
             for name, rows in _dimension_rows(nomenclature).items():
                 step = f"updating {name}"
                 conn.execute(_upsert_statement(name), rows)
-            step = "letting the columns of this version hold NULL"  # after the dimensions:
-            if conn.dialect.name != "postgresql":  # rebuilt rows refer to them; views read them
-                for view in view_docs():
-                    conn.exec_driver_sql(
-                        f"DROP VIEW IF EXISTS {bi_view_name(view.name, conn.dialect.name)}",
-                        execution_options=_NO_PARAMS,
-                    )
-            relax_not_null(conn, SCHEMA_TABLES, DERIVED_TABLES)
             step = "creating the BI views"
             for statement in view_statements(conn.dialect.name, _unchanged_views(conn)):
                 conn.exec_driver_sql(statement, execution_options=_NO_PARAMS)
-    except SchemaUpgradeError as err:
-        raise WarehouseError(f"warehouse schema: {step} failed: {err}") from err
-    except (SQLAlchemyError, OSError) as err:
-        raise WarehouseError(f"warehouse schema: {step} failed: {failure_reason(err)}") from err
+    except WarehouseError:
+        raise
+    except (SQLAlchemyError, OSError, CommandError) as err:
+        reason = failure_reason(_first_failure(err))
+        raise WarehouseError(f"warehouse schema: {step} failed: {reason}") from err
+    return upgrade
+
+
+def _first_failure(err: BaseException) -> BaseException:
+    """The first database error of those ``err`` was raised while handling, else ``err``.
+
+    After a statement fails, PostgreSQL refuses every other one of the transaction ("current
+    transaction is aborted"): a revision cleaning up after its failure would hide the cause.
+    """
+    first, earlier = err, err.__context__
+    while earlier is not None:
+        if isinstance(earlier, SQLAlchemyError):
+            first = earlier
+        earlier = earlier.__context__
+    return first
 
 
 def _unchanged_views(conn: Connection) -> set[str]:
@@ -154,47 +180,6 @@ def _unchanged_views(conn: Connection) -> set[str]:
         if candidate == current:
             unchanged.add(view.name)
     return unchanged
-
-
-_OWN_INDEX = re.compile(r"index_[a-z0-9_]+")
-"""Names of the indexes this project creates (``sql/schema/index_*.sql``)."""
-
-
-def _drop_stale_indexes(conn: Connection) -> None:
-    """Drop the indexes an earlier version created (``index_*``) that this one no longer does.
-
-    A widened index has a new name: its old, narrower one would only slow the loads.
-    """
-    inspector = sa.inspect(conn)
-    current = set(index_names())
-    for table in SCHEMA_TABLES:
-        for index in inspector.get_indexes(table):
-            name = index.get("name") or ""
-            if _OWN_INDEX.fullmatch(name) and name not in current:  # checked: safe to compose
-                conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}", execution_options=_NO_PARAMS)
-
-
-def _add_missing_columns(conn: Connection) -> None:
-    """Add to tables created by an earlier version the nullable columns they lack.
-
-    Identifiers come from the parsed DDL (``[a-z_][a-z0-9_]*`` only). A missing NOT NULL column
-    cannot be added to existing rows: that is an error naming it.
-    """
-    inspector = sa.inspect(conn)
-    for name in SCHEMA_TABLES:
-        present = {c["name"] for c in inspector.get_columns(name)}
-        for column in table_doc(name).columns:
-            if column.name in present:
-                continue
-            if not column.nullable:
-                raise WarehouseError(
-                    f"warehouse schema: {name}.{column.name} (NOT NULL) is missing from a table"
-                    " created by an earlier version; rebuild the warehouse"
-                )
-            conn.exec_driver_sql(
-                f"ALTER TABLE {name} ADD COLUMN {column.name} {column.sql_type}",
-                execution_options=_NO_PARAMS,
-            )
 
 
 def _year(text: str | None) -> int | None:
@@ -265,4 +250,3 @@ def _upsert_statement(name: str) -> sa.TextClause:
         f" VALUES ({', '.join(':' + c for c in columns)})"
         f" ON CONFLICT ({key}) DO UPDATE SET {updates}"
     )
-

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
-import os
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -17,10 +16,7 @@ from contextlib import ExitStack
 from multiprocessing import forkserver
 from typing import Any
 
-from crpv_pipeline.settings import (
-    WORKER_SETTINGS,
-    read_budget,
-)
+from crpv_pipeline.settings import read_budget, use_worker_settings, worker_settings
 
 PARALLEL_MIN_BYTES = 2 * 1024 * 1024
 """Below this many bytes of returns to read, one process reads them all: starting worker
@@ -52,7 +48,7 @@ def in_processes(
     )
     # On an error (a load that fails), the jobs not started are dropped, not waited for.
     stack.callback(pool.shutdown, wait=True, cancel_futures=True)
-    settings = _worker_settings()
+    settings = worker_settings()
     calls = [(function, job, settings) for job in jobs]
     return _within_budget(pool, calls, costs if costs is not None else sizes, budget)
 
@@ -122,12 +118,6 @@ worker starts in milliseconds instead of importing pandas and Pandera for a seco
 modules holding the workers' jobs, and with them validation, corrections and loading."""
 
 
-
-
-def _worker_settings() -> dict[str, str | None]:
-    return {name: os.environ.get(name) for name in WORKER_SETTINGS}
-
-
 def _worker_started() -> None:
     """Leave what the imports created out of the garbage collector's scans (3 % of the work)."""
     gc.freeze()
@@ -136,10 +126,5 @@ def _worker_started() -> None:
 def _call(call: tuple[Callable[[Any], Any], Any, Mapping[str, str | None]]) -> Any:
     """``function(job)`` in a worker, with the settings of the process that sent the job."""
     function, job, settings = call
-    for name, value in settings.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
+    use_worker_settings(settings)
     return function(job)
-

@@ -1,6 +1,7 @@
 """The shipped production instance (deploy/dagster.yaml) against the real PostgreSQL server;
 the reverse proxy that is the only way to the Dagster UI (deploy/nginx-crpv.conf)."""
 
+import os
 import re
 import shutil
 import subprocess
@@ -143,10 +144,12 @@ def test_the_proxy_asks_a_password_before_reaching_either_webserver():
             ]
 
 
-@pytest.mark.skipif(
-    not (shutil.which("nginx") and shutil.which("openssl")), reason="nginx is not installed"
-)
 def test_nginx_accepts_the_shipped_configuration(tmp_path):
+    if not (shutil.which("nginx") and shutil.which("openssl")):
+        reason = "nginx or openssl is not installed (.ci/run installs them under CI=true)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
     conf = NGINX_CONF.read_text(encoding="utf-8")
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",

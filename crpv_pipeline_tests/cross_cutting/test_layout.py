@@ -82,8 +82,8 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_the_package_is_the_stages_and_a_few_shared_modules():
     top = sorted(n.rpartition(".")[2] for n in MODULES if n.count(".") == 1)
     assert top == sorted(
-        [*STAGES, "_moved", "atomic", "cli", "cli_checks", "cli_validate", "model", "settings"]
-        + ["testpoints"]
+        [*STAGES, "_moved", "atomic", "cli", "cli_checks", "cli_upgrade", "cli_validate", "model"]
+        + ["settings", "testpoints"]
     )
 
 
@@ -136,3 +136,22 @@ def test_the_cycle_finder_finds_a_cycle():
 def test_no_module_of_the_stages_grows_far_beyond_400_lines():
     lengths = {n: len(p.read_text("utf-8").splitlines()) for n, p in MODULES.items()}
     assert {n: count for n, count in lengths.items() if count > 480} == {}
+
+
+ENVIRONMENT_READERS = {
+    "crpv_pipeline.settings": "every CRPV_* variable",
+    "crpv_pipeline.orchestration.runs": "DAGSTER_HOME, Dagster's own variable",
+}
+
+
+def test_only_settings_reads_the_environment():
+    readers = {
+        name
+        for name, path in MODULES.items()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "os"
+        and node.attr in ("environ", "getenv", "environb", "putenv", "unsetenv")
+    }
+    assert readers == set(ENVIRONMENT_READERS)

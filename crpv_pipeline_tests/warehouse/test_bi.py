@@ -11,9 +11,11 @@ import pytest
 import sqlalchemy as sa
 
 from crpv_pipeline.cli import main
+from crpv_pipeline.warehouse import catalogue
 from crpv_pipeline.warehouse.bi import view_statements
+from crpv_pipeline.warehouse.catalogue import BI_VIEWS, SCHEMA_TABLES, sql_dir
 from crpv_pipeline.warehouse.derive import derive_year
-from crpv_pipeline.warehouse.dictionary import BI_VIEWS, bi_view_name, sql_dir, view_doc, view_docs
+from crpv_pipeline.warehouse.dictionary import bi_view_name, view_doc, view_docs
 from crpv_pipeline.warehouse.engine import create_warehouse_engine
 from crpv_pipeline.warehouse.schema import ensure_schema
 from crpv_pipeline.warehouse.tables import count_rows, read_table
@@ -159,12 +161,30 @@ def test_only_views_whose_definition_changed_are_replaced(pg_url):
 
 def test_view_statements_name_the_views_per_dialect():
     sqlite = view_statements("sqlite")
-    assert sqlite[:2] == ["DROP VIEW IF EXISTS bi_activities", sqlite[1]]
-    assert sqlite[1].startswith("CREATE VIEW bi_activities AS\nselect")
+    at = sqlite.index("DROP VIEW IF EXISTS bi_activities")
+    assert sqlite[at + 1].startswith("CREATE VIEW bi_activities AS\nselect")
     pg = view_statements("postgresql")
     assert pg[0] == "CREATE SCHEMA IF NOT EXISTS bi"
-    assert pg[1].startswith("CREATE OR REPLACE VIEW bi.activities AS\nselect")
+    assert "CREATE OR REPLACE VIEW bi.activities AS\nselect" in "\n".join(pg)
     assert "COMMENT ON COLUMN bi.activities.centre_name IS 'Name of the centre" in "\n".join(pg)
+
+
+def test_the_views_are_the_files_of_sql_bi_in_the_order_of_the_tables_they_show():
+    assert set(BI_VIEWS) == {p.stem for p in (sql_dir() / "bi").glob("*.sql")}
+    shown = [SCHEMA_TABLES.index(SAME_ROWS[view]) for view in BI_VIEWS]
+    assert shown == sorted(shown)
+    created = [s.split()[2] for s in view_statements("sqlite") if s.startswith("CREATE VIEW")]
+    assert created == [f"bi_{view}" for view in BI_VIEWS]
+
+
+def test_a_view_showing_no_table_is_refused_naming_its_file(tmp_path, monkeypatch):
+    (tmp_path / "bi").mkdir()
+    (tmp_path / "bi" / "centres.sql").write_text(
+        "-- One row per centre.\nselect\n    code as centre_code\nfrom dim_centres\n"
+    )
+    monkeypatch.setattr(catalogue, "sql_dir", lambda: tmp_path)
+    with pytest.raises(ValueError, match="^sql/bi/centres.sql: its first 'from' names no table"):
+        catalogue._views(SCHEMA_TABLES)
 
 
 def test_views_aggregate_nothing():

@@ -17,13 +17,13 @@ from crpv_pipeline.warehouse.dictionary import (
     load_dictionary,
     parse_table_sql,
     parse_view_sql,
-    render_markdown,
     sql_dir,
     sql_literal,
     table_doc,
     view_doc,
     view_docs,
 )
+from crpv_pipeline.warehouse.dictionary_page import render_markdown
 from crpv_pipeline.warehouse.engine import create_warehouse_engine
 from crpv_pipeline.warehouse.schema import ensure_schema
 
@@ -41,7 +41,7 @@ def test_every_table_and_column_has_a_description():
 
 def test_the_data_dictionary_page_is_up_to_date():
     assert DOC_PAGE.read_text(encoding="utf-8") == render_markdown(), (
-        "docs/data_dictionary.md is stale: run `python -m crpv_pipeline.warehouse.dictionary`"
+        "docs/data_dictionary.md is stale: run `python -m crpv_pipeline.warehouse.dictionary_page`"
     )
 
 

@@ -13,13 +13,14 @@ import sqlalchemy as sa
 
 from crpv_pipeline.orchestration.asset_metadata import completeness_check
 from crpv_pipeline.warehouse.derive import derive_year
-from crpv_pipeline.warehouse.dictionary import schema_sql
+from crpv_pipeline.warehouse.engine import create_warehouse_engine
 from crpv_pipeline.warehouse.reconciliation import completeness_of
 from crpv_pipeline.warehouse.schema import ensure_schema
 from crpv_pipeline.warehouse.tables import count_rows
 from crpv_pipeline.year.outputs import write_year_overview
 from crpv_pipeline_tests.factories import activity, finding, make_result
 from crpv_pipeline_tests.tables import load, rows
+from crpv_pipeline_tests.warehouse_v1 import load_warehouse_v1
 
 FIFTEEN = [
     activity(activity_date=dt.date(2021, 1, 4) + dt.timedelta(days=7 * i), title=f"Action {i}")
@@ -204,7 +205,6 @@ def test_missing_returns_warns_for_each_centre_without_an_exploitable_return(eng
     assert "MAYOTTE (nothing sent)" in check.description
 
 
-EARLIER_CHECK = "check (status in ('loaded', 'loaded_with_errors', 'rejected', 'superseded'))"
 INSERT_HELD = (
     "insert into submission (submission_id, year, file_name, file_sha256, received_at, loaded_at,"
     " status, rows_read, rows_loaded, rows_rejected, n_errors, n_warnings, run_id)"
@@ -212,20 +212,18 @@ INSERT_HELD = (
 )
 
 
-def test_a_warehouse_of_an_earlier_version_accepts_held_returns(warehouse_engine):
-    """Its submission table was created when status could not be held: ensure_schema widens it."""
-    ddl = schema_sql("submission")
-    current = "check (status in ('loaded', 'loaded_with_errors', 'rejected', 'superseded', 'held'))"
-    assert current in ddl
-    with warehouse_engine.begin() as conn:  # as an earlier version created it
-        conn.exec_driver_sql(schema_sql("dim_centre"))
-        conn.exec_driver_sql(ddl.replace(current, EARLIER_CHECK))
-    with pytest.raises(sa.exc.IntegrityError), warehouse_engine.begin() as conn:
-        conn.exec_driver_sql(INSERT_HELD)
-    ensure_schema(warehouse_engine)
-    load(warehouse_engine, make_result(activities=FIFTEEN))
-    assert load(warehouse_engine, blank(), run_id="run-2").action == "held"
-    ensure_schema(warehouse_engine)  # and again: nothing left to widen
-    assert [s["status"] for s in rows(warehouse_engine, "submission")] == ["loaded", "held"]
-    with pytest.raises(sa.exc.IntegrityError), warehouse_engine.begin() as conn:
-        conn.exec_driver_sql(INSERT_HELD.replace("'held'", "'pending'"))  # still checked
+def test_a_release_1_warehouse_accepts_held_returns(warehouse_url):
+    """Its submission table was created when status could not be held: revision 0002 widens it."""
+    load_warehouse_v1(warehouse_url)
+    engine = create_warehouse_engine(warehouse_url)
+    try:
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.exec_driver_sql(INSERT_HELD)
+        ensure_schema(engine)
+        load(engine, make_result(activities=FIFTEEN))
+        assert load(engine, blank(), run_id="run-2").action == "held"
+        assert [s["status"] for s in rows(engine, "submission")][-2:] == ["loaded", "held"]
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.exec_driver_sql(INSERT_HELD.replace("'held'", "'pending'"))  # still checked
+    finally:
+        engine.dispose()

@@ -1,4 +1,4 @@
--- Who has reported, with French labels and the file behind the figures: one row per year and expected centre (completeness).
+-- Who has reported and who was late, with French labels and the file behind the figures: one row per year and expected centre (completeness).
 select
     completeness.year as year,
     completeness.centre_code as centre_code,
@@ -21,7 +21,9 @@ select
     completeness.n_errors as n_errors,
     submission.n_warnings as n_warnings, -- Warnings found in the current submission (NULL when missing)
     completeness.held_submission_id as held_submission_id,
-    held.file_name as held_file_name -- Name of the held submission's file: received after the current one, not put in force, awaiting a steward's decision (NULL when none)
+    held.file_name as held_file_name, -- Name of the held submission's file: received after the current one, not put in force, awaiting a steward's decision (NULL when none)
+    completeness.deadline as deadline, -- Date the year's returns were due: a day in Paris time, a return is on time until 23:59 Paris time that day (31 March of the following year unless CRPV_DEADLINES says otherwise)
+    completeness.received_on_time as received_on_time -- Whether the current submission came on time: received_at before the end of the deadline day in Paris time (false: late; NULL when missing, nothing received)
 from completeness
 inner join dim_centre
     on completeness.centre_code = dim_centre.centre_code

@@ -8,7 +8,7 @@ create table if not exists completeness (
     rows_loaded integer not null, -- Activity rows loaded from the current submission (0 when missing or rejected)
     n_errors integer not null, -- Errors found in the current submission (0 when missing)
     deadline date, -- Deadline for the year's returns, a day in Paris time (31 March of the following year unless configured otherwise; NULL only in rows derived by a version without deadlines)
-    received_on_time boolean, -- Whether the current submission was received by the end of the deadline day, 23:59 Paris time (NULL when missing)
+    received_on_time boolean, -- Whether the current submission was received by the end of the deadline day, 23:59 Paris time (false: late; NULL when missing)
     held_submission_id integer references submission (submission_id), -- Latest submission received after the current one and held (no activity to load): not put in force, awaiting a steward's decision (NULL when none)
     primary key (year, centre_code)
 );

@@ -5,7 +5,6 @@ create table if not exists fact_activity (
     year integer not null, -- Year reported
     centre_code text not null references dim_centre (centre_code), -- Centre that carried out the activity
     source_row integer not null, -- Row number in the centre's workbook (1-based, as the centre sees it)
-    source_sheet text, -- Activity sheet of the centre's workbook that holds the row (NULL for rows loaded by earlier versions of the pipeline)
     activity_date date not null, -- Date of the activity
     title text not null, -- Title of the activity, as written by the centre
     activity_type_code text not null references dim_activity_type (activity_type_code), -- Activity type
@@ -15,5 +14,6 @@ create table if not exists fact_activity (
     participants integer, -- Number of participants (NULL when not given)
     department text, -- INSEE code of the department concerned (NULL when not given)
     partners text, -- Partners, free text (NULL when not given)
-    comment text -- Comment, free text (NULL when not given)
+    comment text, -- Comment, free text (NULL when not given)
+    source_sheet text -- Activity sheet of the centre's workbook that holds the row (NULL for rows loaded by earlier versions of the pipeline)
 );

@@ -10,8 +10,8 @@ create table if not exists load_run (
     submissions_rejected integer not null, -- Returns rejected: recorded with their findings, nothing loaded
     submissions_unchanged integer not null, -- Returns already recorded (same SHA-256, same outcome), left as they were
     submissions_deferred integer not null, -- Returns that changed after they were read, left for the next run
-    submissions_held integer, -- Returns held: no activity to load while the centre's submission in force has some; recorded, not put in force (NULL in rows of a version without held returns)
     pipeline_version text not null, -- Version of the crpv-pipeline package that ran
     reference_data_version text not null, -- Version of the reference lists (digest of the CSV files of crpv_pipeline/data)
+    submissions_held integer, -- Returns held: no activity to load while the centre's submission in force has some; recorded, not put in force (NULL in rows of a version without held returns)
     primary key (run_id, year)
 );
