@@ -17,6 +17,7 @@ CHECKS = {
     "validation_findings": "validated_returns",
     "reconciliation": "yearly_summary",
     "missing_returns": "completeness",
+    "bilan_on_time": "bilan_report",
 }
 
 
@@ -96,9 +97,7 @@ def test_a_share_reads_rounded_and_a_constant_is_not_plotted():
 
     check = asset_metadata.completeness_check(
         2021,
-        Completeness(
-            17, ("CRPVE",), ("IREV", "ORIV"), (("CRPVE", "missing"), ("VTO", "rejected"))
-        ),
+        Completeness(17, ("CRPVE",), ("IREV", "ORIV"), (("CRPVE", "missing"), ("VTO", "rejected"))),
     )
     plotted = (dg.IntMetadataValue, dg.FloatMetadataValue)
     numbers = {k for k, v in check.metadata.items() if isinstance(v, plotted)}
