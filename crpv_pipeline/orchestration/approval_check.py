@@ -28,11 +28,7 @@ with warnings.catch_warnings():  # checks of partitioned assets: a preview featu
         context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> dg.AssetCheckResult:
         year = partition_year(context)
-        engine = warehouse.engine()
-        try:
-            waiting = awaiting_approval(engine, year)
-        finally:
-            engine.dispose()
+        waiting = awaiting_approval(warehouse.engine(), year)
         description = (
             f"{year}: {len(waiting)} exploitable returns await approval: {approval_words(waiting)}"
             if waiting

@@ -14,13 +14,15 @@ rounded the French way.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import dagster as dg
 
 from crpv_pipeline.intake.arrivals import empty_year_folder
 from crpv_pipeline.intake.inbox import InboxFile
+from crpv_pipeline.intake.timing import add_seconds
 from crpv_pipeline.model import ReturnResult
 from crpv_pipeline.reference.parsing import pct
 from crpv_pipeline.warehouse.loading import LoadOutcome
@@ -113,6 +115,48 @@ def sample_findings(results: Sequence[ReturnResult]) -> dg.TableMetadataValue:
                 for name in ("file", "cell", "rule", "severity", "value", "message")
             ]
         ),
+    )
+
+
+def validated_returns_events(
+    year: int, results: list[ReturnResult]
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    """The output ``validated_returns`` with its metadata, and its ``validation_findings``."""
+    seconds = add_seconds(r.stage_seconds for r in results)
+    by_rule = Counter(f.rule for r in results for f in r.findings)
+    by_centre = findings_by_centre(results)
+    yield dg.Output(
+        results,
+        output_name="validated_returns",
+        metadata={
+            "dagster/row_count": sum(r.rows_loaded for r in results),
+            "returns": len(results),
+            "returns_read": sum(r.recorded_as is None for r in results),
+            "returns_known": sum(r.recorded_as is not None for r in results),
+            "rejected_returns": sum(r.rejected for r in results),
+            "rows_read": sum(r.rows_read for r in results),
+            "rows_quarantined": sum(r.rows_rejected for r in results if not r.rejected),
+            "errors": sum(r.n_errors for r in results),
+            "warnings": sum(r.n_warnings for r in results),
+            "findings_by_centre": by_centre,
+            "sample_findings": sample_findings(results),
+            **{
+                f"seconds_{stage}": dg.MetadataValue.float(round(value, 3))
+                for stage, value in seconds.items()
+            },
+        },
+    )
+    n_findings = sum(by_rule.values())
+    yield dg.AssetCheckResult(
+        check_name="validation_findings",
+        asset_key="validated_returns",
+        passed=n_findings == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"{year}: {n_findings} findings for stewards to review",
+        metadata={
+            "findings_by_centre": by_centre,
+            "findings_by_rule": dg.MetadataValue.json(dict(by_rule.most_common())),
+        },
     )
 
 

@@ -11,8 +11,7 @@ functions of ``year``, ``warehouse`` (``audit``, ``reconciliation``…) and adds
 people watching (built in ``asset_metadata``); no business rule lives here.
 """
 
-import warnings
-from collections import Counter
+import datetime as dt
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -23,9 +22,16 @@ from crpv_pipeline.intake import arrivals
 from crpv_pipeline.intake import inbox as inbox_listing
 from crpv_pipeline.intake.file_guards import limits_from_environment
 from crpv_pipeline.intake.inbox import InboxFile
-from crpv_pipeline.intake.timing import add_seconds
 from crpv_pipeline.model import ReturnResult
-from crpv_pipeline.orchestration import asset_metadata
+from crpv_pipeline.orchestration import asset_metadata, checks
+from crpv_pipeline.orchestration.asset_specs import (
+    OWNERS,
+    STEWARDS,
+    personal_data_tags,
+    table_out,
+    table_spec,
+    view_key,
+)
 from crpv_pipeline.orchestration.partitions import YEARS, partition_year
 from crpv_pipeline.orchestration.resources import (
     DeadlinesResource,
@@ -36,9 +42,9 @@ from crpv_pipeline.orchestration.resources import (
 from crpv_pipeline.outputs.report.build import REPORT_FILE_NAME, write_report
 from crpv_pipeline.reference.refdata import default_nomenclature
 from crpv_pipeline.warehouse.audit import finish_load_run, load_run_of, record_load_run
-from crpv_pipeline.warehouse.catalogue import LOADED_TABLES
+from crpv_pipeline.warehouse.catalogue import LOADED_TABLES, READS_PREVIOUS_YEAR
 from crpv_pipeline.warehouse.derive import DERIVED_TABLES, derive_year
-from crpv_pipeline.warehouse.dictionary import load_dictionary
+from crpv_pipeline.warehouse.dictionary import view_docs
 from crpv_pipeline.warehouse.reconciliation import completeness_of, reconcile_year
 from crpv_pipeline.warehouse.schema import ensure_schema
 from crpv_pipeline.warehouse.tables import count_rows
@@ -48,58 +54,13 @@ from crpv_pipeline.year import validate as year_validation
 from crpv_pipeline.year import workers as year_workers
 
 
-def _check_spec(name: str, asset: str, description: str, blocking: bool = False):
-    """A check of one year: each partition keeps its own result (the UI shows it per year).
-
-    Checks of partitioned assets are a preview feature of Dagster 1.13; without
-    ``partitions_def`` a check keeps one result for all years, that of the last run.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", dg.PreviewWarning)
-        return dg.AssetCheckSpec(
-            name, asset=asset, description=description, blocking=blocking, partitions_def=YEARS
-        )
-
-
-
-
-def _table_metadata(table: str) -> dict[str, object]:
-    entry = load_dictionary()[table]
-    return {
-        "dagster/table_name": table,
-        "dagster/column_schema": dg.TableSchema(
-            columns=[
-                dg.TableColumn(name=c.name, type=c.type, description=c.description)
-                for c in entry.columns
-            ]
-        ),
-    }
-
-
-def _table_spec(table: str, deps: Sequence[str], group: str) -> dg.AssetSpec:
-    return dg.AssetSpec(
-        key=table,
-        deps=list(deps),
-        description=load_dictionary()[table].description,
-        group_name=group,
-        kinds={"sql"},
-        metadata=_table_metadata(table),
-        partitions_def=YEARS,
-    )
-
-
 @dg.asset(
     partitions_def=YEARS,
     group_name="returns",
     kinds={"excel"},
-    check_specs=[
-        _check_spec(
-            "returns_in_inbox",
-            "inbox_files",
-            "Warns when the year's inbox folder holds no return (the folder it looked in is "
-            "named); a year with no folder at all fails the run.",
-        )
-    ],
+    owners=OWNERS,
+    tags=personal_data_tags("inbox_files"),
+    check_specs=[checks.RETURNS_IN_INBOX],
     description=(
         "The returns found in the year's inbox folder and its subfolders (lock and hidden files"
         " ignored)."
@@ -123,8 +84,7 @@ def inbox_files(
             "folder": dg.MetadataValue.path(str(folder)),
             "listing": asset_metadata.inbox_listing(files),
             "files": dg.MetadataValue.md(
-                "\n".join(f"- `{f.file_name}` ({f.size:,} bytes)" for f in files)
-                or "(none)"
+                "\n".join(f"- `{f.file_name}` ({f.size:,} bytes)" for f in files) or "(none)"
             ),
         },
     )
@@ -138,18 +98,6 @@ class ValidationConfig(dg.Config):
     """Read every file again, even those the warehouse already knows by their SHA-256."""
 
 
-def _table_out(table: str) -> dg.AssetOut:
-    """A warehouse table written by ``validate_and_load`` (no value: the table is the asset)."""
-    return dg.AssetOut(
-        dagster_type=dg.Nothing,
-        description=load_dictionary()[table].description,
-        group_name="warehouse",
-        kinds={"sql"},
-        metadata=_table_metadata(table),
-        is_required=False,
-    )
-
-
 @dg.multi_asset(
     outs={
         "validated_returns": dg.AssetOut(
@@ -159,9 +107,11 @@ def _table_out(table: str) -> dg.AssetOut:
             ),
             group_name="returns",
             kinds={"excel", "pandas"},
+            owners=OWNERS,
+            tags=personal_data_tags("validated_returns"),
             is_required=False,
         ),
-        **{table: _table_out(table) for table in LOADED_TABLES},
+        **{table: table_out(table) for table in LOADED_TABLES},
     },
     ins={"inbox_files": dg.AssetIn("inbox_files")},
     internal_asset_deps={
@@ -174,17 +124,12 @@ def _table_out(table: str) -> dg.AssetOut:
     },
     partitions_def=YEARS,
     can_subset=True,
-    check_specs=[
-        _check_spec(
-            "validation_findings",
-            "validated_returns",
-            "Warns when the returns carry validation findings for stewards to review.",
-        )
-    ],
+    check_specs=[checks.VALIDATION_FINDINGS],
     description=(
         "Read and validate every return, and load each into the warehouse as soon as it is "
         "validated (one transaction per return) while worker processes read the next ones; "
         "record the run in load_run. Selecting validated_returns alone validates without loading."
+        " The warehouse schema step (re)creates the BI views: their materialisations are reported."
     ),
 )
 def validate_and_load(
@@ -198,37 +143,37 @@ def validate_and_load(
     limits = limits_from_environment()  # read at run time, never at import
     workers = settings.worker_processes()
     engine = warehouse.engine()
-    try:
-        ensure_schema(engine, default_nomenclature())
-        known = {} if config.reread_all else year_validation.known_files(engine, inbox_files, year)
-        if load:
-            results, outcomes = year_loading.validate_and_load_year(
-                engine,
-                inbox_files,
-                year,
-                context.run.run_id,
-                progress=context.log.info,
-                known=known,
-                limits=limits,
-                workers=workers,
+    ensure_schema(engine, default_nomenclature())
+    for view in view_docs():
+        context.log_event(
+            dg.AssetMaterialization(
+                asset_key=view_key(view.name),
+                description=f"(re)created by the warehouse schema step of the {year} run",
             )
-            run = load_run_of(
-                context.run.run_id,
-                year,
-                asset_metadata.run_started(context),
-                results,
-                outcomes,
-            )
-            record_load_run(engine, run)
-            counts = _year_counts(engine, year)
-        else:
-            results = year_validation.validate_year(
-                inbox_files, year, context.log.info, known, limits, workers
-            )
-    finally:
-        engine.dispose()
+        )
+    known = {} if config.reread_all else year_validation.known_files(engine, inbox_files, year)
+    if load:
+        results, outcomes = year_loading.validate_and_load_year(
+            engine,
+            inbox_files,
+            year,
+            context.run.run_id,
+            progress=context.log.info,
+            known=known,
+            limits=limits,
+            workers=workers,
+        )
+        run = load_run_of(
+            context.run.run_id, year, asset_metadata.run_started(context), results, outcomes
+        )
+        record_load_run(engine, run)
+        counts = {table: count_rows(engine, table, year) for table in LOADED_TABLES}
+    else:
+        results = year_validation.validate_year(
+            inbox_files, year, context.log.info, known, limits, workers
+        )
     if dg.AssetKey("validated_returns") in context.selected_asset_keys:
-        yield from _validated_returns_events(year, results)
+        yield from asset_metadata.validated_returns_events(year, results)
     if not load:
         return
     extra = {
@@ -250,87 +195,39 @@ def validate_and_load(
         )
 
 
-def _validated_returns_events(
-    year: int, results: list[ReturnResult]
-) -> Iterator[dg.Output | dg.AssetCheckResult]:
-    """The output ``validated_returns`` with its metadata, and its ``validation_findings``."""
-    seconds = add_seconds(r.stage_seconds for r in results)
-    by_rule = Counter(f.rule for r in results for f in r.findings)
-    by_centre = asset_metadata.findings_by_centre(results)
-    yield dg.Output(
-        results,
-        output_name="validated_returns",
-        metadata={
-            "dagster/row_count": sum(r.rows_loaded for r in results),
-            "returns": len(results),
-            "returns_read": sum(r.recorded_as is None for r in results),
-            "returns_known": sum(r.recorded_as is not None for r in results),
-            "rejected_returns": sum(r.rejected for r in results),
-            "rows_read": sum(r.rows_read for r in results),
-            "rows_quarantined": sum(r.rows_rejected for r in results if not r.rejected),
-            "errors": sum(r.n_errors for r in results),
-            "warnings": sum(r.n_warnings for r in results),
-            "findings_by_centre": by_centre,
-            "sample_findings": asset_metadata.sample_findings(results),
-            **{
-                f"seconds_{stage}": dg.MetadataValue.float(round(value, 3))
-                for stage, value in seconds.items()
-            },
-        },
-    )
-    n_findings = sum(by_rule.values())
-    yield dg.AssetCheckResult(
-        check_name="validation_findings",
-        asset_key="validated_returns",
-        passed=n_findings == 0,
-        severity=dg.AssetCheckSeverity.WARN,
-        description=f"{year}: {n_findings} findings for stewards to review",
-        metadata={
-            "findings_by_centre": by_centre,
-            "findings_by_rule": dg.MetadataValue.json(dict(by_rule.most_common())),
-        },
-    )
-
-
-def _year_counts(engine, year: int) -> dict[str, int]:
-    return {table: count_rows(engine, table, year) for table in LOADED_TABLES}
-
-
 @dg.multi_asset(
-    specs=[_table_spec(t, ["fact_activity", "submission"], "bilan") for t in DERIVED_TABLES],
+    specs=[table_spec(t, ["fact_activity", "submission"], "bilan") for t in DERIVED_TABLES],
     partitions_def=YEARS,
-    check_specs=[
-        _check_spec(
-            "reconciliation",
-            "yearly_summary",
-            "Derived totals match fact_activity (half-days, activities, theme shares add up "
-            "to 100); a mismatch blocks publication.",
-            blocking=True,
-        ),
-        _check_spec(
-            "missing_returns",
-            "completeness",
-            "Warns while expected centres have no exploitable return for the year (nothing "
-            "sent, rejected, or no activity loaded), naming each and why; lists those received "
-            "after the deadline.",
-        ),
-    ],
-    description="Derived tables of the bilan, rebuilt for the year in one transaction.",
+    check_specs=[checks.RECONCILIATION, checks.MISSING_RETURNS],
+    description=(
+        "Derived tables of the bilan, rebuilt for the year in one transaction; yearly_trend of"
+        " the next year too, which compares with this one (reported as its materialisation)."
+    ),
 )
 def derived_tables(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, deadlines: DeadlinesResource
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     year = partition_year(context)
     engine = warehouse.engine()
-    try:
-        counts = derive_year(engine, year, deadlines.deadlines())
-        measures = reconcile_year(engine, year)
-        completeness = completeness_of(engine, year)
-        finish_load_run(engine, context.run.run_id, year)
-    finally:
-        engine.dispose()
+    counts = derive_year(engine, year, deadlines.deadlines())
+    measures = reconcile_year(engine, year)
+    completeness = completeness_of(engine, year)
+    finish_load_run(engine, context.run.run_id, year)
     for table in DERIVED_TABLES:
         yield dg.MaterializeResult(asset_key=table, metadata={"dagster/row_count": counts[table]})
+    next_year = str(year + 1)
+    if YEARS.has_partition_key(next_year):
+        for table in READS_PREVIOUS_YEAR:
+            rows = count_rows(engine, table, year + 1)
+            if rows:  # the next year was derived: its rows were rebuilt with this year's
+                context.log_event(
+                    dg.AssetMaterialization(
+                        asset_key=table,
+                        partition=next_year,
+                        description=f"rebuilt with {year}, which it compares with",
+                        metadata={"dagster/row_count": rows, "rebuilt_with": str(year)},
+                    )
+                )
     yield asset_metadata.completeness_check(year, completeness)
     yield asset_metadata.reconciliation_check(year, measures)
 
@@ -344,6 +241,8 @@ def _paths_md(paths: Sequence[Path]) -> dg.MetadataValue:
     group_name="stewards",
     kinds={"excel"},
     deps=["plausibility_finding"],  # plausibility warnings in, accepted warnings out
+    owners=(*OWNERS, STEWARDS),
+    tags=personal_data_tags("correction_workbooks"),
     description=(
         "One correction workbook per return with findings, to send back to the centre as it is: "
         "its own rows copied, every cell to fix in red (errors) or amber (warnings) with a "
@@ -359,10 +258,7 @@ def correction_workbooks(
     folder = output.year_folder(partition_year(context)) / "corrections"
     workers = settings.worker_processes()
     engine = warehouse.engine()
-    try:
-        paths = year_outputs.write_corrections(validated_returns, folder, workers, engine)
-    finally:
-        engine.dispose()
+    paths = year_outputs.write_corrections(validated_returns, folder, workers, engine)
     context.log.info(f"{len(paths)} correction workbooks in {folder}")
     return dg.MaterializeResult(
         metadata={
@@ -377,6 +273,8 @@ def correction_workbooks(
     partitions_def=YEARS,
     group_name="stewards",
     kinds={"excel"},
+    owners=(*OWNERS, STEWARDS),
+    tags=personal_data_tags("steward_overview"),
     deps=["completeness", "validation_failure"],
     description=(
         "The stewards' workbook of the year: completeness of every expected centre (status, "
@@ -388,11 +286,8 @@ def steward_overview(
 ) -> dg.MaterializeResult:
     year = partition_year(context)
     engine = warehouse.engine()
-    try:
-        path = year_outputs.write_year_overview(engine, year, output.year_folder(year))
-        centres = count_rows(engine, "completeness", year)
-    finally:
-        engine.dispose()
+    path = year_outputs.write_year_overview(engine, year, output.year_folder(year))
+    centres = count_rows(engine, "completeness", year)
     return dg.MaterializeResult(
         metadata={"dagster/row_count": centres, "path": dg.MetadataValue.path(str(path))}
     )
@@ -402,6 +297,9 @@ def steward_overview(
     partitions_def=YEARS,
     group_name="bilan",
     kinds={"html", "excel"},
+    owners=OWNERS,
+    tags=personal_data_tags("bilan_report"),
+    check_specs=[checks.BILAN_ON_TIME],
     deps=[
         "yearly_summary",
         "yearly_trend",
@@ -413,27 +311,28 @@ def steward_overview(
         "validation_failure",
     ],
     description=(
-        "The national bilan of the year as people read it: bilan_<year>.html, one self-contained "
+        "The national bilan of the year as people read it: `bilan_<year>.html`, one self-contained "
         "page in French (headline figures and their change, charts, table per centre, "
-        "data-quality annex), and bilan_<year>.xlsx, its tables for analysts."
+        "data-quality annex), and `bilan_<year>.xlsx`, its tables for analysts."
     ),
 )
 def bilan_report(
-    context: dg.AssetExecutionContext, output: OutputResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    output: OutputResource,
+    warehouse: WarehouseResource,
+    deadlines: DeadlinesResource,
 ) -> dg.MaterializeResult:
     year = partition_year(context)
     target = output.year_folder(year) / REPORT_FILE_NAME.format(year=year)
-    engine = warehouse.engine()
-    try:
-        page, workbook = write_report(engine, year, target)
-    finally:
-        engine.dispose()
+    page, workbook = write_report(warehouse.engine(), year, target)
     context.log.info(f"bilan {year} written: {page}, {workbook}")
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(page)),
             "workbook": dg.MetadataValue.path(str(workbook)),
-        }
+        },
+        check_results=[checks.bilan_built(year, deadlines.deadlines(), now)],
     )
 
 

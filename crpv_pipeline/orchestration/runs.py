@@ -116,6 +116,6 @@ def materialize_year(
             + ("; ".join(failures) or "see the Dagster event log")
         )
     if progress:
-        n_assets = len(result.get_asset_materialization_events())
+        n_assets = len({e.asset_key for e in result.get_asset_materialization_events()})
         progress(f"Run {result.run_id} for {year} succeeded: {n_assets} assets materialised.")
     return result

@@ -12,13 +12,16 @@ years, separated by ``;`` or ``,``: ``03-31; 2020=2021-06-30`` moves 2020's dead
 A deadline is a day in Paris time, where the agency works: a return is on time until 23:59:59
 of that day in Europe/Paris (summer or winter time alike), whatever the time zone of the
 machine. The warehouse stores reception times in UTC; ``received_before`` converts.
+
+The national bilan of a year is due ``BILAN_DUE_DAYS`` days after its returns' deadline
+(``Deadlines.bilan_due``); ``late_bilans`` says which years have passed that day without one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -29,6 +32,10 @@ AGENCY_TIME_ZONE = ZoneInfo("Europe/Paris")
 
 END_OF_DAY_FR = "23 h 59, heure de Paris"
 """How the end of a deadline day is written for people, after the date (« 31/03/2022, … »)."""
+
+BILAN_DUE_DAYS = 30
+"""Days after the returns' deadline day within which the year's bilan is to be produced: a
+bilan built from every return sent on time, by the end of 30 April for a 31 March deadline."""
 
 _DAY = re.compile(r"^(\d{1,2})-(\d{1,2})$")
 _OVERRIDE = re.compile(r"^(\d{4})\s*=\s*(\d{4}-\d{2}-\d{2})$")
@@ -67,6 +74,31 @@ class Deadlines:
             deadline + dt.timedelta(days=1), dt.time(), tzinfo=AGENCY_TIME_ZONE
         )
         return midnight.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def bilan_due(self, year: int) -> dt.datetime:
+        """When ``year``'s bilan is late if not built yet, UTC (naive).
+
+        Midnight in Paris after the ``BILAN_DUE_DAYS``-th day following the returns' deadline
+        day: 2022-04-30 22:00 UTC for the bilan of 2021.
+        """
+        return self.received_before(self.for_year(year) + dt.timedelta(days=BILAN_DUE_DAYS))
+
+
+def late_bilans(
+    deadlines: Deadlines,
+    years: Iterable[int],
+    produced: Collection[int],
+    watched: Collection[int],
+    now: dt.datetime,
+) -> list[int]:
+    """The years whose bilan is due at ``now`` (UTC, naive) and was not ``produced``.
+
+    Only the ``watched`` years (those with returns to make a bilan from) count, and the latest
+    year already due, always: its missing bilan is news even when no centre has sent anything.
+    """
+    due = [int(y) for y in years if deadlines.bilan_due(int(y)) <= now]
+    latest = max(due, default=None)
+    return [y for y in due if y not in produced and (y in watched or y == latest)]
 
 
 def paris_time(received: dt.datetime | None) -> dt.datetime | None:

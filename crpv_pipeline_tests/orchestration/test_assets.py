@@ -18,6 +18,7 @@ CHECKS = {
     "reconciliation": "yearly_summary",
     "missing_returns": "completeness",
     "returns_awaiting_approval": "completeness",
+    "bilan_on_time": "bilan_report",
 }
 
 
@@ -97,9 +98,7 @@ def test_a_share_reads_rounded_and_a_constant_is_not_plotted():
 
     check = asset_metadata.completeness_check(
         2021,
-        Completeness(
-            17, ("CRPVE",), ("IREV", "ORIV"), (("CRPVE", "missing"), ("VTO", "rejected"))
-        ),
+        Completeness(17, ("CRPVE",), ("IREV", "ORIV"), (("CRPVE", "missing"), ("VTO", "rejected"))),
     )
     plotted = (dg.IntMetadataValue, dg.FloatMetadataValue)
     numbers = {k for k, v in check.metadata.items() if isinstance(v, plotted)}

@@ -3,6 +3,7 @@ import pytest
 
 from crpv_pipeline.orchestration.definitions import build_definitions, defs
 from crpv_pipeline.orchestration.partitions import YEARS
+from crpv_pipeline.warehouse.dictionary import BI_VIEWS
 
 
 def test_definitions_load():
@@ -13,7 +14,8 @@ def test_definitions_load():
 def test_asset_graph_reads_like_the_data_flow():
     graph = build_definitions().resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert keys == {
+    assert {k for k in keys if k.startswith("bi/")} == {f"bi/{view}" for view in BI_VIEWS}
+    assert keys - {f"bi/{view}" for view in BI_VIEWS} == {
         "inbox_files",
         "validated_returns",
         "submission",
@@ -52,6 +54,7 @@ def test_asset_graph_reads_like_the_data_flow():
         "reconciliation",
         "missing_returns",
         "returns_awaiting_approval",
+        "bilan_on_time",
     }
 
 
@@ -67,7 +70,7 @@ def test_partitions_are_years_up_to_the_current_one():
 def test_tables_carry_schema_and_table_name_metadata():
     graph = build_definitions().resolve_asset_graph()
     node = graph.get(dg.AssetKey("theme_shares"))
-    assert node.metadata["dagster/table_name"] == "theme_shares"
+    assert node.metadata["dagster/table_name"] == "main.theme_shares"
     columns = [c.name for c in node.metadata["dagster/column_schema"].columns]
     assert columns[:2] == ["year", "theme_code"]
     assert "share_half_days_pct" in columns
@@ -78,8 +81,8 @@ def test_table_kinds_name_the_configured_database():
         graph = build_definitions(warehouse_url=url).resolve_asset_graph()
         return graph.get(dg.AssetKey("fact_activity")).kinds
 
-    assert kinds("sqlite:///w.sqlite") == {"sql", "sqlite"}
-    assert kinds("postgresql+psycopg://u@h/db") == {"sql", "postgres"}
+    assert kinds("sqlite:///w.sqlite") == {"sql", "table", "sqlite"}
+    assert kinds("postgresql+psycopg://u@h/db") == {"sql", "table", "postgres"}
     graph = build_definitions().resolve_asset_graph()
     assert graph.get(dg.AssetKey("validated_returns")).kinds == {"excel", "pandas"}
 
@@ -93,7 +96,7 @@ def test_every_asset_says_what_it_is_and_every_table_where_it_lives():
         name = key.to_user_string()
         assert node.description and node.group_name and node.kinds, name
         if name in SCHEMA_TABLES:
-            assert node.metadata["dagster/table_name"] == name
+            assert node.metadata["dagster/table_name"] == f"main.{name}"
             assert node.metadata["dagster/column_schema"].columns, name
     audit = graph.get(dg.AssetKey("load_run")).metadata["dagster/column_schema"]
     assert {"pipeline_version", "reference_data_version"} <= {c.name for c in audit.columns}

@@ -6,6 +6,7 @@ from crpv_pipeline.reference.deadlines import (
     DeadlineError,
     Deadlines,
     deadline_fr,
+    late_bilans,
     paris_time,
     parse_deadlines,
 )
@@ -111,3 +112,15 @@ def test_the_bilan_gives_the_deadline_in_paris_time(engine):
     html = render_html(bilan, "Bilan 2021")
     assert "Date limite de dépôt : 31/03/2022, 23 h 59, heure de Paris." in html
     assert bilan.late == ("Institut Régional de la Ville",)  # 00:30 on 1 April in Paris
+
+
+def test_a_bilan_is_due_30_days_after_the_returns_deadline_day_in_paris():
+    deadlines = parse_deadlines("03-31; 2020=2021-06-30")
+    assert deadlines.bilan_due(2021) == dt.datetime(2022, 4, 30, 22, 0)  # 1 May, 00:00 in Paris
+    assert deadlines.bilan_due(2020) == dt.datetime(2021, 7, 30, 22, 0)
+    now = dt.datetime(2022, 5, 2)
+    years = range(2015, 2023)
+    # watched years past their due day and not built, and the latest year due in any case
+    assert late_bilans(deadlines, years, {2019}, {2019, 2020}, now) == [2020, 2021]
+    assert late_bilans(deadlines, years, {2021}, set(), now) == []
+    assert late_bilans(deadlines, years, set(), set(), dt.datetime(2022, 4, 30, 21, 59)) == [2020]

@@ -8,7 +8,7 @@ import dagster as dg
 import pytest
 
 from crpv_pipeline.orchestration.runs import materialize_year
-from crpv_pipeline.warehouse.dictionary import load_dictionary
+from crpv_pipeline.warehouse.dictionary import BI_VIEWS, load_dictionary
 from crpv_pipeline.warehouse.engine import create_warehouse_engine
 from crpv_pipeline.warehouse.tables import read_table
 from crpv_pipeline.year import workers as year_workers
@@ -85,6 +85,7 @@ def test_partition_fills_every_table(tmp_path, inbox, warehouse_url):
         "validation_findings": False,
         "missing_returns": False,  # 15 expected centres have sent nothing
         "returns_awaiting_approval": False,  # IREV and ORIV await a steward's approval
+        "bilan_on_time": True,  # built (long after its due day)
     }
     tables = snapshot(warehouse_url)
 
@@ -530,7 +531,8 @@ def test_validated_returns_alone_loads_nothing(tmp_path, inbox, sqlite_url):
     )
     assert result.success
     keys = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert keys == {"inbox_files", "validated_returns"}
+    views = {f"bi/{view}" for view in BI_VIEWS}  # the schema step recreated them, nothing else
+    assert keys == {"inbox_files", "validated_returns", *views}
     (event,) = [
         e
         for e in result.get_asset_materialization_events()
