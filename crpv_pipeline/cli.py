@@ -28,6 +28,7 @@ from crpv_pipeline.cli_checks import (
     writable_folder,
     write_failed,
 )
+from crpv_pipeline.cli_review import EXIT_NOT_FINAL, add_review_parser
 from crpv_pipeline.cli_upgrade import add_upgrade_command
 from crpv_pipeline.intake.control_characters import escape_controls
 from crpv_pipeline.intake.inbox import year_folder
@@ -71,10 +72,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for year in DEMO_YEARS:
         say(f"Running the pipeline for {year} into {url} …")
         _run(materialize_year, year, inbox, url, args.output)
+    _demo_review(url, DEMO_YEARS[-1])
+    say(f"Running the pipeline for {DEMO_YEARS[-1]} again, after the steward's decisions …")
+    _run(materialize_year, DEMO_YEARS[-1], inbox, url, args.output)
     for year in DEMO_YEARS:
         print(national_summary(url, year))
         print()
     return EXIT_OK
+
+
+def _demo_review(url: str, year: int) -> None:
+    """The demo's steward accepts a warning and approves what is left with nothing open."""
+    from crpv_pipeline.demo.review import take_demo_decisions
+    from crpv_pipeline.warehouse.engine import create_warehouse_engine
+
+    engine = create_warehouse_engine(url)
+    try:
+        done = take_demo_decisions(engine, year)
+    finally:
+        engine.dispose()
+    say(f"A steward's review of {year}: {len(done)} decisions (crpv review --year {year})")
 
 
 def cmd_template(args: argparse.Namespace) -> int:
@@ -93,7 +110,7 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from crpv_pipeline.outputs.report.bilan import NoDataForYear
+    from crpv_pipeline.outputs.report.bilan import NoDataForYear, NotFinal
     from crpv_pipeline.outputs.report.build import REPORT_FILE_NAME, write_report
     from crpv_pipeline.warehouse.engine import WarehouseError, create_warehouse_engine
 
@@ -107,11 +124,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         engine = create_warehouse_engine(url)
         try:
-            page, workbook = write_report(engine, args.year, out)
+            page, workbook = write_report(engine, args.year, out, final=args.final)
         finally:
             engine.dispose()
     except NoDataForYear as err:
         raise CliError(str(err), EXIT_USAGE) from err
+    except NotFinal as err:
+        raise CliError(str(err), EXIT_NOT_FINAL) from err
     except WarehouseError as err:
         raise CliError(str(err)) from err
     except OSError as err:
@@ -260,7 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
                 "exit status: 0 success, 1 invalid input found (validate), 2 usage error (a"
                 " wrong option or variable, a year outside the partitions, an output that"
                 " cannot be written, a warehouse URL that cannot be opened), 3 pipeline"
-                " failure.",
+                " failure, 4 the bilan is not final (report --final while returns await"
+                " approval).",
                 width=78,
             )
         ),
@@ -348,7 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Write the national bilan of a year from the warehouse: a self-contained HTML page "
             "in French (headline figures, charts, tables, data-quality annex) and its tables as "
-            "an .xlsx workbook with the same name. Exit 2 when the warehouse has no data for "
+            "an .xlsx workbook with the same name; « provisoire » in its title and on every page "
+            "while exploitable returns await approval. Exit 2 when the warehouse has no data for "
             "the year."
         ),
     )
@@ -364,9 +385,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="warehouse URL (default: $CRPV_WAREHOUSE_URL or the embedded SQLite file)",
     )
+    report.add_argument(
+        "--final",
+        action="store_true",
+        help=(
+            "the final bilan: refused (exit 4, naming the centres) while exploitable returns"
+            " await a steward's approval (crpv review)"
+        ),
+    )
     report.set_defaults(func=cmd_report)
     _browse_parser(sub)
     add_upgrade_command(sub)
+    add_review_parser(sub)
     return parser
 
 

@@ -367,6 +367,7 @@ def test_upgrade_says_from_which_revision_to_which_and_then_that_nothing_is_left
         f"Warehouse schema upgraded from revision 0001 to {head}:",
         "  0002  rules, held and empty returns, source sheets, participants that may be unknown",
         "  0003  whether a return came on time, said in Paris time for every year derived",
+        "  0004  stewards' decisions, plausibility warnings, approval of each centre's return",
     ]
     assert main(["upgrade", "--warehouse", warehouse_url]) == 0
     assert capsys.readouterr().out == (

@@ -21,7 +21,12 @@ from sqlalchemy.engine import make_url
 from crpv_pipeline import __version__
 from crpv_pipeline.reference.deadlines import AGENCY_TIME_ZONE, BILAN_DUE_DAYS, Deadlines
 from crpv_pipeline.reference.refdata import default_nomenclature
-from crpv_pipeline.warehouse.catalogue import DERIVED_TABLES, LOADED_TABLES, sql_dir
+from crpv_pipeline.warehouse.catalogue import (
+    COMPUTED_TABLES,
+    DERIVED_TABLES,
+    LOADED_TABLES,
+    sql_dir,
+)
 from crpv_pipeline.warehouse.dictionary import BI_SCHEMA, bi_view_name, load_dictionary, view_docs
 from crpv_pipeline.warehouse.dictionary import READS_PREVIOUS_YEAR as _READS_PREVIOUS_YEAR
 
@@ -44,9 +49,19 @@ PERSONAL_COLUMNS: dict[str, dict[str, str]] = {
     "validation_failure": {"value": CELL_VALUES, "file_name": FILE_NAMES},
     "submission": {"file_name": FILE_NAMES},
     "bi.activities": {"title": FREE_TEXT, "partners": FREE_TEXT, "comment": FREE_TEXT},
-    "bi.validation_failures": {"value": CELL_VALUES, "file_name": FILE_NAMES},
+    "bi.validation_failures": {
+        "value": CELL_VALUES,
+        "file_name": FILE_NAMES,
+        "accepted_reason": FREE_TEXT,
+    },
     "bi.submissions": {"file_name": FILE_NAMES},
     "bi.completeness": {"file_name": FILE_NAMES, "held_file_name": FILE_NAMES},
+    "bi.plausibility_findings": {"file_name": FILE_NAMES, "accepted_reason": FREE_TEXT},
+    "bi.steward_decisions": {
+        "file_name": FILE_NAMES,
+        "decided_by": FREE_TEXT,
+        "reason": FREE_TEXT,
+    },
 }
 """Columns of the tables and views (``bi.<view>``) holding what the centres wrote."""
 
@@ -113,6 +128,8 @@ def table_metadata(table: str) -> dict[str, object]:
 
 
 def _tables_read(name: str) -> set[str]:
+    if name in COMPUTED_TABLES:  # computed in Python from fact_activity (plausibility)
+        return set()
     text = (sql_dir() / "derived" / f"{name}.sql").read_text(encoding="utf-8")
     return {t for t in DERIVED_TABLES if t != name and re.search(rf"\b{t}\b", text)}
 

@@ -240,6 +240,7 @@ def _paths_md(paths: Sequence[Path]) -> dg.MetadataValue:
     partitions_def=YEARS,
     group_name="stewards",
     kinds={"excel"},
+    deps=["plausibility_finding"],  # plausibility warnings in, accepted warnings out
     owners=(*OWNERS, STEWARDS),
     tags=personal_data_tags("correction_workbooks"),
     description=(
@@ -251,11 +252,13 @@ def _paths_md(paths: Sequence[Path]) -> dg.MetadataValue:
 def correction_workbooks(
     context: dg.AssetExecutionContext,
     output: OutputResource,
+    warehouse: WarehouseResource,
     validated_returns: list[ReturnResult],
 ) -> dg.MaterializeResult:
     folder = output.year_folder(partition_year(context)) / "corrections"
     workers = settings.worker_processes()
-    paths = year_outputs.write_corrections(validated_returns, folder, workers)
+    engine = warehouse.engine()
+    paths = year_outputs.write_corrections(validated_returns, folder, workers, engine)
     context.log.info(f"{len(paths)} correction workbooks in {folder}")
     return dg.MaterializeResult(
         metadata={

@@ -18,6 +18,7 @@ import importlib
 import dagster as dg
 
 from crpv_pipeline import settings
+from crpv_pipeline.orchestration.approval_check import returns_awaiting_approval
 from crpv_pipeline.orchestration.asset_specs import for_location, view_specs
 from crpv_pipeline.orchestration.assets import ALL_ASSETS
 from crpv_pipeline.orchestration.resources import (
@@ -78,6 +79,7 @@ def build_definitions(
     )
     return dg.Definitions(
         assets=assets,
+        asset_checks=[returns_awaiting_approval],
         jobs=[bilan_year],
         sensors=[build_inbox_sensor(settings.sensor_interval()), build_bilan_deadline_sensor()],
         executor=_executor(),

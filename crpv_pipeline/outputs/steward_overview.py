@@ -24,6 +24,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from crpv_pipeline.atomic import atomic_output
 from crpv_pipeline.model import FINDING_FIELDS, Finding
+from crpv_pipeline.outputs.overview_decisions import decisions_sheet
 from crpv_pipeline.outputs.workbook_cells import (
     DATE_FORMAT,
     DATETIME_FORMAT,
@@ -59,9 +60,11 @@ STATUS_FILLS = {
 }
 _OVERVIEW_COLUMNS = {"Code": 16, "Centre": 50, "Statut": 20, RECEIVED_HEADER: 24}
 _OVERVIEW_COLUMNS |= {"Lignes chargées": 16, "Erreurs": 10, "Avertissements": 16}
+_OVERVIEW_COLUMNS |= {"Approbation": 14}
+APPROVAL_LABELS = {"received": "À examiner", "reviewed": "À approuver", "approved": "Approuvé"}
 _FINDINGS_COLUMNS = {"Centre": 16, "Fichier": 28} | {**TABLE_COLUMNS, "Message": 70}
 _COMPLETENESS_FIELDS = ["centre_code", "status", "submission_id", "received_at", "rows_loaded"]
-_COMPLETENESS_FIELDS += ["n_errors", "held_submission_id"]
+_COMPLETENESS_FIELDS += ["n_errors", "held_submission_id", "approval"]
 
 
 def write_steward_overview(
@@ -70,6 +73,7 @@ def write_steward_overview(
     findings: pd.DataFrame,
     out: Path,
     centre_names: Mapping[str, str],
+    pending: Sequence | None = None,
 ) -> Path:
     """Write the stewards' workbook of ``year`` to ``out`` and return its path.
 
@@ -79,7 +83,9 @@ def write_steward_overview(
     ``completeness`` and ``findings`` hold rows of the warehouse tables ``completeness`` and
     ``validation_failure`` (other years are left out). ``Complétude``: one row per expected
     centre, centres to chase first; warnings are counted on each centre's current submission.
-    ``Constats``: every finding given, by centre, file and position.
+    ``Constats``: every finding given, by centre, file and position. With ``pending`` (the
+    items of ``warehouse.awaiting.pending``), a « Décisions » sheet comes second, for stewards
+    to fill (``overview_decisions``).
     """
     if out.suffix.lower() != ".xlsx":
         out = out / f"suivi_bilans_{year}.xlsx"
@@ -92,6 +98,8 @@ def write_steward_overview(
     workbook = Workbook()
     _completeness_sheet(workbook.active, year, completeness, findings, centre_names)
     _findings_sheet(workbook.create_sheet(FINDINGS_SHEET), year, findings)
+    if pending is not None:
+        decisions_sheet(workbook, year, pending, index=1)
     with atomic_output(out) as temp:
         workbook.save(temp)
     return out
@@ -122,6 +130,7 @@ def _completeness_sheet(ws, year, completeness, findings, centre_names) -> None:
                     warnings.get(int(r["submission_id"]), 0),
                 )
             ),
+            None if is_blank(r["approval"]) else APPROVAL_LABELS.get(r["approval"]),
         )
         for r in records
     ]

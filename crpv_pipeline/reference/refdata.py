@@ -29,6 +29,7 @@ REFERENCE_FILES = (
     "columns.csv",
     "identification.csv",
     "rules.csv",
+    "plausibility.csv",
 )
 
 # Hyphens, underscores and apostrophes (straight or curly) read as spaces (§1.3).
@@ -203,6 +204,15 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Threshold:
+    """The threshold of a plausibility rule and the smallest base it is judged on."""
+
+    rule: str
+    threshold: float
+    minimum: float
+
+
+@dataclass(frozen=True)
 class Nomenclature:
     """All reference data of one version, as read from the CSV files."""
 
@@ -215,6 +225,8 @@ class Nomenclature:
     columns: tuple[ColumnSpec, ...]
     rules: Mapping[str, Rule]
     version: str
+    plausibility: Mapping[str, Threshold] = field(default_factory=dict)
+    """The thresholds of the plausibility rules (``plausibility.csv``), by rule id."""
 
     @property
     def column_list(self) -> ReferenceList:
@@ -340,6 +352,10 @@ def load_nomenclature(directory: Path | None = None) -> Nomenclature:
             for r in tables["rules.csv"]
         },
         version=digest.hexdigest()[:12],
+        plausibility={
+            r["rule"]: Threshold(r["rule"], float(r["threshold"]), float(r["minimum"]))
+            for r in tables["plausibility.csv"]
+        },
     )
 
 

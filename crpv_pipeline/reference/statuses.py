@@ -13,5 +13,6 @@ STATUS_LABELS = {
     "loaded": "Chargé",
     "superseded": "Remplacé",
     "held": "En attente de décision",
+    "excluded": "Écarté par un référent",
 }
 SEVERITY_LABELS = {"error": "Erreur", "warning": "Avertissement"}

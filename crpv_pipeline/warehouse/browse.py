@@ -73,6 +73,8 @@ FACETS = {
     "modality_shares": ("year", "activity_type_code"),
     "yearly_summary": (),
     "yearly_trend": (),
+    "plausibility_finding": ("year", "centre_code", "rule"),
+    "steward_decision": ("year", "centre_code", "decision"),
 }
 """Facets shown above each table: the year and the codes a table is read by (shown with their
 labels, through the foreign keys)."""
@@ -94,6 +96,8 @@ VIEW_FACETS = {
         "severity_label",
         "submission_status",
     ),
+    "plausibility_findings": ("year", "centre_name", "rule_label", "accepted"),
+    "steward_decisions": ("year", "centre_name", "decision_label", "in_force"),
 }
 """Facets shown above each BI view (by its name in ``BI_VIEWS``): views have no foreign keys,
 so they are faceted by the French labels they join in."""

@@ -4,9 +4,10 @@ Belongs here: the ``sql/`` folder itself, the tables of ``sql/schema`` (one stat
 file name = table name; ``index_*`` files hold indexes) in an order where every table comes after
 the tables it references, and their kinds: the dimensions (``dim_*``), the tables a load writes,
 the derived tables (those with a ``sql/derived/<table>.sql``, each after the derived tables its
-SELECT reads); the BI views of ``sql/bi`` (file name = view name), in the order of the tables
-they show. Adding a table or a view is adding its file. Stays out: what the tables, views and
-columns mean (``dictionary`` parses the comments), running SQL (``schema``, ``bi``, ``derive``).
+SELECT reads, and ``COMPUTED_TABLES``), the tables of stewards' decisions (``steward_*``); the
+BI views of ``sql/bi`` (file name = view name), in the order of the tables they show. Adding a
+table or a view is adding its file. Stays out: what the tables, views and columns mean
+(``dictionary`` parses the comments), running SQL (``schema``, ``bi``, ``derive``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from pathlib import Path
 INDEX_PREFIX = "index_"
 """``sql/schema`` files whose name starts with this hold one CREATE INDEX statement each."""
 DIMENSION_PREFIX = "dim_"
+STEWARD_PREFIX = "steward_"
+"""``sql/schema`` tables whose name starts with this are written by stewards' decisions, never by
+a run (``steward_decision``)."""
 
 _REFERENCES = re.compile(r"\breferences\s+([a-z_][a-z0-9_]*)", re.I)
 _COMMENT = re.compile(r"--[^\n]*")
@@ -70,6 +74,11 @@ def dependency_order(
     return tuple(done)
 
 
+COMPUTED_TABLES = ("plausibility_finding",)
+"""Derived tables computed in Python (``warehouse.plausibility``: medians, deviations) rather
+than by a SELECT of ``sql/derived``; rebuilt with the others, in the same transaction."""
+
+
 def _views(tables: tuple[str, ...]) -> tuple[str, ...]:
     """The views of ``sql/bi``, in the order of the table each shows (its first ``from``)."""
     shown = {}
@@ -83,7 +92,7 @@ def _views(tables: tuple[str, ...]) -> tuple[str, ...]:
 
 def _catalogue() -> tuple[tuple[str, ...], tuple[str, ...]]:
     schema = _statements("schema")
-    derived = _statements("derived")
+    derived = _statements("derived") | {name: "" for name in COMPUTED_TABLES}
     if not set(derived) <= set(schema):
         raise ValueError(f"sql/derived: no table in sql/schema for {set(derived) - set(schema)}")
 
@@ -108,8 +117,12 @@ BI_VIEWS = _views(SCHEMA_TABLES)
 the order of the tables they show (``SCHEMA_TABLES``), then by name."""
 DIMENSIONS = tuple(t for t in SCHEMA_TABLES if t.startswith(DIMENSION_PREFIX))
 """The dimension tables, filled from the reference lists."""
-LOADED_TABLES = tuple(t for t in SCHEMA_TABLES if t not in DIMENSIONS + DERIVED_TABLES)
+STEWARD_TABLES = tuple(t for t in SCHEMA_TABLES if t.startswith(STEWARD_PREFIX))
+"""The tables stewards' decisions write (``crpv review``), kept across runs and rebuilds."""
+LOADED_TABLES = tuple(
+    t for t in SCHEMA_TABLES if t not in DIMENSIONS + DERIVED_TABLES + STEWARD_TABLES
+)
 """The tables a run writes while it loads returns (``submission``, ``fact_activity``, …)."""
-READS_PREVIOUS_YEAR = ("yearly_trend",)
+READS_PREVIOUS_YEAR = ("yearly_trend", "plausibility_finding")
 """Derived tables whose row for a year reads the previous year's figures: deriving a year also
 rebuilds the next year's rows (when that year is derived), whatever order years are run in."""

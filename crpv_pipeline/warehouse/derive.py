@@ -1,7 +1,8 @@
 """The derived tables of a year: the SELECTs of ``sql/derived``, rebuilt in one transaction.
 
 Belongs here: which derived tables there are, the parameters their SQL takes (the year, its
-deadline) and their rebuild. Stays out: the SQL itself (``sql/derived``).
+deadline) and their rebuild, the plausibility warnings included (``plausibility``, computed in
+Python in the same transaction). Stays out: the SQL itself (``sql/derived``).
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from __future__ import annotations
 from functools import cache
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from crpv_pipeline.reference.deadlines import Deadlines
+from crpv_pipeline.warehouse.catalogue import COMPUTED_TABLES
 from crpv_pipeline.warehouse.dictionary import (
     DERIVED_TABLES,
     READS_PREVIOUS_YEAR,
@@ -20,6 +22,7 @@ from crpv_pipeline.warehouse.dictionary import (
     table_doc,
 )
 from crpv_pipeline.warehouse.engine import WarehouseError, failure_reason, write_transaction
+from crpv_pipeline.warehouse.plausibility import compute_plausibility
 from crpv_pipeline.warehouse.schema import schema_table
 
 
@@ -64,22 +67,43 @@ def derive_year(engine: Engine, year: int, deadlines: Deadlines | None = None) -
     ``deadlines`` gives each year's deadline (default: 31 March of the following year).
     """
     year = int(year)
-    deadlines = deadlines or Deadlines()
-    counts: dict[str, int] = {}
-    name = DERIVED_TABLES[0]
     try:
         with write_transaction(engine, f"deriving the tables of {year}") as conn:
-            for name in DERIVED_TABLES:
-                table = schema_table(name)
-                for rebuilt in (year, year + 1) if name in READS_PREVIOUS_YEAR else (year,):
-                    conn.execute(sa.delete(table).where(table.c.year == rebuilt))
-                    conn.execute(_derive_statement(name), _derive_params(rebuilt, deadlines))
-                counts[name] = int(
-                    conn.scalar(
-                        sa.select(sa.func.count()).select_from(table).where(table.c.year == year)
-                    )
-                )
+            return derive_in(conn, year, deadlines)
+    except _DeriveFailed as err:
+        raise WarehouseError(
+            f"deriving {err.table} for {year} failed: {failure_reason(err.cause)}"
+        ) from err.cause
     except (SQLAlchemyError, OSError) as err:
-        raise WarehouseError(f"deriving {name} for {year} failed: {failure_reason(err)}") from err
-    return counts
+        reason = failure_reason(err)
+        raise WarehouseError(f"deriving the tables of {year} failed: {reason}") from err
 
+
+class _DeriveFailed(Exception):
+    def __init__(self, table: str, cause: Exception):
+        super().__init__(table)
+        self.table, self.cause = table, cause
+
+
+def derive_in(conn: Connection, year: int, deadlines: Deadlines | None = None) -> dict[str, int]:
+    """``derive_year`` in the caller's write transaction (a steward's decision re-derives)."""
+    year = int(year)
+    deadlines = deadlines or Deadlines()
+    counts: dict[str, int] = {}
+    for name in DERIVED_TABLES:
+        try:
+            table = schema_table(name)
+            for rebuilt in (year, year + 1) if name in READS_PREVIOUS_YEAR else (year,):
+                if name in COMPUTED_TABLES:
+                    compute_plausibility(conn, rebuilt, deadlines, if_derived=rebuilt != year)
+                    continue
+                conn.execute(sa.delete(table).where(table.c.year == rebuilt))
+                conn.execute(_derive_statement(name), _derive_params(rebuilt, deadlines))
+            counts[name] = int(
+                conn.scalar(
+                    sa.select(sa.func.count()).select_from(table).where(table.c.year == year)
+                )
+            )
+        except (SQLAlchemyError, OSError) as err:
+            raise _DeriveFailed(name, err) from err
+    return counts

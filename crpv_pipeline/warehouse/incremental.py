@@ -86,8 +86,8 @@ def _known_submission(
     if candidate is None:
         return None
     row = recorded_submission(conn, year, candidate.centre_code, file_name, sha256)
-    if row is None or row.file_name != file_name:
-        return None
+    if row is None or row.file_name != file_name or row.status in ("superseded", "excluded"):
+        return None  # superseded but in force again: what replaced it was excluded
     same_versions = conn.scalar(
         sa.select(sa.func.count())
         .select_from(load_run)

@@ -3,10 +3,11 @@
 Belongs here: turning a ``ReturnResult`` into rows of ``submission``, ``fact_activity``,
 ``fact_activity_public`` and ``validation_failure``, the rules of a resubmission (the same file is
 ``unchanged``, a new one supersedes the centre's previous submission and records how it differs from
-it, a rejected or held one leaves it in place) and the conversion of pandas values into values every
-driver accepts (``rows``). Stays out: the engine, the write lock, the schema and the derived tables
-(``engine``, ``schema``, ``derive``), how each driver writes many rows at once (``bulk``), comparing
-activities (``resubmission``), deciding whether a return is held (``holding``), validating returns
+it, a rejected or held one leaves it in place, one a steward confirmed is never held) and the
+conversion of pandas values into values every driver accepts (``rows``). Stays out: the engine,
+the write lock, the schema and the derived tables (``engine``, ``schema``, ``derive``), how each
+driver writes many rows at once (``bulk``), comparing activities (``resubmission``), deciding
+whether a return is held (``holding``), stewards' decisions (``decisions``), validating returns
 (``intake``) and choosing which files of a year to load (``year``).
 """
 
@@ -21,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crpv_pipeline.model import ReturnResult
 from crpv_pipeline.testpoints import pause_point
+from crpv_pipeline.warehouse.decisions import is_confirmed
 from crpv_pipeline.warehouse.engine import WarehouseError, failure_reason, write_transaction
 from crpv_pipeline.warehouse.holding import HELD, InForce, hold, submissions_in_force
 from crpv_pipeline.warehouse.resubmission import (
@@ -31,7 +33,13 @@ from crpv_pipeline.warehouse.resubmission import (
 from crpv_pipeline.warehouse.rows import insert_activities, insert_findings, next_id, plain_values
 from crpv_pipeline.warehouse.schema import schema_table
 
-__all__ = ["CURRENT_STATUSES", "LoadOutcome", "load_return", "recorded_submission"]
+__all__ = [
+    "CURRENT_STATUSES",
+    "LoadOutcome",
+    "delete_activities",
+    "load_return",
+    "recorded_submission",
+]
 
 
 CURRENT_STATUSES = ("loaded", "loaded_with_errors")
@@ -166,6 +174,8 @@ def _load(
     submission = schema_table("submission")
     if not result.rejected and result.recorded_as is None:  # a known one was held, or not
         hold(result, _replaced(conn, result))
+        if result.held and is_confirmed(conn, result.year, result.file_sha256):
+            result.held = False  # a steward put these bytes in force: read again, they stay
     same = recorded_submission(
         conn, result.year, result.centre_code, result.file_name, result.file_sha256, result
     )
@@ -199,7 +209,7 @@ def _load(
                 .where(submission.c.submission_id.in_(superseded))
                 .values(status="superseded")
             )
-        _delete_activities(conn, result.year, result.centre_code)
+        delete_activities(conn, result.year, result.centre_code)
 
     conn.execute(
         sa.insert(submission),
@@ -328,7 +338,8 @@ def _half_days(result: ReturnResult) -> int:
     return sum(v for v in values if v is not None)
 
 
-def _delete_activities(conn: Connection, year: int, centre_code: str | None) -> None:
+def delete_activities(conn: Connection, year: int, centre_code: str | None) -> None:
+    """Remove the centre's activities of the year (and their publics): none is in force then."""
     fact = schema_table("fact_activity")
     public = schema_table("fact_activity_public")
     of_centre = (fact.c.year == year) & (fact.c.centre_code == centre_code)
@@ -338,4 +349,3 @@ def _delete_activities(conn: Connection, year: int, centre_code: str | None) -> 
         )
     )
     conn.execute(sa.delete(fact).where(of_centre))
-

@@ -1,8 +1,9 @@
 """Loading one year while validating it: each validated return loaded in its own transaction.
 
 Belongs here: the order of loading (a return loaded as soon as it is validated unless another
-file may be for its centre), returns that changed since they were read (``deferred``), what
-is said of each load. Stays out: the SQL of a load (``warehouse.loading``).
+file may be for its centre), returns that changed since they were read (``deferred``), files a
+steward excluded (left out), what is said of each load. Stays out: the SQL of a load
+(``warehouse.loading``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from crpv_pipeline.model import ReturnResult
 from crpv_pipeline.reference.refdata import (
     default_nomenclature,
 )
+from crpv_pipeline.warehouse.decisions import excluded_files
 from crpv_pipeline.warehouse.loading import LoadOutcome, load_return
 from crpv_pipeline.year.validate import (
     Progress,
@@ -51,6 +53,7 @@ def validate_and_load_year(
     both in the order of ``files``; a loaded return no longer holds its activities (they are in
     the warehouse: ``ReturnResult.stored``), so memory holds the returns in flight, not the year.
     """
+    files = without_excluded(engine, files, year, progress)
     known = known or {}
     nomenclature = default_nomenclature()
     received = {f.path: f.received_at for f in files}
@@ -80,6 +83,23 @@ def validate_and_load_year(
     results = reject_duplicate_centres(results, nomenclature)
     results = [r if r.path in outcomes else load(r) for r in results]
     return results, [outcomes[f.path] for f in files]
+
+
+def without_excluded(
+    engine, files: Sequence[InboxFile], year: int, progress: Progress = quiet
+) -> list[InboxFile]:
+    """``files`` but those a steward excluded from ``year`` (by SHA-256): never read nor loaded.
+
+    Left out before anything else, an excluded file is neither loaded nor counted as a second
+    file of its centre, wherever it sits in the year's folder and whatever its name.
+    """
+    with engine.connect() as conn:
+        excluded = excluded_files(conn, year)
+    kept = [f for f in files if f.sha256 is None or f.sha256 not in excluded]
+    for file in files:
+        if file not in kept:
+            progress(f"{file.file_name}: excluded from {year} by a steward's decision, left out")
+    return kept
 
 
 def _alone(
@@ -141,4 +161,3 @@ def outcome_words(outcome: LoadOutcome) -> str:
     if outcome.action in ("loaded", outcome.status):
         return outcome.status
     return f"{outcome.action}, {outcome.status}"
-

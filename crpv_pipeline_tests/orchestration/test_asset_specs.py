@@ -25,6 +25,8 @@ PERSONAL = {
     "bi/submissions": "file_names",
     "bi/completeness": "file_names",
     "bilan_report": "file_names",
+    "bi/plausibility_findings": "free_text",  # a steward's reason, a file name
+    "bi/steward_decisions": "free_text",  # who decided, why
 }
 """The assets holding what the centres wrote (README, *Personal data (RGPD)*), and how."""
 

@@ -17,6 +17,7 @@ CHECKS = {
     "validation_findings": "validated_returns",
     "reconciliation": "yearly_summary",
     "missing_returns": "completeness",
+    "returns_awaiting_approval": "completeness",
     "bilan_on_time": "bilan_report",
 }
 

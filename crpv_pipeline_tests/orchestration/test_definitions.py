@@ -29,6 +29,7 @@ def test_asset_graph_reads_like_the_data_flow():
         "yearly_summary",
         "yearly_trend",
         "completeness",
+        "plausibility_finding",
         "correction_workbooks",
         "steward_overview",
         "bilan_report",
@@ -40,7 +41,7 @@ def test_asset_graph_reads_like_the_data_flow():
     assert parents("validated_returns") == {"inbox_files"}
     assert parents("fact_activity") == {"validated_returns"}
     assert parents("theme_shares") == {"fact_activity", "submission"}
-    assert parents("correction_workbooks") == {"validated_returns"}
+    assert parents("correction_workbooks") == {"validated_returns", "plausibility_finding"}
     assert parents("steward_overview") == {"completeness", "validation_failure"}
     assert {"yearly_summary", "yearly_trend", "theme_shares", "modality_shares"} <= parents(
         "bilan_report"
@@ -52,6 +53,7 @@ def test_asset_graph_reads_like_the_data_flow():
         "validation_findings",
         "reconciliation",
         "missing_returns",
+        "returns_awaiting_approval",
         "bilan_on_time",
     }
 

@@ -166,7 +166,8 @@ def test_each_step_process_opens_one_engine_and_disposes_it(
     # load outputs on demand (a launched run does not): not a step's engine.
     assert [kind for kind, _ in lines.pop(None)] == [ENGINE_OPENED, ENGINE_DISPOSED]
     users = {"validate_and_load", "derived_tables", "steward_overview", "bilan_report"}
-    assert set(lines) == users  # inbox_files and correction_workbooks need no warehouse
+    users |= {"correction_workbooks", "completeness_returns_awaiting_approval"}  # decisions
+    assert set(lines) == users  # inbox_files needs no warehouse
     for step, events in lines.items():
         pid = processes[step]
         assert events == [(ENGINE_OPENED, pid), (ENGINE_DISPOSED, pid)], step

@@ -463,18 +463,19 @@ def test_steward_overview(tmp_path):
         "Lignes chargées",
         "Erreurs",
         "Avertissements",
+        "Approbation",
     ]
     # received in Paris time (UTC+2 in May), like the deadline; a missing centre counts nothing
     received = dt.datetime(2021, 5, 3, 11, 15)
     assert table(ws, 4) == [
-        ("MAYOTTE", CENTRE_NAMES["MAYOTTE"], "Manquant", None, None, None, None),
-        ("VTO", CENTRE_NAMES["VTO"], "Rejeté", dt.datetime(2021, 5, 5, 10), 0, 1, 0),
-        ("IREV", CENTRE_NAMES["IREV"], "Chargé avec erreurs", received, 41, 1, 2),
-        ("ORIV", CENTRE_NAMES["ORIV"], "Chargé", dt.datetime(2021, 5, 4, 16, 30), 50, 0, 1),
+        ("MAYOTTE", CENTRE_NAMES["MAYOTTE"], "Manquant", None, None, None, None, None),
+        ("VTO", CENTRE_NAMES["VTO"], "Rejeté", dt.datetime(2021, 5, 5, 10), 0, 1, 0, None),
+        ("IREV", CENTRE_NAMES["IREV"], "Chargé avec erreurs", received, 41, 1, 2, None),
+        ("ORIV", CENTRE_NAMES["ORIV"], "Chargé", dt.datetime(2021, 5, 4, 16, 30), 50, 0, 1, None),
     ]  # fmt: skip
     assert ws["D6"].number_format == "DD/MM/YYYY HH:MM"
     assert [fill_of(ws.cell(r, 3)) for r in range(5, 9)] == [RED, RED, AMBER, "C6EFCE"]
-    assert (ws.auto_filter.ref, ws.freeze_panes) == ("A4:G8", "A5")
+    assert (ws.auto_filter.ref, ws.freeze_panes) == ("A4:H8", "A5")
 
     ws = wb["Constats"]
     assert ws["A2"].value == "6 constats : 2 erreurs, 4 avertissements"
@@ -516,7 +517,7 @@ def test_steward_overview_with_no_findings(tmp_path):
     out = write_steward_overview(2021, completeness_frame(), empty, tmp_path / "o.xlsx", {})
     wb = openpyxl.load_workbook(out)
     received = dt.datetime(2021, 5, 3, 11, 15)  # 09:15 UTC, in Paris time
-    irev = ("IREV", None, "Chargé avec erreurs", received, 41, 1, 0)
+    irev = ("IREV", None, "Chargé avec erreurs", received, 41, 1, 0, None)
     assert table(wb["Complétude"], 4)[2] == irev  # no name given, no warning
     assert wb["Constats"]["A2"].value == "0 constat : 0 erreur, 0 avertissement"
     assert table(wb["Constats"], 4) == []

@@ -35,6 +35,8 @@ SAME_ROWS = {
     "completeness": "completeness",
     "submissions": "submission",
     "validation_failures": "validation_failure",
+    "plausibility_findings": "plausibility_finding",
+    "steward_decisions": "steward_decision",
 }
 
 

@@ -22,6 +22,8 @@ from crpv_pipeline.warehouse.schema import ensure_schema, upgrade_warehouse
 from crpv_pipeline_tests.warehouse_v1 import load_warehouse_v1, row_counts, rows
 
 HEAD = migrate.head_revision()
+NEXT, AFTER_NEXT = f"{int(HEAD) + 1:04d}", f"{int(HEAD) + 2:04d}"
+"""Ids of revisions a test adds after the packaged ones."""
 
 
 @pytest.fixture
@@ -120,7 +122,7 @@ def differences(left: dict, right: dict) -> list[str]:
 def test_migrating_from_empty_gives_the_schema_of_sql_schema(warehouse_url, other_url, engines):
     from_ddl, migrated = engines(warehouse_url), engines(other_url)
     create_from_sql_schema(from_ddl)
-    assert [rev for rev, _ in migrate_from_empty(migrated)] == ["0001", "0002", "0003"]
+    assert [rev for rev, _ in migrate_from_empty(migrated)] == ["0001", "0002", "0003", "0004"]
     assert version(migrated) == [HEAD]
     expected = schema_shape(from_ddl)
     assert set(expected) == set(SCHEMA_TABLES)
@@ -201,7 +203,7 @@ def test_a_release_1_warehouse_upgrades_with_every_row_kept(warehouse_url, engin
     upgrade = upgrade_warehouse(engine)
 
     assert (upgrade.found, upgrade.recognised) == (None, "0001")
-    assert [rev for rev, _ in upgrade.applied] == ["0002", "0003"]
+    assert [rev for rev, _ in upgrade.applied] == ["0002", "0003", "0004"]
     assert upgrade.lines()[:2] == [
         "Warehouse made before schema versioning: recognised at revision 0001, stamped.",
         f"Warehouse schema upgraded from revision 0001 to {HEAD}:",
@@ -275,7 +277,7 @@ def test_a_warehouse_made_before_versioning_with_this_rounds_schema_is_stamped_a
 ):
     create_from_sql_schema(warehouse_engine)  # as ensure_schema made it before versioning
     upgrade = upgrade_warehouse(warehouse_engine)
-    assert (upgrade.recognised, [rev for rev, _ in upgrade.applied]) == ("0002", ["0003"])
+    assert (upgrade.recognised, [rev for rev, _ in upgrade.applied]) == ("0002", ["0003", "0004"])
     assert version(warehouse_engine) == [HEAD]
 
 
@@ -335,7 +337,7 @@ def test_concurrent_upgrades_are_serialised_by_the_write_lock(warehouse_url, eng
     for thread in threads:
         thread.join(timeout=120)
     assert errors == []
-    assert sorted(len(r.applied) for r in results) == [0, 2]
+    assert sorted(len(r.applied) for r in results) == [0, 3]
     assert version(holder) == [HEAD]
     assert row_counts(holder) == counts
 
@@ -378,12 +380,12 @@ def test_a_failing_revision_leaves_the_warehouse_at_its_revision(warehouse_url, 
     ensure_schema(engine)
     counts = row_counts(engine)
     fails = "    op.execute('INSERT INTO no_such_table VALUES (1)')\n"
-    request.getfixturevalue("more_revisions")(("0004", CHANGES_TWO_TABLES), ("0005", fails))
+    request.getfixturevalue("more_revisions")((NEXT, CHANGES_TWO_TABLES), (AFTER_NEXT, fails))
     with pytest.raises(
         WarehouseError, match="applying the schema revisions failed:.*no_such_table"
     ):
         ensure_schema(engine)
-    assert version(engine) == [HEAD]  # not 0004: its changes went with 0005's failure
+    assert version(engine) == [HEAD]  # not NEXT: its changes went with AFTER_NEXT's failure
     inspector = sa.inspect(engine)
     assert "x" not in {c["name"] for c in inspector.get_columns("dim_rule")}
     half_days = {c["name"]: c for c in inspector.get_columns("yearly_summary")}["half_days"]
@@ -404,7 +406,7 @@ def test_a_failing_revision_is_told_by_its_first_error_not_by_what_followed(
         "batch_alter_table('yearly_summary')",
         "batch_alter_table('yearly_summary', recreate='always')",
     )
-    more_revisions(("0004", copy_and_move))
+    more_revisions((NEXT, copy_and_move))
     with pytest.raises(WarehouseError) as raised:
         ensure_schema(engine)
     assert str(raised.value) == (

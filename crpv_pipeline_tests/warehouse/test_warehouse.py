@@ -4,6 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from crpv_pipeline.reference.refdata import load_nomenclature
+from crpv_pipeline.warehouse.catalogue import COMPUTED_TABLES
 from crpv_pipeline.warehouse.derive import DERIVED_TABLES, derive_year, derived_sql
 from crpv_pipeline.warehouse.dictionary import SCHEMA_TABLES
 from crpv_pipeline.warehouse.engine import (
@@ -257,6 +258,7 @@ def test_derived_tables_match_hand_computed_values(engine):
         "yearly_summary": 1,
         "yearly_trend": 1,
         "completeness": 16,
+        "plausibility_finding": 0,  # no previous year, too few centres to compare
     }
 
     (summary,) = rows(engine, "yearly_summary", 2021)
@@ -422,7 +424,7 @@ def test_changes_compare_the_centres_that_reported_both_years(engine):
 
 def test_derived_selects_return_exactly_the_table_columns(engine):
     with engine.connect() as conn:
-        for name in DERIVED_TABLES:
+        for name in set(DERIVED_TABLES) - set(COMPUTED_TABLES):  # the others are computed
             params = {
                 "year": 2021,
                 "deadline": dt.date(2022, 3, 31),

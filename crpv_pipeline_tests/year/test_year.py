@@ -84,6 +84,7 @@ def test_partition_fills_every_table(tmp_path, inbox, warehouse_url):
         "reconciliation": True,
         "validation_findings": False,
         "missing_returns": False,  # 15 expected centres have sent nothing
+        "returns_awaiting_approval": False,  # IREV and ORIV await a steward's approval
         "bilan_on_time": True,  # built (long after its due day)
     }
     tables = snapshot(warehouse_url)
@@ -244,7 +245,7 @@ def test_stewards_get_correction_workbooks_and_the_overview(tmp_path, inbox, sql
     assert "nombre entier de demi-journées" in cell.comment.text
 
     overview = openpyxl.load_workbook(folder / "suivi_bilans_2021.xlsx")
-    assert overview.sheetnames == ["Complétude", "Constats"]
+    assert overview.sheetnames == ["Complétude", "Décisions", "Constats"]
 
     # ORIV sends a clean return: its correction workbook goes away at the next run.
     write_return(inbox / "ORIV_2021.xlsx", ORIV_ROWS[:1], identification=False)

@@ -23,7 +23,14 @@ select
     completeness.held_submission_id as held_submission_id,
     held.file_name as held_file_name, -- Name of the held submission's file: received after the current one, not put in force, awaiting a steward's decision (NULL when none)
     completeness.deadline as deadline, -- Date the year's returns were due: a day in Paris time, a return is on time until 23:59 Paris time that day (31 March of the following year unless CRPV_DEADLINES says otherwise)
-    completeness.received_on_time as received_on_time -- Whether the current submission came on time: received_at before the end of the deadline day in Paris time (false: late; NULL when missing, nothing received)
+    completeness.received_on_time as received_on_time, -- Whether the current submission came on time: received_at before the end of the deadline day in Paris time (false: late; NULL when missing, nothing received)
+    completeness.approval as approval,
+    case completeness.approval
+        when 'received' then 'À examiner'
+        when 'reviewed' then 'À approuver'
+        when 'approved' then 'Approuvé'
+    end as approval_label, -- Where the stewards' review stands, in French: À examiner (findings still open), À approuver (nothing open) or Approuvé (NULL when no exploitable return)
+    completeness.open_findings as open_findings
 from completeness
 inner join dim_centre
     on completeness.centre_code = dim_centre.centre_code

@@ -16,7 +16,8 @@ select
         when 'rejected' then 'Rejeté'
         when 'superseded' then 'Remplacé'
         when 'held' then 'En attente de décision'
-    end as status_label, -- Status of the file, in French: Chargé, Chargé avec erreurs, Rejeté, Remplacé or En attente de décision (held: not put in force, awaiting a steward's decision)
+        when 'excluded' then 'Écarté par un référent'
+    end as status_label, -- Status of the file, in French: Chargé, Chargé avec erreurs, Rejeté, Remplacé, En attente de décision (held: not put in force, awaiting a steward's decision) or Écarté par un référent (excluded from the year by a steward's decision)
     submission.rows_read as rows_read,
     submission.rows_loaded as rows_loaded,
     submission.rows_rejected as rows_rejected,

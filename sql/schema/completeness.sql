@@ -10,5 +10,7 @@ create table if not exists completeness (
     deadline date, -- Deadline for the year's returns, a day in Paris time (31 March of the following year unless configured otherwise; NULL only in rows derived by a version without deadlines)
     received_on_time boolean, -- Whether the current submission was received by the end of the deadline day, 23:59 Paris time (false: late; NULL when missing)
     held_submission_id integer references submission (submission_id), -- Latest submission received after the current one and held (no activity to load): not put in force, awaiting a steward's decision (NULL when none)
+    approval text check (approval in ('received', 'reviewed', 'approved')), -- Where the stewards' review of the exploitable return stands: received (findings still open), reviewed (nothing open: ready to be approved) or approved (a steward approved this very file, by its SHA-256: a new file reopens it); NULL when the centre has no exploitable return
+    open_findings integer, -- What awaits a steward on the current submission: its warnings neither accepted nor confirmed, its plausibility warnings not accepted, and a held resubmission (counts 1); NULL when the centre has no exploitable return
     primary key (year, centre_code)
 );

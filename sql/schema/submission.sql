@@ -8,7 +8,7 @@ create table if not exists submission (
     template_version text, -- Template version stated in the workbook (NULL when not stated)
     received_at timestamp not null, -- When the file was received (UTC)
     loaded_at timestamp not null, -- When the loader recorded the file (UTC)
-    status text not null check (status in ('loaded', 'loaded_with_errors', 'rejected', 'superseded', 'held')), -- loaded, loaded_with_errors (some rows quarantined), rejected (nothing loaded), superseded (replaced by a later file) or held (no activity to load while the centre's submission in force has some: not put in force, that one stays until a steward decides; a decision puts it in force as loaded or loaded_with_errors)
+    status text not null check (status in ('loaded', 'loaded_with_errors', 'rejected', 'superseded', 'held', 'excluded')), -- loaded, loaded_with_errors (some rows quarantined), rejected (nothing loaded), superseded (replaced by a later file), excluded (left out of the year by a steward's decision: its activities are not in force, later runs ignore the file) or held (no activity to load while the centre's submission in force has some: not put in force, that one stays until a steward decides; a decision puts it in force as loaded or loaded_with_errors)
     rows_read integer not null, -- Activity rows read from the file, blank rows excluded
     rows_loaded integer not null, -- Activity rows loaded into fact_activity (0 when rejected or held)
     rows_rejected integer not null, -- Activity rows not loaded: quarantined rows, or every row of a rejected file

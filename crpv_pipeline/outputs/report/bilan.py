@@ -14,8 +14,17 @@ from crpv_pipeline.outputs.report.tables import (
 TITLE = "Bilan quantitatif de l'activité des centres de ressources politique de la ville"
 
 
+PROVISIONAL = "provisoire"
+"""What the bilan says in its title and on every page until every exploitable return is
+approved by a steward."""
+
+
 class NoDataForYear(LookupError):
     """The warehouse holds no derived figures for the year asked for."""
+
+
+class NotFinal(RuntimeError):
+    """The final bilan was asked for while exploitable returns await a steward's approval."""
 
 
 @dataclass(frozen=True)
@@ -35,7 +44,17 @@ class Bilan:
     late: tuple[str, ...]
     deadline: Any
     tables: tuple[ReportTable, ...]
+    awaiting_approval: tuple[str, ...] = ()
+    """Centres whose exploitable return awaits a steward's approval: the bilan is provisional."""
+
+    @property
+    def provisional(self) -> bool:
+        """Whether the bilan is provisional: some exploitable return is not approved yet."""
+        return bool(self.awaiting_approval)
+
+    def title(self, title: str) -> str:
+        """``title — 2021``, followed by « (provisoire) » while the bilan is provisional."""
+        return f"{title} — {self.year}" + (f" ({PROVISIONAL})" if self.provisional else "")
 
     def table(self, name: str) -> ReportTable:
         return next(t for t in self.tables if t.name == name)
-

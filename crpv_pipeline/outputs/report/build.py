@@ -21,9 +21,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crpv_pipeline.outputs.report import annex
 from crpv_pipeline.outputs.report import tables as layout
-from crpv_pipeline.outputs.report.bilan import TITLE, Bilan, NoDataForYear
+from crpv_pipeline.outputs.report.bilan import TITLE, Bilan, NoDataForYear, NotFinal
+from crpv_pipeline.outputs.report.followup import followup_counts, followup_table
 from crpv_pipeline.outputs.report.tables import REMOTE, USED_STATUSES, Column, ReportTable
 from crpv_pipeline.reference.statuses import STATUS_LABELS
+from crpv_pipeline.warehouse.decisions import read_accepted_findings
 from crpv_pipeline.warehouse.engine import WarehouseError, failure_reason
 from crpv_pipeline.warehouse.tables import read_table
 
@@ -31,6 +33,7 @@ __all__ = [
     "Bilan",
     "Column",
     "NoDataForYear",
+    "NotFinal",
     "REPORT_FILE_NAME",
     "ReportTable",
     "STATUS_LABELS",
@@ -106,6 +109,7 @@ def build_bilan(engine: Engine, year: int) -> Bilan:
         annex.rules_table(failures, _rule_labels(engine)),
         annex.files_table(current),
         annex.set_aside_table(_set_aside(submissions, current, all_failures, centres)),
+        followup_table(_followup(engine, year, all_failures, submissions, current)),
     )
     return Bilan(
         year=year,
@@ -121,7 +125,36 @@ def build_bilan(engine: Engine, year: int) -> Bilan:
         late=_late(current),
         deadline=_deadline(current),
         tables=tables,
+        awaiting_approval=_awaiting_approval(current),
     )
+
+
+def _awaiting_approval(current: pd.DataFrame) -> tuple[str, ...]:
+    """Centres (by name) whose exploitable return a steward has not approved yet."""
+    if "approval" not in current.columns:
+        return ()
+    waiting = current["approval"].notna() & (current["approval"] != "approved")
+    return tuple(current.loc[waiting, "name"])
+
+
+def _followup(
+    engine: Engine,
+    year: int,
+    failures: pd.DataFrame,
+    submissions: pd.DataFrame,
+    current: pd.DataFrame,
+) -> dict[str, dict[str, int]]:
+    """Findings open, accepted by a steward and corrected by a new file (``followup``)."""
+    inspector = sa.inspect(engine)
+    if not inspector.has_table("plausibility_finding"):  # a warehouse of an earlier version
+        plausible, accepted = pd.DataFrame(columns=["file_sha256", "finding_key"]), set()
+    else:
+        plausible = read_table(engine, "plausibility_finding", year)
+        plausible = plausible[plausible["submission_id"].notna()]
+        accepted = read_accepted_findings(engine, year)
+    used = current.loc[current["status"].isin(USED_STATUSES), "submission_id"].dropna()
+    ids = {int(i) for i in used}
+    return followup_counts(failures, submissions, ids, plausible, accepted)
 
 
 def _rule_labels(engine: Engine) -> dict[str, str]:
@@ -196,20 +229,27 @@ def _by_type(shares: pd.DataFrame, types: pd.DataFrame, modalities: pd.DataFrame
     return out
 
 
-def write_report(engine: Engine, year: int, out: Path) -> tuple[Path, Path]:
+def write_report(engine: Engine, year: int, out: Path, final: bool = False) -> tuple[Path, Path]:
     """Write the bilan of ``year`` to ``out`` (HTML) and its tables next to it (``.xlsx``).
 
-    Returns both paths. The workbook has the same stem as the page.
+    Returns both paths. The workbook has the same stem as the page. While exploitable returns
+    await a steward's approval, both say « provisoire » (title, every page, every sheet), and
+    ``final`` raises ``NotFinal`` naming those centres instead of writing anything.
     """
     from crpv_pipeline.atomic import write_text
     from crpv_pipeline.outputs.report.html import render_html
     from crpv_pipeline.outputs.report.xlsx import write_workbook
 
     bilan = build_bilan(engine, year)
+    if final and bilan.provisional:
+        raise NotFinal(
+            f"the bilan of {year} is not final: {len(bilan.awaiting_approval)} exploitable"
+            f" returns await a steward's approval ({', '.join(bilan.awaiting_approval)});"
+            f" see `crpv review --year {year}`"
+        )
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     workbook = out.with_suffix(".xlsx")
     write_text(out, render_html(bilan, TITLE, workbook.name))
-    write_workbook(bilan.tables, workbook, f"{TITLE} — {year}")
+    write_workbook(bilan.tables, workbook, bilan.title(TITLE), provisional=bilan.provisional)
     return out, workbook
-

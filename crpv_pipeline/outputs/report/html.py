@@ -33,7 +33,7 @@ from crpv_pipeline.outputs.report.coverage import (
 )
 from crpv_pipeline.outputs.report.tables import ReportTable
 from crpv_pipeline.reference.deadlines import deadline_fr
-from crpv_pipeline.reference.parsing import french_number, pct
+from crpv_pipeline.reference.parsing import french_count, french_number, pct
 from crpv_pipeline.reference.statuses import STATUS_LABELS
 
 __all__ = ["format_cell", "render_html"]
@@ -81,8 +81,14 @@ tr.total td { font-weight: 700; border-top: 2px solid var(--ink); }
 .status-loaded_with_errors { color: #8a5a00; }
 details summary { cursor: pointer; color: var(--accent); margin: 6px 0; }
 footer { border-top: 1px solid var(--line); margin-top: 40px; padding-top: 12px; }
+p.provisional { background: #fff4d6; border: 1px solid #e0b04c; border-radius: 6px;
+  padding: 8px 12px; margin: 16px 0 0; }
+.provisional-mark { display: none; }
 @page { size: A4; margin: 14mm 12mm; }
 @media print {
+  .provisional-mark { display: block; position: fixed; top: 0; right: 0; font-weight: 700;
+    color: #a40000; font-size: 9pt; letter-spacing: .08em; background: #fff; padding: 0 0 1mm 2mm; }
+  body.provisional header.top h1 { padding-right: 42mm; }
   body { font-size: 10pt; }
   header.top { background: none; color: var(--ink); }
   header.top div, main { padding: 0; max-width: none; }
@@ -149,6 +155,7 @@ def _for_readers(table: ReportTable) -> ReportTable:
     keep = [i for i, c in enumerate(table.columns) if c.kind != "code"]
     if len(keep) == len(table.columns):
         return table
+
     def kept(row: tuple) -> tuple:
         return tuple(row[i] for i in keep)
 
@@ -278,6 +285,20 @@ def _completeness_text(bilan: Bilan) -> str:
     )
 
 
+def _provisional(bilan: Bilan) -> str:
+    """While returns await approval: a notice, and « PROVISOIRE » on every printed page."""
+    if not bilan.provisional:
+        return ""
+    names = bilan.awaiting_approval
+    count = french_count(len(names), "centre")
+    return (
+        '<div class="provisional-mark">BILAN PROVISOIRE</div>'
+        f'<p class="provisional"><strong>Bilan provisoire.</strong> Le bilan de {count} n\'est'
+        f" pas encore approuvé par un référent de l'ANCT : {escape(', '.join(names))}. Les"
+        " chiffres peuvent encore changer.</p>"
+    )
+
+
 def render_html(bilan: Bilan, title: str, workbook_name: str | None = None) -> str:
     """The whole page of ``bilan``, as text (UTF-8, no external resource)."""
     year = bilan.year
@@ -345,22 +366,30 @@ def render_html(bilan: Bilan, title: str, workbook_name: str | None = None) -> s
         "dans ce bilan, avec le motif communiqué au centre. Quand un centre avait déjà transmis "
         "un fichier chargé, ce sont les chiffres de ce dernier qui sont utilisés.</p>",
         _table(bilan.table("fichiers_ecartes")),
+        "<h3>Suivi des constats</h3>",
+        '<p class="note">Constats des fichiers en vigueur encore ouverts, avertissements acceptés '
+        "par un référent de l'ANCT (l'atelier du samedi a bien eu lieu, par exemple), et constats "
+        "d'un fichier antérieur que le centre a corrigés en renvoyant son bilan. « Vraisemblance »"
+        " : chiffres d'un centre très différents de son année précédente ou des autres centres."
+        "</p>",
+        _table(bilan.table("suivi_constats")),
     ]
     return f"""<!DOCTYPE html>
 <html lang="fr">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(title)} — {year}</title>
+<title>{escape(bilan.title(title))}</title>
 <style>{_CSS}</style>
 </head>
-<body>
+<body{' class="provisional"' if bilan.provisional else ""}>
 <header class="top"><div>
-<h1>{escape(title)} — {year}</h1>
+<h1>{escape(bilan.title(title))}</h1>
 <p>{int(bilan.summary["centres_reporting"])} centres sur {int(bilan.summary["centres_expected"])}
 ont transmis un bilan exploitable · édité le {edited} à partir de l'entrepôt CRPV</p>
 </div></header>
 <main>
+{_provisional(bilan)}
 {chr(10).join(sections)}
 <footer>Source : entrepôt CRPV (tables yearly_summary, yearly_trend, modality_shares,
 theme_shares, activity_counts, completeness, submission, validation_failure, dim_rule). Les parts

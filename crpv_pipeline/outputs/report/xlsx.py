@@ -44,14 +44,23 @@ _MAX_TEXT = 32_767
 _MAX_WIDTH = 60
 
 
-def write_workbook(tables: Sequence[ReportTable], out: Path, title: str) -> Path:
-    """Write ``tables`` to ``out``, one sheet each (named after ``ReportTable.sheet``)."""
+def write_workbook(
+    tables: Sequence[ReportTable], out: Path, title: str, provisional: bool = False
+) -> Path:
+    """Write ``tables`` to ``out``, one sheet each (named after ``ReportTable.sheet``).
+
+    A ``provisional`` bilan says « Bilan provisoire » in the header of every printed page.
+    """
     workbook = Workbook()
     workbook.remove(workbook.active)
     workbook.properties.title = title
     workbook.properties.creator = "Pipeline CRPV"
     for table in tables:
-        _sheet(workbook.create_sheet(table.sheet[:31]), table)
+        ws = workbook.create_sheet(table.sheet[:31])
+        _sheet(ws, table)
+        if provisional:
+            ws.oddHeader.center.text = "Bilan provisoire : en attente d'approbation"
+            ws.evenHeader.center.text = ws.oddHeader.center.text
     with atomic_output(out) as temp:
         workbook.save(temp)
     return out

@@ -42,6 +42,7 @@ SHEETS = [
     "Constats par règle",
     "Fichiers retenus",
     "Fichiers écartés",
+    "Suivi des constats",
 ]
 
 
