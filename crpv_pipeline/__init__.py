@@ -1,6 +1,7 @@
 """CRPV pipeline: the yearly activity returns of France's resource centres for urban policy.
 
-The package implements version 1 of the external contract (``CONTRACT_VERSION``): it reads the
+The package implements version 1.1 of the external contract (``CONTRACT_VERSION``: version 1 and
+the additions listed in ``docs/contract_additions.md``, nothing removed or renamed): it reads the
 centres' workbooks, validates them, loads them into a SQL warehouse and derives the national
 bilan. The data flows through subpackages named for their stage, each saying in its docstring
 what comes in, what goes out and what stays out:
@@ -16,7 +17,7 @@ Module paths from before this layout stay importable (``_moved``).
 
 from crpv_pipeline import _moved
 
-CONTRACT_VERSION = "1"
+CONTRACT_VERSION = "1.1"
 __version__ = "0.1.0"
 
 _moved.install()
