@@ -24,6 +24,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from crpv_pipeline.intake.reading import open_workbook
 from crpv_pipeline.model import ReturnFileError
+from crpv_pipeline.outputs.workbook_cells import wrapped_lines
 from crpv_pipeline.reference.refdata import default_nomenclature
 from crpv_pipeline.warehouse.decisions import DECISION_LABELS
 
@@ -32,8 +33,8 @@ HEADER_ROW = 6
 DECISION_HEADER, REASON_HEADER = "Décision", "Motif"
 SHA_HEADER, KEY_HEADER = "Empreinte du fichier (ne pas modifier)", "Clé (ne pas modifier)"
 COLUMNS = {
-    "Centre": 14,
-    "Fichier": 26,
+    "Centre": 17,
+    "Fichier": 32,
     "À décider": 34,
     "Règle": 26,
     "Emplacement": 16,
@@ -55,6 +56,8 @@ APPROVAL_NOTE = {
     "received": " (après avoir traité ses constats ci-dessus)",
     "reviewed": " (rien d'ouvert)",
 }
+WRAPPED = 8
+"""The columns up to « Motif » wrap their text (the fingerprint and the key stay on one line)."""
 INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
 HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
 GREY = Font(color="808080", size=8)
@@ -91,6 +94,7 @@ def decisions_sheet(workbook: Workbook, year: int, items: Sequence, index: int =
         cell.font, cell.fill = Font(bold=True), HEADER_FILL
         cell.alignment = Alignment(vertical="center", wrap_text=True)
         ws.column_dimensions[get_column_letter(column)].width = width
+    ws.row_dimensions[HEADER_ROW].height = 30  # « Empreinte du fichier (ne pas modifier) »
     validations: dict[tuple[str, ...], DataValidation] = {}
     for offset, item in enumerate(items, start=HEADER_ROW + 1):
         what = WHAT[item.kind] + (APPROVAL_NOTE.get(item.approval, "") if item.approval else "")
@@ -111,13 +115,15 @@ def decisions_sheet(workbook: Workbook, year: int, items: Sequence, index: int =
             cell.value = value
             if isinstance(value, str):
                 cell.data_type = "s"  # file names and messages stay text, never a formula
-            cell.alignment = Alignment(vertical="top", wrap_text=column in (2, 3, 4, 6, 8))
+            cell.alignment = Alignment(vertical="top", wrap_text=column <= WRAPPED)
         for column in (7, 8):
             ws.cell(offset, column).fill = INPUT_FILL
             ws.cell(offset, column).protection = Protection(locked=False)
         for column in (9, 10):
             ws.cell(offset, column).font = GREY
-        ws.row_dimensions[offset].height = 15 * max(2, len(item.message or "") // 55 + 1)
+        widths = list(COLUMNS.values())[:WRAPPED]
+        lines = (wrapped_lines(v, w) for v, w in zip(values, widths, strict=False))
+        ws.row_dimensions[offset].height = 15 * max(2, *lines)
         choices = tuple(DECISION_LABELS[c] for c in item.choices)
         if choices not in validations:
             validations[choices] = _drop_down(choices)

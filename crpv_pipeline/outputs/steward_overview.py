@@ -10,7 +10,6 @@ workbooks (``corrections``). What stays out: SQL, Dagster, judging values.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,6 +39,7 @@ from crpv_pipeline.outputs.workbook_cells import (
     finding_row,
     is_blank,
     timestamp,
+    wrapped_lines,
 )
 from crpv_pipeline.reference.deadlines import RECEIVED_HEADER, paris_time
 from crpv_pipeline.reference.parsing import french_count
@@ -225,8 +225,8 @@ def _table(
         for column, value in enumerate(values, start=1):
             cell = _put(ws, row_number, column, value)
             cell.alignment = Alignment(vertical="top", wrap_text=column in wrap)
-            if column in wrap and value:  # spreadsheets do not size wrapped rows on opening
-                lines = max(lines, math.ceil(len(str(value)) * 1.15 / widths[column - 1]))
+            if column in wrap:
+                lines = max(lines, wrapped_lines(value, widths[column - 1]))
         ws.row_dimensions[row_number].height = 15 * lines
     last = get_column_letter(len(columns))
     ws.auto_filter.ref = f"A{header_row}:{last}{header_row + max(len(rows), 1)}"

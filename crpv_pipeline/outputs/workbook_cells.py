@@ -9,6 +9,7 @@ values from pandas or calamine, timestamps in UTC. Stays out: the layout of each
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -53,6 +54,17 @@ def finding_row(f: Finding) -> tuple[Any, ...]:
     severity = SEVERITY_LABELS.get(f.severity, f.severity)
     rule = default_nomenclature().rule_label(f.rule)
     return (f.location, f.column_label, f.value, rule, severity, f.message)
+
+
+def wrapped_lines(value: Any, width: float) -> int:
+    """Lines a wrapped cell of ``width`` characters takes.
+
+    Spreadsheets do not size rows on opening a file: a row's height is set from its tallest
+    wrapped cell.
+    """
+    if value is None or value == "":
+        return 1
+    return max(1, math.ceil(len(str(value)) * 1.15 / width))
 
 
 def landscape(ws: Worksheet) -> None:
@@ -108,4 +120,3 @@ def timestamp(value: Any) -> dt.datetime | str | None:
 def severity_colour(severity: str) -> str:
     """The fill colour of a finding's severity (red for errors, amber for warnings)."""
     return ERROR_COLOUR if severity == "error" else WARNING_COLOUR
-
