@@ -1,8 +1,9 @@
 """The ``crpv`` command line (contract §6): demo, run, validate, template, report, browse, upgrade.
 
-Only this module (with ``cli_validate`` and ``cli_upgrade``, the ``validate`` and ``upgrade``
-commands) turns exceptions into ``Error: …`` lines and exit codes (``cli_checks``): 0 success,
-1 invalid input found, 2 usage error, 3 pipeline failure. Heavy imports (Dagster, SQLAlchemy)
+Only this module (with ``cli_validate``, ``cli_review``, ``cli_browse`` and ``cli_upgrade``, the
+commands of those names) turns exceptions into ``Error: …`` lines and exit codes
+(``cli_checks``): 0 success, 1 invalid input found, 2 usage error, 3 pipeline failure, 4 a final
+bilan asked for while returns await approval. Heavy imports (Dagster, SQLAlchemy)
 happen inside the commands that need them, so ``crpv validate`` stays fast and never touches a
 database.
 """
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from crpv_pipeline import CONTRACT_VERSION, __version__, settings
+from crpv_pipeline.cli_browse import add_browse_command
 from crpv_pipeline.cli_checks import (
     EXIT_OK,
     EXIT_USAGE,
@@ -138,62 +140,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     say(f"Report written: {page}")
     say(f"Tables written: {workbook}")
     return EXIT_OK
-
-
-def cmd_browse(args: argparse.Namespace) -> int:
-    from crpv_pipeline.warehouse.browse import BrowseError, browsable_file, serve
-
-    url = _warehouse_url(args.warehouse)
-    openable_warehouse(url)
-    try:
-        serve(browsable_file(url), port=args.port, open_browser=args.open, progress=say)
-    except BrowseError as err:
-        raise CliError(str(err), EXIT_USAGE) from err
-    return EXIT_OK
-
-
-def _port(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1 to 65535)")
-    return int(text)
-
-
-def _browse_parser(sub) -> None:
-    from crpv_pipeline.warehouse.browse import DEFAULT_PORT, HOST
-
-    browse = sub.add_parser(
-        "browse",
-        help="browse the SQLite warehouse in datasette, read-only, in a web browser",
-        description=(
-            f"Serve the SQLite warehouse with datasette on http://{HOST}:PORT/, read-only (its "
-            "connections are opened ?mode=ro), until Ctrl+C. Tables and BI views show the "
-            "descriptions of the data dictionary, codes show their French label, the findings "
-            "and the activities have facets (centre, rule, severity, year...), and any table "
-            "or query can be exported as CSV or JSON. It listens on 127.0.0.1 only (datasette "
-            "has no login). A PostgreSQL warehouse is not served: connect a BI tool to it with "
-            "the read-only role (README, For BI tools). Exit 2 for a warehouse that is not a "
-            "SQLite file or does not exist, or a port already in use."
-        ),
-    )
-    browse.add_argument(
-        "--warehouse",
-        metavar="URL",
-        help="warehouse URL (default: $CRPV_WAREHOUSE_URL or the embedded SQLite file)",
-    )
-    browse.add_argument(
-        "--port",
-        type=_port,
-        metavar="PORT",
-        default=DEFAULT_PORT,
-        help=f"port to listen on, on {HOST} (default: {DEFAULT_PORT})",
-    )
-    browse.add_argument(
-        "--open",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="open the page in the default web browser (default: --open)",
-    )
-    browse.set_defaults(func=cmd_browse)
 
 
 def _require_sqlite_file(url: str) -> None:
@@ -394,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     report.set_defaults(func=cmd_report)
-    _browse_parser(sub)
+    add_browse_command(sub)
     add_upgrade_command(sub)
     add_review_parser(sub)
     return parser
