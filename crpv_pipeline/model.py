@@ -71,6 +71,7 @@ class ReturnFileError(Exception):
         self.removed_controls: list[RemovedControls] = []
         """Identification cells whose control characters were removed before the problem."""
 
+
 ACTIVITY_COLUMNS = (
     "source_row",
     "source_sheet",
@@ -120,6 +121,11 @@ class Finding:
             text = getattr(self, name)
             if text is not None and (escaped := escape_unstorable(text)) is not text:
                 object.__setattr__(self, name, escaped)
+
+    @classmethod
+    def of_file(cls, file_name: str, rule: str, severity: str, message: str) -> Finding:
+        """A finding about the whole file: no sheet, cell, column or value."""
+        return cls(file_name, None, None, None, None, None, None, rule, severity, message)
 
     @property
     def location(self) -> str:

@@ -90,17 +90,11 @@ def hold(result: ReturnResult, in_force: InForce) -> None:
         rule = "activities_dropped"
     if rule is not None:
         findings.append(
-            Finding(
-                file_name=result.file_name,
-                sheet=None,
-                row_number=None,
-                cell=None,
-                column_label=None,
-                field=None,
-                value=None,
-                rule=rule,
-                severity=nomenclature.severity(rule),
-                message=nomenclature.message(rule, **context),
+            Finding.of_file(
+                result.file_name,
+                rule,
+                nomenclature.severity(rule),
+                nomenclature.message(rule, **context),
             )
         )
     result.findings = findings

@@ -100,18 +100,7 @@ def for_the_centre(engine, results: Sequence[ReturnResult]) -> list[tuple[Return
             not in accepted
         ]
         kept += [
-            Finding(
-                result.file_name,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                p["rule"],
-                "warning",
-                p["message"],
-            )
+            Finding.of_file(result.file_name, p["rule"], "warning", p["message"])
             for p in extra.get(result.file_sha256, ())
         ]
         changed = kept != result.findings
