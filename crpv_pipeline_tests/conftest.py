@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -99,3 +100,35 @@ def new_pg_database(pg_admin_engine: Engine) -> Iterator:
     with pg_admin_engine.connect() as conn:
         for name in created:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def pipeline_user(pg_url, pg_admin_engine):
+    """A least-privileged pipeline user on the pg_url database (not a superuser, not its owner),
+    with its warehouse engine; the BI role name to create; both dropped after."""
+    suffix = secrets.token_hex(4)  # roles are cluster-wide: one per run
+    user, role = f"crpv_pipe_test_{suffix}", f"crpv_bi_test_{suffix}"
+    url = sa.make_url(pg_url)
+    with pg_admin_engine.connect() as conn:
+        conn.exec_driver_sql(f'CREATE ROLE "{user}" LOGIN')
+        conn.exec_driver_sql(f'GRANT CONNECT, CREATE ON DATABASE "{url.database}" TO "{user}"')
+    admin = create_warehouse_engine(pg_url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'GRANT CREATE ON SCHEMA public TO "{user}"')
+    engine = create_warehouse_engine(url.set(username=user).render_as_string(hide_password=False))
+    try:
+        yield SimpleNamespace(engine=engine, admin=admin, user=user, role=role, url=url)
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            for name in (role, user):  # their objects and grants in the database, then them
+                exists = conn.execute(
+                    sa.text("SELECT count(*) FROM pg_roles WHERE rolname = :name"), {"name": name}
+                ).scalar()
+                if exists:
+                    conn.exec_driver_sql(f'DROP OWNED BY "{name}"')
+        admin.dispose()
+        with pg_admin_engine.connect() as conn:
+            conn.exec_driver_sql(f'REVOKE ALL ON DATABASE "{url.database}" FROM "{user}"')
+            conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{role}"')
+            conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{user}"')

@@ -16,6 +16,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from crpv_pipeline.warehouse.references import rows_written_checked
 from crpv_pipeline.warehouse.schema import schema_table
 
 __all__ = ["bulk_insert"]
@@ -32,12 +33,14 @@ def bulk_insert(
     """Append ``rows`` (tuples ordered as ``columns``) to a warehouse table; the rows written.
 
     Runs in ``conn``'s transaction, on its DBAPI connection (nothing is committed): ``COPY ...
-    FROM STDIN`` on PostgreSQL with psycopg 3, the cursor's ``executemany`` on SQLite (values go
-    through the same SQLAlchemy type processing as an insert, so dates are stored alike), and a
-    SQLAlchemy executemany insert with any other driver. Values are plain Python (None, int, str,
-    ``datetime.date``…) and always sent apart from the statement; the table and columns must be
-    of the warehouse schema (``schema_table``), their names are checked before being composed
-    into it. A driver error is raised as SQLAlchemy's (``IntegrityError``…), as any statement's.
+    FROM STDIN`` on PostgreSQL with psycopg 3 (its foreign keys checked in one query each, not
+    row by row by the server, when the role may: ``references``), the cursor's ``executemany``
+    on SQLite (values go through the same SQLAlchemy type processing as an insert, so dates are
+    stored alike), and a SQLAlchemy executemany insert with any other driver. Values are plain
+    Python (None, int, str, ``datetime.date``…) and always sent apart from the statement; the
+    table and columns must be of the warehouse schema (``schema_table``), their names are
+    checked before being composed into it. A driver error is raised as SQLAlchemy's
+    (``IntegrityError``…), as any statement's.
     """
     table = schema_table(table_name)
     columns = tuple(columns)
@@ -51,9 +54,10 @@ def bulk_insert(
     names = ", ".join(columns)
     if dialect.name == "postgresql" and dialect.driver == "psycopg":
         statement = f"COPY {table_name} ({names}) FROM STDIN"
-        with _driver_errors(conn, statement), conn.connection.dbapi_connection.cursor() as cursor:
-            with cursor.copy(statement) as copy:  # text format: the server parses each value
-                for row in rows:
+        cursor = conn.connection.dbapi_connection.cursor()
+        with rows_written_checked(conn, table_name, columns, rows), cursor:
+            with _driver_errors(conn, statement), cursor.copy(statement) as copy:
+                for row in rows:  # text format: the server parses each value
                     copy.write_row(row)
     elif dialect.name == "sqlite" and dialect.driver == "pysqlite":
         statement = f"INSERT INTO {table_name} ({names}) VALUES ({', '.join('?' * width)})"
