@@ -55,6 +55,8 @@ class Measure:
     counts: dict[str, int] = field(default_factory=dict)
     """What the run left: activities, findings and rejected returns in the warehouse; the files
 the floor skipped."""
+    stopped: bool = False
+    """The run was stopped at its time limit: its times are how long it ran, not its work."""
 
     @property
     def rows_per_second(self) -> float:
@@ -65,8 +67,18 @@ the floor skipped."""
         return self.cpu_seconds / self.process_seconds if self.process_seconds else 0.0
 
 
-def watch(command: list[str], env: dict[str, str], log: Path) -> tuple[int, int, float, float]:
-    """Run ``command``; its exit code, peak RSS of its process tree, CPU seconds, wall seconds."""
+STOPPED = -1
+"""The exit code ``watch`` gives a child it stopped at its time limit."""
+
+
+def watch(
+    command: list[str], env: dict[str, str], log: Path, limit: float | None = None
+) -> tuple[int, int, float, float]:
+    """Run ``command``; its exit code, peak RSS of its process tree, CPU seconds, wall seconds.
+
+    A child still running after ``limit`` seconds is stopped with every process it started
+    (exit code ``STOPPED``).
+    """
     import psutil
 
     cpu: dict[int, float] = {}
@@ -80,6 +92,9 @@ def watch(command: list[str], env: dict[str, str], log: Path) -> tuple[int, int,
                 tree = [child, *child.children(recursive=True)]
             except psutil.NoSuchProcess:
                 tree = []
+            if limit is not None and time.perf_counter() - start > limit:
+                _stop(tree)
+                return STOPPED, peak, sum(cpu.values()), time.perf_counter() - start
             for process in tree:
                 try:
                     with process.oneshot():
@@ -92,6 +107,18 @@ def watch(command: list[str], env: dict[str, str], log: Path) -> tuple[int, int,
             time.sleep(SAMPLE_SECONDS)
     wall = time.perf_counter() - start
     return child.returncode, peak, sum(cpu.values()), wall
+
+
+def _stop(tree: list) -> None:
+    """Kill a child and the processes it started (all of them started by this benchmark)."""
+    import psutil
+
+    for process in reversed(tree):  # the workers first, so that none is left behind
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            continue
+    psutil.wait_procs(tree, timeout=30)
 
 
 def child_env(corpus: Corpus, workdir: Path) -> dict[str, str]:
@@ -139,13 +166,23 @@ def warehouse_counts(url: str, year: int) -> dict[str, int]:
 
 
 def run_contender(
-    name: str, corpus: Corpus, backend: str, url: str, workdir: Path, inbox: Path | None = None
+    name: str,
+    corpus: Corpus,
+    backend: str,
+    url: str,
+    workdir: Path,
+    inbox: Path | None = None,
+    limit: float | None = None,
 ) -> Measure:
-    """Run one contender in a child process and measure it."""
+    """Run one contender in a child process and measure it (stopped after ``limit`` seconds)."""
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / f"{name}-{backend}.log"
     command = _command(name, corpus, inbox or corpus.inbox, url, workdir)
-    code, peak, cpu, wall = watch(command, child_env(corpus, workdir), log)
+    code, peak, cpu, wall = watch(command, child_env(corpus, workdir), log, limit)
+    if code == STOPPED:
+        return Measure(
+            name, backend, wall, 0, peak, cpu, wall, corpus=corpus.spec.name, stopped=True
+        )
     text = log.read_text(encoding="utf-8", errors="replace")
     lines = [line for line in text.splitlines() if line.startswith("BENCH-RESULT ")]
     if code != 0 or not (lines or name == CLI):

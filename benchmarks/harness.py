@@ -38,6 +38,12 @@ BACKENDS = ("sqlite", "postgresql")
 DEFAULT_CORPUS_NAMES = ("large", "clean-year", "bad-year", "network")
 SINGLE_RUN = ("naive", "stages")
 """Contenders run once whatever ``repeats`` says: they are far from any target, and slow."""
+STOP_AFTER = 25.0
+"""A run of the pipeline is stopped once it has taken this many times the floor's whole process
+on the same corpus and backend (at least ``STOP_AT_LEAST`` seconds): far beyond every goal (3×
+at most), so that a path that is still slow cannot hold the benchmark for hours. The floor and
+the contenders of ``SINGLE_RUN`` are never stopped."""
+STOP_AT_LEAST = 60.0
 
 __all__ = ["CONTENDERS", "BenchmarkError", "Plan", "render", "rerun_changes", "run_benchmark"]
 
@@ -67,7 +73,9 @@ def measure_validate_cli(workdir: Path, repeats: int) -> dict[str, float]:
 
 
 def _median(runs: list[Measure]) -> Measure:
-    """The run of median wall time, with every run's time."""
+    """The run of median wall time, with every run's time (a stopped run, when there is one)."""
+    if any(m.stopped for m in runs):
+        return next(m for m in runs if m.stopped)
     ordered = sorted(runs, key=lambda m: m.seconds)
     middle = ordered[(len(ordered) - 1) // 2]
     middle.runs = [m.seconds for m in runs] if len(runs) > 1 else []
@@ -75,6 +83,8 @@ def _median(runs: list[Measure]) -> Measure:
 
 
 def _say(measure: Measure) -> str:
+    if measure.stopped:
+        return f"  stopped after {measure.process_seconds:.1f} s"
     counts = ", ".join(f"{v:,} {k}" for k, v in measure.counts.items() if k != "rows")
     return (
         f"  {measure.seconds:.1f} s (process {measure.process_seconds:.1f} s),"
@@ -92,12 +102,14 @@ def run_benchmark(
     pg_admin_url: str = DEFAULT_PG_ADMIN_URL,
     progress=print,
     repeats: int = 1,
+    stop_after: float = STOP_AFTER,
 ) -> Results:
     """Race every corpus of the plan on every backend, then the validate and re-run measures.
 
     Contenders but those of ``SINGLE_RUN`` run ``repeats`` times; the median run counts. Every
     run has its own warehouse and output folder, removed once measured. ``validate_repeats``
-    of 0 leaves the measure of ``crpv validate`` out.
+    of 0 leaves the measure of ``crpv validate`` out. A run of the pipeline that takes
+    ``stop_after`` times the floor's whole process is stopped and not repeated (0: never).
     """
     plan = plan or Plan()
     started = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -115,6 +127,7 @@ def run_benchmark(
         try:
             for spec, names in races:
                 for backend in backends:
+                    limit = None
                     for name in names:
                         times = 1 if name in SINGLE_RUN else repeats
                         progress(f"{name} on {spec.name}, {backend}: {times} run(s) …")
@@ -123,12 +136,24 @@ def run_benchmark(
                             label = f"{spec.name}-{name}-{backend}-{attempt}"
                             url = warehouses.new(backend, label)
                             run_dir = workdir / label
-                            measure = run_contender(name, written[spec.name], backend, url, run_dir)
+                            measure = run_contender(
+                                name,
+                                written[spec.name],
+                                backend,
+                                url,
+                                run_dir,
+                                limit=None if name in SINGLE_RUN else limit,
+                            )
                             warehouses.drop(url)
                             shutil.rmtree(run_dir, ignore_errors=True)
                             progress(_say(measure))
                             runs.append(measure)
+                            if measure.stopped:
+                                break
                         measures.append(_median(runs))
+                        if name == "floor" and stop_after > 0:
+                            floor = measures[-1].process_seconds
+                            limit = max(STOP_AT_LEAST, stop_after * floor)
             validate_cli = {}
             if validate_repeats > 0:
                 progress("crpv validate on one 300-row return, against the bare imports …")
@@ -170,8 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         "--corpus",
         default=",".join(DEFAULT_CORPUS_NAMES),
         help="comma-separated corpora, at most one per role; each plays its own role: "
-        f"{roles} (default: {','.join(DEFAULT_CORPUS_NAMES)}, every target on the corpus it is"
-        " stated for; any other corpus stands in for them: shown, not judged)",
+        f"{roles} (default: {','.join(DEFAULT_CORPUS_NAMES)}: every target on the corpus it is"
+        " stated for; any other corpus stands in for them, its figures shown, not judged)",
     )
     parser.add_argument(
         "--backends",
@@ -213,6 +238,13 @@ def main(argv: list[str] | None = None) -> int:
         default=3,
         help="runs of the floor and the pipeline, the median counts (default: 3)",
     )
+    parser.add_argument(
+        "--stop-after",
+        type=float,
+        default=STOP_AFTER,
+        help="stop a run of the pipeline once it has taken this many times the floor's whole"
+        f" process, at least {STOP_AT_LEAST:.0f} s (default: {STOP_AFTER:.0f}; 0: never)",
+    )
     args = parser.parse_args(argv)
     backends = tuple(b.strip() for b in args.backends.split(",") if b.strip())
     contenders = tuple(c.strip() for c in args.contenders.split(",") if c.strip())
@@ -224,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if unknown:
         parser.error(f"unknown backend, contender or corpus: {', '.join(unknown)}")
+    if 0 < args.stop_after <= 3:
+        parser.error("--stop-after must be 0 (never) or more than 3 (the largest goal)")
     try:
         plan = Plan.of(names)
     except ValueError as err:
@@ -237,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
             args.validate_repeats,
             args.pg_admin_url,
             repeats=args.repeats,
+            stop_after=args.stop_after,
         )
     except BenchmarkError as err:
         print(f"Error: {err}", file=sys.stderr)

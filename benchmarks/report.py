@@ -194,7 +194,7 @@ def _reruns(results: Results) -> list[str]:
         " folder. Work alone, and whole processes. Outputs: the files of the output folder (bilan,"
         " stewards' overview, correction workbooks) before and after the re-run — untouched (same"
         " SHA-256, modification time and inode), or rewritten (with the same bytes or others),"
-        " new, removed.",
+        " new, removed — and the files each re-run did not leave untouched.",
         "",
         "| corpus | backend | changed | first run (s) | re-run (s) | re-run ÷ first |"
         " whole processes (s) | ÷ | outputs | re-run by step (s) |",
@@ -207,6 +207,13 @@ def _reruns(results: Results) -> list[str]:
             f" {r['changed']} | {r['first']:.2f} | {r['rerun']:.2f} | {r['ratio']:.2f}× |"
             f" {r['first_process']:.1f} → {r['rerun_process']:.1f} | {r['process_ratio']:.2f}× |"
             f" {outputs_text(r['outputs'])} | {steps} |"
+        )
+    lines += ["", "Outputs not left untouched:", ""]
+    for r in results.reruns:
+        names = [f"`{name}` ({fate})" for name, fate in r["rewritten"].items()]
+        shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+        lines.append(
+            f"- `{r['corpus']}`, {r['backend']}, {r['changed']} changed: {shown or 'none'}"
         )
     return lines
 

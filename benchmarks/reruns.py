@@ -46,20 +46,27 @@ def fingerprint(folder: Path) -> dict[str, tuple[str, int, int]]:
     return prints
 
 
-def compare(before: dict, after: dict) -> dict[str, int]:
-    """How many output files met each of ``OUTPUT_FATES`` between two fingerprints."""
-    fates = dict.fromkeys(OUTPUT_FATES, 0)
+def fates(before: dict, after: dict) -> dict[str, str]:
+    """What became of each output file between two fingerprints: one of ``OUTPUT_FATES``."""
+    found = {}
     for name, (digest, mtime, inode) in after.items():
         if name not in before:
-            fates["new"] += 1
+            found[name] = "new"
         elif before[name] == (digest, mtime, inode):
-            fates["untouched"] += 1
+            found[name] = "untouched"
         elif before[name][0] == digest:
-            fates["same bytes"] += 1
+            found[name] = "same bytes"
         else:
-            fates["other bytes"] += 1
-    fates["removed"] = len(set(before) - set(after))
-    return fates
+            found[name] = "other bytes"
+    return found | dict.fromkeys(sorted(set(before) - set(after)), "removed")
+
+
+def compare(before: dict, after: dict) -> dict[str, int]:
+    """How many output files met each of ``OUTPUT_FATES`` between two fingerprints."""
+    counted = dict.fromkeys(OUTPUT_FATES, 0)
+    for fate in fates(before, after).values():
+        counted[fate] += 1
+    return counted
 
 
 def measure_rerun(
@@ -86,6 +93,7 @@ def measure_rerun(
             write_return(path, path.stem.split("_")[0], 1, changed_spec)
         before = fingerprint(where / "output")
         again = run_contender("dagster", corpus, backend, url, where, inbox)
+        after = fingerprint(where / "output")
         rows.append(
             {
                 "backend": backend,
@@ -101,7 +109,10 @@ def measure_rerun(
                 "process_ratio": again.process_seconds / first.process_seconds,
                 "first_steps": first.stages,
                 "rerun_steps": again.stages,
-                "outputs": compare(before, fingerprint(where / "output")),
+                "outputs": compare(before, after),
+                "rewritten": {
+                    name: fate for name, fate in fates(before, after).items() if fate != "untouched"
+                },
             }
         )
     warehouses.drop(url)

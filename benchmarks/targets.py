@@ -43,12 +43,24 @@ def _over(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
 
 
+def _halted(*measures: Measure | None) -> Measure | None:
+    """The measure, of those, that was stopped at its time limit (if any)."""
+    return next((m for m in measures if m and m.stopped), None)
+
+
+def _text(text: str, *measures: Measure | None) -> str:
+    """``text``, said to be a lower bound when one of ``measures`` was stopped."""
+    halted = _halted(*measures)
+    return f"≥ {text} (stopped after {halted.process_seconds:.0f} s)" if halted else text
+
+
 def _process_ratio(top: Measure | None, floor: Measure | None) -> tuple[float | None, str]:
     """Whole process ÷ whole process, and the seconds it divides."""
     if not top or not floor:
         return None, "—"
     value = top.process_seconds / floor.process_seconds
-    return value, f"{value:.2f}× ({top.process_seconds:.1f} s ÷ {floor.process_seconds:.1f} s)"
+    text = f"{value:.2f}× ({top.process_seconds:.1f} s ÷ {floor.process_seconds:.1f} s)"
+    return value, _text(text, top)
 
 
 class _Judge:
@@ -71,16 +83,24 @@ class _Judge:
         value: float | None,
         measured: str,
         goals: dict[str, tuple[str, Callable[[float], bool]]],
+        halted: Measure | None = None,
     ) -> None:
-        """A row; ``goals`` gives, for each backend the target is stated for, its goal and test."""
+        """A row; ``goals`` gives, for each backend the target is stated for, its goal and test.
+
+        ``halted``: a run the value comes from was stopped at its time limit, so that the value
+        is a lower bound: a goal it misses is missed, one it meets is not known to be met.
+        """
         stated = goals.get(backend)
+        stop = f" (a run stopped after {halted.process_seconds:.0f} s)" if halted else ""
         if stated is None:
             goal = "; ".join(f"{g} on {b}" for b, (g, _) in goals.items())
             verdict = f"shown (stated for {', '.join(goals)})"
         elif value is None:
-            goal, verdict = stated[0], UNMEASURED
+            goal, verdict = stated[0], UNMEASURED + stop
         elif self.spec.name != self.stated:
             goal, verdict = stated[0], f"shown (stands in for `{self.stated}`)"
+        elif halted:
+            goal, verdict = stated[0], UNMEASURED + stop if stated[1](value) else NOT_MET + stop
         else:
             goal, verdict = stated[0], MET if stated[1](value) else NOT_MET
         corpus = f"`{self.spec.name}`"
@@ -92,7 +112,8 @@ def _bad_year(results: Results, backends: list[str]) -> list[Row]:
     if not judge.spec:
         return []
     for backend in backends:
-        value, text = _process_ratio(judge.get(CLI, backend), judge.get("floor", backend))
+        cli = judge.get(CLI, backend)
+        value, text = _process_ratio(cli, judge.get("floor", backend))
         judge.add(
             "1",
             "`crpv run --year`, every asset, whole process ÷ floor, whole process",
@@ -100,9 +121,11 @@ def _bad_year(results: Results, backends: list[str]) -> list[Row]:
             value,
             text,
             {b: ("≤ 3×", lambda v: v <= 3.0) for b in backends},
+            _halted(cli),
         )
     for backend in backends:
-        steps = (m := judge.get("dagster", backend)) and m.stages or {}
+        every_asset = judge.get("dagster", backend)
+        steps = every_asset.stages if every_asset else {}
         workbooks = [steps.get(step) for step in WORKBOOK_STEPS]
         load = steps.get("validate_and_load")
         value = None if None in workbooks or not load else sum(workbooks) / load
@@ -118,6 +141,7 @@ def _bad_year(results: Results, backends: list[str]) -> list[Row]:
             value,
             text,
             {b: ("< 1×", lambda v: v < 1.0) for b in backends},
+            _halted(every_asset),
         )
     return judge.rows
 
@@ -125,7 +149,8 @@ def _bad_year(results: Results, backends: list[str]) -> list[Row]:
 def _clean_year(results: Results, backends: list[str]) -> list[Row]:
     judge = _Judge(results, "year")
     for backend in backends if judge.spec else ():
-        value, text = _process_ratio(judge.get(CLI, backend), judge.get("floor", backend))
+        cli = judge.get(CLI, backend)
+        value, text = _process_ratio(cli, judge.get("floor", backend))
         judge.add(
             "2",
             "`crpv run --year`, every asset, whole process ÷ floor, whole process",
@@ -133,36 +158,39 @@ def _clean_year(results: Results, backends: list[str]) -> list[Row]:
             value,
             text,
             {b: ("≤ 3×", lambda v: v <= 3.0) for b in backends},
+            _halted(cli),
         )
     return judge.rows
 
 
-def _peak(judge: _Judge, backend: str) -> int | None:
-    runs = [judge.get(c, backend) for c in ("warehouse", "dagster", CLI)]
-    peaks = [m.peak_rss_bytes for m in runs if m]
-    return max(peaks) if peaks else None
+def _pipeline_runs(judge: _Judge, backend: str) -> list[Measure]:
+    return [m for c in ("warehouse", "dagster", CLI) if (m := judge.get(c, backend))]
 
 
 def _scale(results: Results, backends: list[str]) -> list[Row]:
     judge = _Judge(results, "scale")
     if not judge.spec:
         return []
+
+    def work_ratio(contender: str, backend: str) -> tuple[float | None, str, Measure | None]:
+        top, floor = judge.get(contender, backend), judge.get("floor", backend)
+        value = _over(top and top.seconds, floor and floor.seconds)
+        return value, _text(ratio(value), top), _halted(top)
+
     for backend in backends:
-        floor = judge.get("floor", backend)
-        value = _over(
-            getattr(judge.get("warehouse", backend), "seconds", None), floor and floor.seconds
-        )
+        value, text, halted = work_ratio("warehouse", backend)
         judge.add(
             "3, 4",
             "whole pipeline (read → derive, Dagster in process) ÷ floor, work alone",
             backend,
             value,
-            ratio(value),
+            text,
             {"sqlite": ("≤ 1.5×", lambda v: v <= 1.5), "postgresql": ("≤ 2×", lambda v: v <= 2.0)},
+            halted,
         )
     for backend in backends:
         pipeline = judge.get("warehouse", backend)
-        value = pipeline.cores_used if pipeline else None
+        value = pipeline.cores_used if pipeline and not pipeline.stopped else None
         judge.add(
             "3",
             "cores used by the whole pipeline (CPU ÷ wall of its process tree)",
@@ -170,29 +198,30 @@ def _scale(results: Results, backends: list[str]) -> list[Row]:
             value,
             "—" if value is None else f"{value:.2f}",
             {"postgresql": ("≥ 1.5", lambda v: v >= 1.5)},
+            _halted(pipeline),
         )
     for backend in backends:
-        floor = judge.get("floor", backend)
-        value = _over(
-            getattr(judge.get("dagster", backend), "seconds", None), floor and floor.seconds
-        )
+        value, text, halted = work_ratio("dagster", backend)
         judge.add(
             "4",
             "every asset (+ workbooks, overview, bilan; in process) ÷ floor, work alone",
             backend,
             value,
-            ratio(value),
+            text,
             {"sqlite": ("≤ 2×", lambda v: v <= 2.0)},
+            halted,
         )
     for backend in backends:
-        peak = _peak(judge, backend)
+        runs = _pipeline_runs(judge, backend)
+        peak = max((m.peak_rss_bytes for m in runs), default=None)
         judge.add(
             "4",
             "peak memory of a pipeline run, its whole process tree",
             backend,
             peak,
-            "—" if peak is None else f"{peak / GIB:.2f} GiB",
+            _text("—" if peak is None else f"{peak / GIB:.2f} GiB", *runs),
             {"sqlite": ("≤ 1.5 GiB", lambda v: v <= 1.5 * GIB)},
+            _halted(*runs),
         )
     return judge.rows
 
@@ -275,15 +304,18 @@ def issue_6(results: Results) -> list[tuple[str, list[str], str, str]]:
     if not judge.spec:
         return []
     judged = judge.spec.name == judge.stated
+    halted = _halted(*_pipeline_runs(judge, "sqlite"))
     rows = []
 
-    def row(label, values: dict[str, float | None], text, goal, test) -> None:
+    def row(label, values: dict[str, float | None], text, goal, test, raced=True) -> None:
         value = values.get("sqlite")
         verdict = (
             "—"
             if not judged or test is None or value is None
             else (MET if test(value) else NOT_MET)
         )
+        if raced and halted and verdict == MET:  # a stopped run's figure is a bound, no more
+            verdict = f"{UNMEASURED} (a run stopped after {halted.process_seconds:.0f} s)"
         rows.append((label, [text(values.get(b)) for b in backends], goal, verdict))
 
     def seconds(contender: str, backend: str) -> float | None:
@@ -309,7 +341,10 @@ def issue_6(results: Results) -> list[tuple[str, list[str], str, str]]:
     )
     row(
         "peak memory of a pipeline run",
-        {b: _peak(judge, b) for b in backends},
+        {
+            b: max((m.peak_rss_bytes for m in _pipeline_runs(judge, b)), default=None)
+            for b in backends
+        },
         lambda v: "—" if v is None else f"{v / GIB:.2f} GiB",
         "≤ 1.5 GiB",
         lambda v: v <= ISSUE_6["peak_rss_bytes"],
@@ -346,5 +381,6 @@ def issue_6(results: Results) -> list[tuple[str, list[str], str, str]]:
             ratio,
             "≤ 0.25×" if changed else "(shown: what any run costs)",
             (lambda v: v <= ISSUE_6["rerun_vs_first"]) if changed else None,
+            raced=False,
         )
     return rows

@@ -6,15 +6,21 @@ figure; it asserts no speed (speed is measured by the full run, in the README, n
 timed test).
 """
 
+import datetime
+import os
 import re
+import sys
 from collections import Counter
 
 import pytest
 
 from benchmarks import bad_year
+from benchmarks.children import STOPPED, Measure, watch
 from benchmarks.corpus import SPECS, build_corpus
 from benchmarks.harness import CONTENDERS, Plan, render, rerun_changes, run_benchmark
 from benchmarks.reruns import compare, fingerprint
+from benchmarks.results import Results
+from benchmarks.targets import GIB, issue_18
 
 TINY = SPECS["tiny"]
 TINY_BAD = SPECS["tiny-bad-year"]
@@ -165,3 +171,69 @@ def test_the_harness_measures_every_contender_and_target(backend, tmp_path, requ
         (line,) = [x for x in lines if x.startswith(f"| {label}")]
         assert re.search(r"\d+\.\d\d", line), line
     assert "a run records 57 findings and rejects 5 returns" in text
+
+
+GRANDCHILD = "import pathlib, sys, time; pathlib.Path(sys.argv[1]).touch(); time.sleep(600)"
+SLEEPER = f"""
+import subprocess, sys, time
+subprocess.Popen([sys.executable, "-c", {GRANDCHILD!r}, sys.argv[1]])
+time.sleep(600)
+"""
+
+
+def test_a_run_past_its_limit_is_stopped_with_every_process_it_started(tmp_path):
+    import psutil
+
+    started = tmp_path / "grandchild-started"
+    command = [sys.executable, "-c", SLEEPER, str(started)]
+    code, _, _, _ = watch(command, dict(os.environ), tmp_path / "log", limit=10.0)
+    assert code == STOPPED and started.exists()  # the grandchild ran, and was stopped too
+    left = [
+        p for p in psutil.process_iter(["cmdline"]) if str(started) in (p.info["cmdline"] or [])
+    ]
+    assert left == []
+
+
+def _measure(contender, backend, corpus, seconds, process=None, **extra):
+    return Measure(
+        contender,
+        backend,
+        seconds,
+        1000,
+        extra.pop("peak", GIB // 2),
+        extra.pop("cpu", seconds),
+        process or seconds + 1,
+        corpus=corpus,
+        **extra,
+    )
+
+
+def test_targets_are_judged_on_the_corpus_and_backend_they_are_stated_for():
+    steps = {"validate_and_load": 10.0, "steward_overview": 2.0, "correction_workbooks": 3.0}
+    measures = [
+        _measure("floor", "sqlite", "bad-year", 3.0, 4.0),
+        _measure("crpv", "sqlite", "bad-year", 11.0, 11.0),  # 2.75× the floor: met
+        _measure("dagster", "sqlite", "bad-year", 9.0, stages=steps),  # 0.5×: met
+        _measure("floor", "postgresql", "bad-year", 3.0, 4.0),
+        _measure("crpv", "postgresql", "bad-year", 100.0, 100.0, stopped=True),
+        _measure("dagster", "postgresql", "bad-year", 100.0, 100.0, stopped=True),
+        _measure("floor", "sqlite", "large", 10.0),
+        _measure("warehouse", "sqlite", "large", 16.0),  # 1.6×: not met (≤ 1.5× on SQLite)
+        _measure("floor", "postgresql", "large", 10.0),
+        _measure("warehouse", "postgresql", "large", 19.0, cpu=40.0),  # 1.9×, 2 cores: met
+    ]
+    results = Results(Plan(), measures, {}, [], datetime.datetime.now(datetime.UTC), 1.0)
+    verdicts = {(r.target, r.label[:20], r.backend): r.verdict for r in issue_18(results)}
+    assert verdicts[("1", "`crpv run --year`, e", "sqlite")] == "met"
+    assert verdicts[("1", "`crpv run --year`, e", "postgresql")] == (
+        "**not met** (a run stopped after 100 s)"
+    )
+    assert verdicts[("1", "steward overview + c", "sqlite")] == "met"
+    assert verdicts[("1", "steward overview + c", "postgresql")] == (
+        "not measured (a run stopped after 100 s)"
+    )
+    assert verdicts[("3, 4", "whole pipeline (read", "sqlite")] == "**not met**"
+    assert verdicts[("3, 4", "whole pipeline (read", "postgresql")] == "met"
+    assert verdicts[("3", "cores used by the wh", "postgresql")] == "met"
+    assert verdicts[("3", "cores used by the wh", "sqlite")] == "shown (stated for postgresql)"
+    assert verdicts[("2", "`crpv run --year`, e", "sqlite")] == "not measured"
