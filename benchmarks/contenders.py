@@ -3,7 +3,8 @@
 - ``naive``: what a user would write instead — ``pandas.read_excel`` (openpyxl) of each return,
   every cell as text, then ``DataFrame.to_sql``; no validation, no publics, no derived tables.
 - ``floor``: the least any loader must do — read the cells with python-calamine, then write
-  every row with one bulk statement (``executemany`` on SQLite, ``COPY`` on PostgreSQL).
+  every row with one bulk statement (``executemany`` on SQLite, ``COPY`` on PostgreSQL). A file
+  calamine cannot open, or without an ``Activités`` sheet, is skipped (a bad year has some).
 - ``stages``: the pipeline's own functions called one after the other in one process, each
   stage timed (read, normalise, validate — per return —, load — per return —, derive).
 - ``warehouse``: the whole pipeline, read → derive, through Dagster in process: the assets of
@@ -13,6 +14,8 @@
 
 Each prints one JSON line: seconds of work (imports and start-up excluded), rows written,
 stage seconds. Run as ``python -m benchmarks.contenders NAME CORPUS_ROOT YEAR URL WORKDIR``.
+The harness also races ``crpv run --year`` itself, the console script as a user runs it: it is
+no function of this module.
 """
 
 from __future__ import annotations
@@ -51,8 +54,24 @@ def naive(inbox: Path, year: int, url: str, workdir: Path) -> dict:
     return {"seconds": seconds, "rows": rows}
 
 
-def floor(inbox: Path, year: int, url: str, workdir: Path) -> dict:
+def _activity_cells(path: Path) -> list[list] | None:
+    """The cells of the return's ``Activités`` sheet; None when calamine cannot read them."""
     import python_calamine
+
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_path(str(path))
+    except python_calamine.CalamineError:  # not a workbook
+        return None
+    try:
+        return workbook.get_sheet_by_name("Activités").to_python()
+    except python_calamine.CalamineError:  # no sheet of activities
+        return None
+    finally:
+        workbook.close()
+
+
+def floor(inbox: Path, year: int, url: str, workdir: Path) -> dict:
+    import python_calamine  # noqa: F401 - imported before the clock starts, as the others' imports
     import sqlalchemy as sa
 
     engine = sa.create_engine(url)
@@ -63,10 +82,12 @@ def floor(inbox: Path, year: int, url: str, workdir: Path) -> dict:
         conn.exec_driver_sql(f"CREATE TABLE {FLOOR_TABLE} ({definition})")
     start = read_start = time.perf_counter()
     rows: list[tuple] = []
+    skipped = 0
     for path in _files(inbox, year):
-        workbook = python_calamine.CalamineWorkbook.from_path(str(path))
-        cells = workbook.get_sheet_by_name("Activités").to_python()
-        workbook.close()
+        cells = _activity_cells(path)
+        if cells is None:
+            skipped += 1
+            continue
         rows.extend(tuple((list(r) + [None] * 11)[:11]) for r in cells[HEADER_ROW + 1 :])
     read_seconds = time.perf_counter() - read_start
     write_start = time.perf_counter()
@@ -88,6 +109,7 @@ def floor(inbox: Path, year: int, url: str, workdir: Path) -> dict:
         "seconds": seconds,
         "rows": len(rows),
         "stages": {"read": read_seconds, "write": write_seconds},
+        "skipped_files": skipped,
     }
 
 
