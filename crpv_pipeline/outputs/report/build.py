@@ -25,6 +25,7 @@ from crpv_pipeline.outputs.report.bilan import TITLE, Bilan, NoDataForYear, NotF
 from crpv_pipeline.outputs.report.followup import followup_counts, followup_table
 from crpv_pipeline.outputs.report.tables import REMOTE, USED_STATUSES, Column, ReportTable
 from crpv_pipeline.reference.statuses import STATUS_LABELS
+from crpv_pipeline.warehouse.audit import last_change
 from crpv_pipeline.warehouse.decisions import read_accepted_findings
 from crpv_pipeline.warehouse.engine import WarehouseError, failure_reason
 from crpv_pipeline.warehouse.tables import read_table
@@ -126,6 +127,7 @@ def build_bilan(engine: Engine, year: int) -> Bilan:
         deadline=_deadline(current),
         tables=tables,
         awaiting_approval=_awaiting_approval(current),
+        as_of=last_change(engine),
     )
 
 
@@ -251,5 +253,6 @@ def write_report(engine: Engine, year: int, out: Path, final: bool = False) -> t
     out.parent.mkdir(parents=True, exist_ok=True)
     workbook = out.with_suffix(".xlsx")
     write_text(out, render_html(bilan, TITLE, workbook.name))
-    write_workbook(bilan.tables, workbook, bilan.title(TITLE), provisional=bilan.provisional)
+    title = bilan.title(TITLE)
+    write_workbook(bilan.tables, workbook, title, bilan.provisional, bilan.as_of)
     return out, workbook
