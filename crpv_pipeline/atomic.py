@@ -4,13 +4,17 @@ A writer (XlsxWriter, openpyxl, ``write_text``) writes to a temporary file besid
 (same folder, so same file system); only once it is complete and flushed to disk does
 ``os.replace`` put it in place, in one step. A process killed meanwhile leaves the previous
 file, or none, and at worst a hidden ``.…crpv-tmp`` file that ``remove_leftovers`` clears; a
-writer that fails leaves nothing. Belongs here: the temporary name, the rename, the clean-up.
+writer that fails leaves nothing. New bytes equal to the file's are not put in place: the file
+is left as it is (same inode, same modification time), so that a run where nothing changed
+touches no file. Belongs here: the temporary name, the comparison, the rename, the clean-up.
 Stays out: what is written (the callers' writers). No other module of ``crpv_pipeline`` may open
 a final path for writing (``test_atomic`` checks the source).
 """
 
 from __future__ import annotations
 
+import filecmp
+import logging
 import os
 import secrets
 from collections.abc import Iterator
@@ -20,6 +24,7 @@ from pathlib import Path
 TEMP_SUFFIX = ".crpv-tmp"
 """Every temporary file ends with this: ``.<final name>.<pid>-<random>.crpv-tmp``."""
 _MAX_NAME = 255  # bytes in a file name on common file systems
+_LOG = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -28,8 +33,10 @@ def atomic_output(final: Path) -> Iterator[Path]:
 
     The folder is created if needed. On leaving the block normally the temporary file is
     flushed to disk and renamed onto ``final`` (``os.replace``: readers see the old file or the
-    new one, never a part); on any exception, or a writer that wrote nothing, it is removed and
-    ``final`` is left as it was.
+    new one, never a part), unless ``final`` already holds the same bytes: then the temporary
+    file is removed and ``final`` left untouched (logged: « unchanged, left as is »). On any
+    exception, or a writer that wrote nothing, the temporary file is removed and ``final`` is
+    left as it was.
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -40,6 +47,10 @@ def atomic_output(final: Path) -> Iterator[Path]:
     temp = final.with_name(name)
     try:
         yield temp
+        if _same_bytes(temp, final):
+            temp.unlink()
+            _LOG.info("%s: unchanged, left as is", final)
+            return
         _flush_to_disk(temp)
         os.replace(temp, final)
     except BaseException:
@@ -79,6 +90,20 @@ def remove_leftovers(folder: Path) -> list[Path]:
             path.unlink()
             removed.append(path)
     return removed
+
+
+def _same_bytes(temp: Path, final: Path) -> bool:
+    """Whether ``final`` is a regular file holding the bytes of ``temp``.
+
+    Raises FileNotFoundError when there is no ``temp``: the writer wrote nothing.
+    """
+    size = temp.stat().st_size
+    try:
+        if not final.is_file() or final.stat().st_size != size:
+            return False
+        return filecmp.cmp(temp, final, shallow=False)
+    except OSError:  # unreadable: written again
+        return False
 
 
 def _flush_to_disk(path: Path) -> None:

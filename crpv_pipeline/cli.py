@@ -126,7 +126,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         engine = create_warehouse_engine(url)
         try:
-            page, workbook = write_report(engine, args.year, out, final=args.final)
+            page, workbook = write_report(engine, args.year, out, args.final, record=False)
         finally:
             engine.dispose()
     except NoDataForYear as err:

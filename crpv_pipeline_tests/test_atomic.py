@@ -1,6 +1,7 @@
 """The atomic writer, and a check of the source that every output goes through it."""
 
 import ast
+import logging
 import os
 import subprocess
 import sys
@@ -9,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from crpv_pipeline import atomic
-from crpv_pipeline.atomic import TEMP_SUFFIX, atomic_output, remove_leftovers, write_text
+from crpv_pipeline.atomic import (
+    TEMP_SUFFIX,
+    atomic_output,
+    remove_leftovers,
+    write_bytes,
+    write_text,
+)
 
 PACKAGE = Path(atomic.__file__).parent
 ALLOWED = {
@@ -38,6 +45,35 @@ def test_a_failed_write_leaves_the_previous_file_and_no_temporary(tmp_path):
     with pytest.raises(FileNotFoundError), atomic_output(final):
         pass  # a writer that wrote nothing
     assert final.read_text(encoding="utf-8") == "ancien"
+    assert os.listdir(tmp_path) == ["bilan.html"]
+
+
+def test_the_same_bytes_leave_the_file_untouched(tmp_path, caplog):
+    final = write_bytes(tmp_path / "bilan.xlsx", b"PK\x03\x04 classeur")
+    os.utime(final, ns=(1_000_000_000, 1_000_000_000))  # an old file, as a first run left it
+    before = final.stat()
+    with caplog.at_level(logging.INFO, logger="crpv_pipeline.atomic"):
+        assert write_bytes(final, b"PK\x03\x04 classeur") == final
+    after = final.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert os.listdir(tmp_path) == ["bilan.xlsx"]  # no temporary file left
+    assert caplog.messages == [f"{final}: unchanged, left as is"]
+
+
+@pytest.mark.parametrize("new", [b"PK\x03\x04 classeuR", b"PK\x03\x04 classeur 2", b""])
+def test_other_bytes_replace_the_file(tmp_path, new):
+    final = write_bytes(tmp_path / "bilan.xlsx", b"PK\x03\x04 classeur")
+    os.utime(final, ns=(1_000_000_000, 1_000_000_000))
+    write_bytes(final, new)
+    assert final.read_bytes() == new
+    assert final.stat().st_mtime_ns != 1_000_000_000
+    assert os.listdir(tmp_path) == ["bilan.xlsx"]
+
+
+def test_a_folder_in_the_way_is_not_taken_for_the_same_bytes(tmp_path):
+    (tmp_path / "bilan.html").mkdir()
+    with pytest.raises(OSError):
+        write_text(tmp_path / "bilan.html", "")
     assert os.listdir(tmp_path) == ["bilan.html"]
 
 

@@ -281,3 +281,28 @@ def inbox_check(year: int, folder: Path, n_files: int) -> dg.AssetCheckResult:
             "folder": dg.MetadataValue.path(str(folder)),
         },
     )
+
+
+LEFT_AS_IS = "unchanged, left as is"
+"""What an output asset says of files its run did not touch (``fingerprint``, ``atomic``)."""
+
+
+def file_states(paths: Sequence[Path]) -> dict[Path, tuple[int, int, int] | None]:
+    """Each file's inode, modification time and size (None when absent): taken before writing."""
+    states: dict[Path, tuple[int, int, int] | None] = {}
+    for path in paths:
+        try:
+            stat = path.stat()
+        except OSError:
+            states[path] = None
+        else:
+            states[path] = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    return states
+
+
+def left_as_is(
+    before: dict[Path, tuple[int, int, int] | None], paths: Sequence[Path]
+) -> list[Path]:
+    """The ``paths`` a write left untouched: there before, same inode, time and size after."""
+    after = file_states(paths)
+    return [p for p in paths if before.get(p) is not None and before.get(p) == after[p]]

@@ -258,13 +258,19 @@ def correction_workbooks(
     folder = output.year_folder(partition_year(context)) / "corrections"
     workers = settings.worker_processes()
     engine = warehouse.engine()
+    before = asset_metadata.file_states(sorted(folder.glob("*.xlsx")))
     paths = year_outputs.write_corrections(validated_returns, folder, workers, engine)
-    context.log.info(f"{len(paths)} correction workbooks in {folder}")
+    kept = asset_metadata.left_as_is(before, paths)
+    context.log.info(
+        f"{len(paths)} correction workbooks in {folder}"
+        + (f" ({len(kept)} {asset_metadata.LEFT_AS_IS})" if kept else "")
+    )
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(paths),
             "folder": dg.MetadataValue.path(str(folder)),
             "workbooks": _paths_md(paths),
+            "workbooks_left_as_is": len(kept),
         }
     )
 
@@ -286,10 +292,20 @@ def steward_overview(
 ) -> dg.MaterializeResult:
     year = partition_year(context)
     engine = warehouse.engine()
-    path = year_outputs.write_year_overview(engine, year, output.year_folder(year))
+    folder = output.year_folder(year)
+    before = asset_metadata.file_states(
+        [folder / year_outputs.OVERVIEW_FILE_NAME.format(year=year)]
+    )
+    path = year_outputs.write_year_overview(engine, year, folder)
+    outcome = asset_metadata.LEFT_AS_IS if asset_metadata.left_as_is(before, [path]) else "written"
+    context.log.info(f"overview {year} {outcome}: {path}")
     centres = count_rows(engine, "completeness", year)
     return dg.MaterializeResult(
-        metadata={"dagster/row_count": centres, "path": dg.MetadataValue.path(str(path))}
+        metadata={
+            "dagster/row_count": centres,
+            "path": dg.MetadataValue.path(str(path)),
+            "outcome": outcome,
+        }
     )
 
 
@@ -324,13 +340,17 @@ def bilan_report(
 ) -> dg.MaterializeResult:
     year = partition_year(context)
     target = output.year_folder(year) / REPORT_FILE_NAME.format(year=year)
+    before = asset_metadata.file_states([target, target.with_suffix(".xlsx")])
     page, workbook = write_report(warehouse.engine(), year, target)
-    context.log.info(f"bilan {year} written: {page}, {workbook}")
+    kept = asset_metadata.left_as_is(before, [page, workbook])
+    outcome = asset_metadata.LEFT_AS_IS if len(kept) == 2 else "written"
+    context.log.info(f"bilan {year} {outcome}: {page}, {workbook}")
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(page)),
             "workbook": dg.MetadataValue.path(str(workbook)),
+            "outcome": outcome,
         },
         check_results=[checks.bilan_built(year, deadlines.deadlines(), now)],
     )

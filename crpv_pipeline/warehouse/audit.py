@@ -2,7 +2,8 @@
 
 Belongs here: what a run records about itself (when it started and finished, what it found in
 the inbox and did with it, which pipeline and reference-data versions ran), so that "which
-version did the bilan use?" has an answer in the warehouse. Stays out: loading returns
+version did the bilan use?" has an answer in the warehouse; and when the warehouse's data last
+changed (``last_change``), what the outputs say they are « as of ». Stays out: loading returns
 (``loading``), Dagster (the assets pass the run id and start time), the schema (``sql/schema``).
 """
 
@@ -112,3 +113,20 @@ def finish_load_run(
         raise WarehouseError(
             f"recording the end of run {run_id} of {year} failed: {failure_reason(err)}"
         ) from err
+
+
+def last_change(engine: Engine) -> dt.datetime | None:
+    """When the warehouse's data last changed: its latest file recorded or decision taken.
+
+    The latest ``submission.loaded_at`` or ``steward_decision.decided_at`` (naive UTC, to the
+    second), None in a warehouse that has neither. A run that finds every file known changes
+    neither: what the bilan and the overview say they are « as of ».
+    """
+    inspector = sa.inspect(engine)
+    times = []
+    with engine.connect() as conn:
+        for name, column in (("submission", "loaded_at"), ("steward_decision", "decided_at")):
+            if inspector.has_table(name):  # no decisions in a warehouse of an earlier version
+                times.append(conn.scalar(sa.select(sa.func.max(schema_table(name).c[column]))))
+    known = [t for t in times if t is not None]
+    return max(known).replace(microsecond=0) if known else None

@@ -1,6 +1,7 @@
 """Writing one year's files for people: correction workbooks (by the workers) and the overview.
 
-Belongs here: which workbooks are written again, kept or removed in a year's output folder.
+Belongs here: which workbooks are written again, kept or removed in a year's output folder
+(an overview whose rows did not change is left as it is).
 Stays out: what a workbook holds (``outputs.corrections``, ``outputs.steward_overview``).
 """
 
@@ -20,6 +21,7 @@ from crpv_pipeline.intake.inbox import file_size
 from crpv_pipeline.model import FINDING_FIELDS, Finding, ReturnResult
 from crpv_pipeline.outputs.correction_names import CORRECTIONS_PREFIX, made_for
 from crpv_pipeline.outputs.corrections import correction_file_name, write_correction_workbook
+from crpv_pipeline.outputs.fingerprint import inputs_fingerprint, refresh
 from crpv_pipeline.outputs.steward_overview import write_steward_overview
 from crpv_pipeline.reference.refdata import (
     default_nomenclature,
@@ -113,11 +115,17 @@ def _correction_workbook(job: tuple[ReturnResult, Path]) -> Path:
     return write_correction_workbook(result, path)
 
 
+OVERVIEW_FILE_NAME = "suivi_bilans_{year}.xlsx"
+"""The stewards' overview of a year, in the year's output folder."""
+
+
 def write_year_overview(engine, year: int, folder: Path) -> Path:
     """The stewards' workbook of ``year``: completeness, decisions to take, every finding.
 
     Findings of superseded (or excluded) submissions are left out: a later return fixed them;
     the plausibility warnings of the year come with the findings (``plausibility_rows``).
+    A workbook that already holds what these rows give (``fingerprint.refresh``) is left as it
+    is.
     """
     completeness = read_table(engine, "completeness", year)
     submissions = read_table(engine, "submission", year)
@@ -130,9 +138,18 @@ def write_year_overview(engine, year: int, folder: Path) -> Path:
     names = {c.code: c.label for c in default_nomenclature().centres}
     folder.mkdir(parents=True, exist_ok=True)
     remove_leftovers(folder)
-    return write_steward_overview(
-        year, completeness, findings, folder, names, pending=pending(engine, year)
-    )
+    out = folder / OVERVIEW_FILE_NAME.format(year=year)
+    inputs = {
+        "year": year,
+        "completeness": completeness,
+        "findings": findings,
+        "out": out,
+        "centre_names": names,
+        "pending": pending(engine, year),
+    }
+    fingerprint = inputs_fingerprint("steward_overview", inputs)
+    refresh([out], fingerprint, lambda: write_steward_overview(**inputs))
+    return out
 
 
 GONE = ("superseded", "excluded")

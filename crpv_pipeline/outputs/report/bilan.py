@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,10 @@ class Bilan:
     tables: tuple[ReportTable, ...]
     awaiting_approval: tuple[str, ...] = ()
     """Centres whose exploitable return awaits a steward's approval: the bilan is provisional."""
+    as_of: dt.datetime | None = None
+    """When the warehouse's data last changed (``audit.last_change``, naive UTC): the date the
+    bilan is « as of », never the time it was written, so that the same data give the same
+    bytes."""
 
     @property
     def provisional(self) -> bool:

@@ -6,7 +6,7 @@ and the submissions and findings for the data-quality annex) and lays out the re
 charts inline (``html``, ``charts``) and as a workbook (``xlsx``); the tables themselves are laid
 out by ``tables`` and ``annex``. What stays out: computing what the warehouse derives (totals,
 shares and changes are read, not recomputed), Dagster, and the command line. Matplotlib is only
-imported when a report is written.
+imported when a report is drawn: files that already hold the same bilan are left as they are.
 """
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from crpv_pipeline.outputs.fingerprint import inputs_fingerprint, refresh
 from crpv_pipeline.outputs.report import annex
 from crpv_pipeline.outputs.report import tables as layout
 from crpv_pipeline.outputs.report.bilan import TITLE, Bilan, NoDataForYear, NotFinal
 from crpv_pipeline.outputs.report.followup import followup_counts, followup_table
 from crpv_pipeline.outputs.report.tables import REMOTE, USED_STATUSES, Column, ReportTable
 from crpv_pipeline.reference.statuses import STATUS_LABELS
+from crpv_pipeline.warehouse.audit import last_change
 from crpv_pipeline.warehouse.decisions import read_accepted_findings
 from crpv_pipeline.warehouse.engine import WarehouseError, failure_reason
 from crpv_pipeline.warehouse.tables import read_table
@@ -126,6 +128,7 @@ def build_bilan(engine: Engine, year: int) -> Bilan:
         deadline=_deadline(current),
         tables=tables,
         awaiting_approval=_awaiting_approval(current),
+        as_of=last_change(engine),
     )
 
 
@@ -229,17 +232,18 @@ def _by_type(shares: pd.DataFrame, types: pd.DataFrame, modalities: pd.DataFrame
     return out
 
 
-def write_report(engine: Engine, year: int, out: Path, final: bool = False) -> tuple[Path, Path]:
+def write_report(
+    engine: Engine, year: int, out: Path, final: bool = False, record: bool = True
+) -> tuple[Path, Path]:
     """Write the bilan of ``year`` to ``out`` (HTML) and its tables next to it (``.xlsx``).
 
     Returns both paths. The workbook has the same stem as the page. While exploitable returns
     await a steward's approval, both say « provisoire » (title, every page, every sheet), and
-    ``final`` raises ``NotFinal`` naming those centres instead of writing anything.
+    ``final`` raises ``NotFinal`` naming those centres instead of writing anything. When the
+    two files already hold what this bilan gives (``fingerprint.refresh``: the same figures,
+    the same code), nothing is drawn nor written. ``record=False`` draws and writes them
+    anyway and leaves no record beside them (``crpv report``, which may write anywhere).
     """
-    from crpv_pipeline.atomic import write_text
-    from crpv_pipeline.outputs.report.html import render_html
-    from crpv_pipeline.outputs.report.xlsx import write_workbook
-
     bilan = build_bilan(engine, year)
     if final and bilan.provisional:
         raise NotFinal(
@@ -248,8 +252,19 @@ def write_report(engine: Engine, year: int, out: Path, final: bool = False) -> t
             f" see `crpv review --year {year}`"
         )
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     workbook = out.with_suffix(".xlsx")
-    write_text(out, render_html(bilan, TITLE, workbook.name))
-    write_workbook(bilan.tables, workbook, bilan.title(TITLE), provisional=bilan.provisional)
+
+    def write() -> None:
+        from crpv_pipeline.atomic import write_text
+        from crpv_pipeline.outputs.report.html import render_html
+        from crpv_pipeline.outputs.report.xlsx import write_workbook
+
+        write_text(out, render_html(bilan, TITLE, workbook.name))
+        title = bilan.title(TITLE)
+        write_workbook(bilan.tables, workbook, title, bilan.provisional, bilan.as_of)
+
+    if record:
+        refresh([out, workbook], inputs_fingerprint("bilan_report", bilan, workbook.name), write)
+    else:
+        write()
     return out, workbook

@@ -3,15 +3,18 @@
 ``render_html`` lays out a ``report.Bilan``: headline figures with their change, the charts of
 ``charts`` inline, the tables, and the data-quality annex. Every text that comes from
 the data (names, file names, labels) is HTML-escaped; numbers are written the French way
-(``3 123``, ``14,8 %``). The page loads nothing: no script, no font, no image from elsewhere.
+(``3 123``, ``14,8 %``). The page loads nothing: no script, no font, no image from elsewhere
+(its style sheet, ``bilan.css``, is inlined). The same ``Bilan`` gives the same page, byte for
+byte: the date it shows is the warehouse's (``Bilan.as_of``), never the time of writing.
 What stays out: reading the warehouse and drawing charts.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import replace
+from functools import cache
 from html import escape
+from importlib import resources
 from typing import Any
 
 import pandas as pd
@@ -32,7 +35,7 @@ from crpv_pipeline.outputs.report.coverage import (
     is_missing,
 )
 from crpv_pipeline.outputs.report.tables import ReportTable
-from crpv_pipeline.reference.deadlines import deadline_fr
+from crpv_pipeline.reference.deadlines import deadline_fr, paris_time
 from crpv_pipeline.reference.parsing import french_count, french_number, pct
 from crpv_pipeline.reference.statuses import STATUS_LABELS
 
@@ -40,68 +43,12 @@ __all__ = ["format_cell", "render_html"]
 
 _NUMERIC = {"int", "pct", "signed_int", "signed_pct"}
 _STATUS_CODES = {label: code for code, label in STATUS_LABELS.items()}
-_CSS = """
-:root { --ink: #1f2933; --muted: #5f6b7a; --accent: #1F4E79; --line: #d9dee5; --soft: #f4f7fb; }
-* { box-sizing: border-box; }
-body { margin: 0; color: var(--ink); background: #fff; line-height: 1.45;
-  font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-header.top { background: var(--accent); color: #fff; }
-header.top div, main { max-width: 1000px; margin: 0 auto; padding: 0 28px; }
-header.top div { padding-top: 28px; padding-bottom: 24px; }
-header.top h1 { font-size: 1.65rem; margin: 0 0 8px; line-height: 1.25; }
-header.top p { margin: 0; opacity: .9; }
-main { padding-bottom: 48px; }
-h2 { font-size: 1.3rem; color: var(--accent); margin: 36px 0 10px;
-  border-bottom: 2px solid var(--accent); padding-bottom: 4px; }
-h3 { font-size: 1.05rem; margin: 24px 0 8px; }
-p.note, figcaption, footer { color: var(--muted); font-size: .88rem; }
-.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(175px, 1fr)); gap: 12px; }
-.card { background: var(--soft); border: 1px solid var(--line); border-radius: 8px;
-  padding: 12px 14px; }
-.card .label { font-size: .85rem; color: var(--muted); }
-.card .value { font-size: 1.75rem; font-weight: 700; color: var(--accent);
-  font-variant-numeric: tabular-nums; white-space: nowrap; }
-.card .change { font-size: .85rem; }
-figure { margin: 14px 0 6px; }
-svg.chart { display: block; width: 100%; height: auto; }
-.wide { overflow-x: auto; }
-table { border-collapse: collapse; width: 100%; font-size: .88rem; margin: 8px 0 4px; }
-caption { text-align: left; font-weight: 600; padding: 4px 0; }
-th, td { padding: 5px 8px; border-bottom: 1px solid var(--line); text-align: left;
-  vertical-align: top; }
-th { background: #e9eef5; font-weight: 600; }
-.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-th.num { white-space: normal; }
-td.reason { min-width: 18em; }
-td.code, td.hash { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
-  font-size: .8rem; }
-td.datetime { white-space: nowrap; }
-tr.total td { font-weight: 700; border-top: 2px solid var(--ink); }
-.status-missing, .status-rejected { color: #a40000; font-weight: 600; }
-.status-loaded_with_errors { color: #8a5a00; }
-details summary { cursor: pointer; color: var(--accent); margin: 6px 0; }
-footer { border-top: 1px solid var(--line); margin-top: 40px; padding-top: 12px; }
-p.provisional { background: #fff4d6; border: 1px solid #e0b04c; border-radius: 6px;
-  padding: 8px 12px; margin: 16px 0 0; }
-.provisional-mark { display: none; }
-@page { size: A4; margin: 14mm 12mm; }
-@media print {
-  .provisional-mark { display: block; position: fixed; top: 0; right: 0; font-weight: 700;
-    color: #a40000; font-size: 9pt; letter-spacing: .08em; background: #fff; padding: 0 0 1mm 2mm; }
-  body.provisional header.top h1 { padding-right: 42mm; }
-  body { font-size: 10pt; }
-  header.top { background: none; color: var(--ink); }
-  header.top div, main { padding: 0; max-width: none; }
-  h2 { break-after: avoid; margin-top: 20px; }
-  h3 { break-after: avoid; }
-  figure, .cards, tr { break-inside: avoid; }
-  .wide { overflow: visible; }
-  table { font-size: 8pt; }
-  th, td { padding: 3px 5px; }
-  td.code, td.hash { font-size: 7pt; }
-  details > *:not(summary) { display: block; }
-}
-"""
+
+
+@cache
+def _css() -> str:
+    """The page's style sheet (``bilan.css``, beside this module): inline, nothing to load."""
+    return resources.files(__package__).joinpath("bilan.css").read_text(encoding="utf-8")
 
 
 def format_cell(value: Any, kind: str) -> str:
@@ -299,10 +246,20 @@ def _provisional(bilan: Bilan) -> str:
     )
 
 
+def _as_of(bilan: Bilan) -> str:
+    """« données de l'entrepôt CRPV au 15/02/2022 à 10:30 »: the warehouse's last change.
+
+    Never the time the page was written: the same data give the same page, byte for byte.
+    """
+    if bilan.as_of is None:
+        return "données de l'entrepôt CRPV"
+    when = paris_time(bilan.as_of)
+    return f"données de l'entrepôt CRPV au {when:%d/%m/%Y} à {when:%H:%M}"
+
+
 def render_html(bilan: Bilan, title: str, workbook_name: str | None = None) -> str:
     """The whole page of ``bilan``, as text (UTF-8, no external resource)."""
     year = bilan.year
-    edited = dt.date.today().strftime("%d/%m/%Y")
     workbook = (
         f" Les tableaux sont aussi dans le classeur <code>{escape(workbook_name)}</code>."
         if workbook_name
@@ -380,13 +337,14 @@ def render_html(bilan: Bilan, title: str, workbook_name: str | None = None) -> s
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(bilan.title(title))}</title>
-<style>{_CSS}</style>
+<style>
+{_css()}</style>
 </head>
 <body{' class="provisional"' if bilan.provisional else ""}>
 <header class="top"><div>
 <h1>{escape(bilan.title(title))}</h1>
 <p>{int(bilan.summary["centres_reporting"])} centres sur {int(bilan.summary["centres_expected"])}
-ont transmis un bilan exploitable · édité le {edited} à partir de l'entrepôt CRPV</p>
+ont transmis un bilan exploitable · {_as_of(bilan)}</p>
 </div></header>
 <main>
 {_provisional(bilan)}
@@ -394,7 +352,8 @@ ont transmis un bilan exploitable · édité le {edited} à partir de l'entrepô
 <footer>Source : entrepôt CRPV (tables yearly_summary, yearly_trend, modality_shares,
 theme_shares, activity_counts, completeness, submission, validation_failure, dim_rule). Les parts
 sont des parts de demi-journées, arrondies à une décimale ; « à distance » désigne la modalité
-Distanciel (l'hybride n'est pas compté).{workbook}</footer>
+Distanciel (l'hybride n'est pas compté). La date en tête est celle du dernier fichier enregistré
+ou de la dernière décision d'un référent dans l'entrepôt (heure de Paris).{workbook}</footer>
 </main>
 </body>
 </html>

@@ -4,7 +4,8 @@ One sheet per table of ``report.Bilan``, its French header on row 1 (frozen, wit
 values kept as numbers: counts as integers, percentages as fractions shown ``0.0 %``, changes
 with their sign, dates as dates (Paris time). A figure nobody gave stays an empty cell, never 0 (the
 table's coverage column says « non renseigné »). Every string is written as text, never as a
-formula.
+formula. Written with XlsxWriter, whose files carry no time of their own: the document's date
+is the one given (the warehouse's last change), so that the same tables give the same bytes.
 What stays out: reading the warehouse, choosing what the tables hold, the HTML page.
 """
 
@@ -16,17 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
 
 from crpv_pipeline.atomic import atomic_output
 from crpv_pipeline.outputs.report.coverage import NOT_GIVEN
 from crpv_pipeline.outputs.report.tables import ReportTable
+from crpv_pipeline.outputs.workbook_cells import FORMULA_START, HEADER_COLOUR, clean_text
 
-__all__ = ["NUMBER_FORMATS", "write_workbook"]
+__all__ = ["NUMBER_FORMATS", "UNDATED", "write_workbook"]
 
 NUMBER_FORMATS = {
     "int": "#,##0",
@@ -37,58 +36,80 @@ NUMBER_FORMATS = {
     "id": "0",
 }
 """Excel number formats by column kind (shown with the reader's own separators)."""
+UNDATED = dt.datetime(1980, 1, 1)
+"""The document date of a workbook of a warehouse without any file or decision: the date
+XlsxWriter gives the parts of every workbook."""
+PROVISIONAL_HEADER = "Bilan provisoire : en attente d'approbation"
 _PERCENT_KINDS = {"pct", "signed_pct"}
-_HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_MAX_TEXT = 32_767
 _MAX_WIDTH = 60
 
 
 def write_workbook(
-    tables: Sequence[ReportTable], out: Path, title: str, provisional: bool = False
+    tables: Sequence[ReportTable],
+    out: Path,
+    title: str,
+    provisional: bool = False,
+    as_of: dt.datetime | None = None,
 ) -> Path:
     """Write ``tables`` to ``out``, one sheet each (named after ``ReportTable.sheet``).
 
     A ``provisional`` bilan says « Bilan provisoire » in the header of every printed page.
+    ``as_of`` (naive UTC) is the document's date, ``UNDATED`` when None.
     """
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    workbook.properties.title = title
-    workbook.properties.creator = "Pipeline CRPV"
-    for table in tables:
-        ws = workbook.create_sheet(table.sheet[:31])
-        _sheet(ws, table)
-        if provisional:
-            ws.oddHeader.center.text = "Bilan provisoire : en attente d'approbation"
-            ws.evenHeader.center.text = ws.oddHeader.center.text
     with atomic_output(out) as temp:
-        workbook.save(temp)
+        workbook = xlsxwriter.Workbook(
+            str(temp),
+            {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False},
+        )
+        workbook.set_properties(
+            {"title": title, "author": "Pipeline CRPV", "created": as_of or UNDATED}
+        )
+        formats = _Formats(workbook)
+        for table in tables:
+            ws = workbook.add_worksheet(table.sheet[:31])
+            _sheet(ws, table, formats)
+            if provisional:
+                ws.set_header(f"&C{PROVISIONAL_HEADER}")
+        workbook.close()
     return out
 
 
-def _sheet(ws: Worksheet, table: ReportTable) -> None:
+class _Formats:
+    """The cell formats of the workbook, created once each."""
+
+    def __init__(self, workbook: xlsxwriter.Workbook):
+        self._workbook = workbook
+        self._cache: dict[tuple, Any] = {}
+        self.header = workbook.add_format(
+            {"bold": True, "bg_color": f"#{HEADER_COLOUR}", "text_wrap": True, "valign": "vcenter"}
+        )
+
+    def get(self, number_format: str | None, bold: bool, quoted: bool = False):
+        key = (number_format, bold, quoted)
+        if key not in self._cache:
+            properties: dict[str, Any] = {"num_format": number_format} if number_format else {}
+            properties |= {"bold": True} if bold else {}
+            properties |= {"quote_prefix": True} if quoted else {}
+            self._cache[key] = self._workbook.add_format(properties) if properties else None
+        return self._cache[key]
+
+
+def _sheet(ws: Worksheet, table: ReportTable, formats: _Formats) -> None:
     widths = [len(c.header) for c in table.columns]
-    for column, spec in enumerate(table.columns, start=1):
-        cell = _put(ws, 1, column, spec.header)
-        cell.font = Font(bold=True)
-        cell.fill = _HEADER_FILL
-        cell.alignment = Alignment(vertical="center", wrap_text=True)
+    for column, spec in enumerate(table.columns):
+        ws.write_string(0, column, clean_text(spec.header), formats.header)
     rows = list(table.rows) + ([table.total] if table.total is not None else [])
     for index, values in enumerate(rows):
+        bold = index == len(table.rows)  # the total row
         for column, value in enumerate(values):
             kind = table.kind(index, column)
-            cell = _put(ws, index + 2, column + 1, _excel_value(value, kind))
-            if kind in NUMBER_FORMATS and cell.value is not None:
-                cell.number_format = NUMBER_FORMATS[kind]
-            if index == len(table.rows):  # the total row
-                cell.font = Font(bold=True)
+            _put(ws, index + 1, column, _excel_value(value, kind), kind, bold, formats)
             shown = len(str(value)) if value is not None and value is not NOT_GIVEN else 0
             widths[column] = max(widths[column], shown)
-    for column, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(column)].width = min(width + 2, _MAX_WIDTH)
-    last = get_column_letter(len(table.columns))
-    ws.auto_filter.ref = f"A1:{last}{max(len(table.rows), 1) + 1}"
-    ws.freeze_panes = "A2"
+    for column, width in enumerate(widths):
+        ws.set_column(column, column, min(width + 2, _MAX_WIDTH))
+    ws.autofilter(0, 0, max(len(table.rows), 1), len(table.columns) - 1)
+    ws.freeze_panes(1, 0)
 
 
 def _excel_value(value: Any, kind: str) -> Any:
@@ -110,18 +131,22 @@ def _excel_value(value: Any, kind: str) -> Any:
     return value
 
 
-def _put(ws: Worksheet, row: int, column: int, value: Any):
+def _put(
+    ws: Worksheet, row: int, column: int, value: Any, kind: str, bold: bool, formats: _Formats
+) -> None:
     """Write ``value``; a string always as text (``=…`` stays text), cleaned for ``.xlsx``."""
-    cell = ws.cell(row=row, column=column)
-    if isinstance(value, str):
-        text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)[:_MAX_TEXT]
-        cell.value = text
-        cell.data_type = "s"
-        if text.startswith(_FORMULA_START):
-            cell.quotePrefix = True
-    elif isinstance(value, dt.date | dt.datetime | int | float) or value is None:
-        cell.value = value
+    if value is None or value == "":  # an empty cell (formatted in the total row)
+        if bold:
+            ws.write_blank(row, column, None, formats.get(None, bold))
+        return
+    if not isinstance(value, str | int | float | dt.date):
+        value = str(value)
+    if isinstance(value, bool):
+        ws.write_boolean(row, column, value, formats.get(None, bold))
+    elif isinstance(value, str):
+        text = clean_text(value)
+        ws.write_string(row, column, text, formats.get(None, bold, text.startswith(FORMULA_START)))
+    elif isinstance(value, dt.date):
+        ws.write_datetime(row, column, value, formats.get(NUMBER_FORMATS["datetime"], bold))
     else:
-        cell.value = str(value)
-        cell.data_type = "s"
-    return cell
+        ws.write_number(row, column, value, formats.get(NUMBER_FORMATS.get(kind), bold))

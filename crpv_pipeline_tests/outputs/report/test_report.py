@@ -4,6 +4,7 @@ writes both for each year."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import dagster as dg
 import openpyxl
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from crpv_pipeline.cli import main
 from crpv_pipeline.orchestration.definitions import build_definitions
@@ -25,6 +27,7 @@ from crpv_pipeline.outputs.report.html import format_cell
 from crpv_pipeline.outputs.summary import national_summary
 from crpv_pipeline.warehouse.derive import derive_year
 from crpv_pipeline.warehouse.engine import create_warehouse_engine
+from crpv_pipeline.warehouse.review import take_decision
 from crpv_pipeline.warehouse.schema import ensure_schema
 from crpv_pipeline.warehouse.tables import read_table
 from crpv_pipeline_tests.factories import activity, finding, make_result
@@ -441,3 +444,25 @@ def test_a_year_where_nobody_gave_participants_reads_non_renseigne(sqlite_url, t
     total = [c.value for c in sheet[sheet.max_row]]
     assert total[:6] == ["Total national", None, 3, 1, None, "0 centre sur 1"]
     assert "participants non renseignés · " in national_summary(sqlite_url, 2021)
+
+
+def test_the_bilan_is_dated_by_the_warehouse_and_the_same_data_give_the_same_bytes(
+    engine, tmp_path
+):
+    """Never the time of writing: the latest file recorded or decision taken, in Paris time."""
+    result = make_result()
+    load(engine, result)
+    derive_year(engine, 2021)
+    recorded = dt.datetime(2022, 3, 31, 22, 30)  # UTC: 1 April, 00:30 in Paris
+    with engine.begin() as conn:
+        conn.execute(sa.text("update submission set loaded_at = :at"), {"at": recorded})
+    first = write_report(engine, 2021, tmp_path / "a" / "bilan_2021.html", record=False)
+    again = write_report(engine, 2021, tmp_path / "b" / "bilan_2021.html", record=False)
+    assert [p.read_bytes() for p in first] == [p.read_bytes() for p in again]
+    html = first[0].read_text(encoding="utf-8").replace("\n", " ")
+    assert "bilan exploitable · données de l'entrepôt CRPV au 01/04/2022 à 00:30</p>" in html
+    assert openpyxl.load_workbook(first[1]).properties.created == recorded
+
+    take_decision(engine, 2021, "approve", result.file_sha256, reason="vu", decided_by="claire")
+    later, _ = write_report(engine, 2021, tmp_path / "c" / "bilan_2021.html", record=False)
+    assert "au 01/04/2022 à 00:30" not in later.read_text(encoding="utf-8")

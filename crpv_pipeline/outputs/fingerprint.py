@@ -1,0 +1,148 @@
+"""Outputs left as they are when nothing they are made from changed: ``refresh``.
+
+An output for people (the bilan's page and workbook, the stewards' overview) is made from what
+its writer is given, read from the warehouse, and from the code that lays it out.
+``inputs_fingerprint`` digests both: the inputs as plain values (tables, rows, dates, sentinels:
+the same data give the same digest, whatever process reads them) and the code (every file of
+this package, the reference lists in force, the versions of the libraries that write the
+bytes). ``refresh`` calls a writer only when one of its files is missing, holds other bytes than
+were written, or was written from other inputs; each folder records, in ``.crpv-outputs.json``
+(through the atomic writer), each output's fingerprint and the SHA-256 of the bytes written. A
+record lost or out of date only costs a rewrite, never a file left stale.
+
+Belongs here: the digests and the record. Stays out: what an output holds (its writer), which
+outputs a run asks for (``year``, the assets).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import math
+import platform
+from collections.abc import Callable, Sequence
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+import crpv_pipeline
+from crpv_pipeline.atomic import write_text
+from crpv_pipeline.reference.refdata import default_nomenclature
+
+__all__ = ["RECORD_NAME", "inputs_fingerprint", "refresh"]
+
+RECORD_NAME = ".crpv-outputs.json"
+"""The record of a folder's outputs: file name → fingerprint of its inputs, SHA-256 of its bytes."""
+_RECORD_FORMAT = 1
+_LIBRARIES = ("matplotlib", "XlsxWriter", "openpyxl", "pandas")
+"""Libraries whose versions shape the bytes of an output."""
+
+
+def inputs_fingerprint(*inputs: Any) -> str:
+    """The SHA-256 (hex) of ``inputs`` as plain values and of the code that writes outputs."""
+    code = [*_code(), default_nomenclature().version]  # the lists in force may change
+    text = json.dumps([code, _plain(list(inputs))], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def refresh(paths: Sequence[Path], fingerprint: str, write: Callable[[], object]) -> bool:
+    """Call ``write`` (which writes ``paths``) unless they are already what it would write.
+
+    They are when every one of them holds the bytes the record of its folder says were
+    written for ``fingerprint``. Returns whether ``write`` was called (False: left as is).
+    """
+    paths = [Path(p) for p in paths]
+    records = {folder: _read_record(folder) for folder in {p.parent for p in paths}}
+    if all(_up_to_date(p, records[p.parent].get(p.name), fingerprint) for p in paths):
+        return False
+    write()
+    for folder, record in records.items():
+        for path in paths:
+            if path.parent == folder:
+                record[path.name] = {"inputs": fingerprint, "sha256": _sha256(path)}
+        kept = {name: entry for name, entry in record.items() if (folder / name).is_file()}
+        text = json.dumps({"format": _RECORD_FORMAT, "outputs": kept}, indent=1, sort_keys=True)
+        write_text(folder / RECORD_NAME, text + "\n")
+    return True
+
+
+def _up_to_date(path: Path, entry: Any, fingerprint: str) -> bool:
+    if not isinstance(entry, dict) or entry.get("inputs") != fingerprint:
+        return False
+    try:
+        return path.is_file() and _sha256(path) == entry.get("sha256")
+    except OSError:
+        return False
+
+
+def _read_record(folder: Path) -> dict[str, Any]:
+    """The folder's record; empty when there is none, or none this version can read."""
+    try:
+        record = json.loads((folder / RECORD_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(record, dict) or record.get("format") != _RECORD_FORMAT:
+        return {}
+    outputs = record.get("outputs")
+    return dict(outputs) if isinstance(outputs, dict) else {}
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+@cache
+def _code() -> list[str]:
+    """What the outputs' code is: the package's files, Python, the libraries' versions."""
+    digest = hashlib.sha256()
+    root = Path(crpv_pipeline.__file__).parent
+    files = (p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    for path in sorted(files, key=lambda p: p.relative_to(root).as_posix()):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    libraries = [f"{name} {_version(name)}" for name in _LIBRARIES]
+    return [digest.hexdigest(), platform.python_version(), *libraries]
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "absent"
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON values that say what it is: two inputs equal as data are equal here."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, pd.DataFrame):
+        columns = [[str(c), str(t)] for c, t in value.dtypes.items()]
+        return ["frame", columns, _plain(value.to_numpy(dtype=object).tolist())]
+    if isinstance(value, pd.Series):
+        return ["series", str(value.name), str(value.dtype), _plain(value.tolist())]
+    if isinstance(value, dict):
+        return ["dict", [[_plain(k), _plain(v)] for k, v in value.items()]]
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return ["set", sorted(json.dumps(_plain(v), ensure_ascii=False) for v in value)]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = [[f.name, _plain(getattr(value, f.name))] for f in dataclasses.fields(value)]
+        return [type(value).__qualname__, fields]
+    if isinstance(value, dt.date | dt.time):  # datetimes and pandas Timestamps (NaT included)
+        return [type(value).__name__, value.isoformat()]
+    if hasattr(value, "item") and hasattr(value, "dtype"):  # numpy scalars
+        return _plain(value.item())
+    if isinstance(value, Path):
+        return ["path", str(value)]
+    # Anything else by its repr: one that names a memory address never matches, which only
+    # costs a rewrite.
+    return [f"{type(value).__module__}.{type(value).__qualname__}", repr(value)]
