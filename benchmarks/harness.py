@@ -177,7 +177,8 @@ def run_benchmark(
                     reruns.extend(rows)
         finally:
             warehouses.drop_all()
-    return Results(plan, measures, validate_cli, reruns, started, time.perf_counter() - begin)
+    seconds = time.perf_counter() - begin
+    return Results(plan, measures, validate_cli, reruns, started, seconds, stop_after)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -139,6 +139,17 @@ def _targets_18(results: Results) -> list[str]:
         " the in-process run of every asset on the same corpus and backend. A target is judged"
         " on the corpus and backend it is stated for; elsewhere its figure is shown.",
         "",
+        *(
+            [
+                f"A run of the pipeline still running after {results.stop_after:g} times the"
+                " floor's whole process on its corpus and backend (and at least a minute) is"
+                " stopped and not repeated: its figure is then a lower bound (≥); a goal it"
+                " misses is missed, one it would meet is not measured.",
+                "",
+            ]
+            if results.stop_after
+            else []
+        ),
         f"**{met} of {len(judged)} targets judged here are met.**"
         if judged
         else "**No target is judged here: these corpora stand in for those the targets are stated"

@@ -89,6 +89,8 @@ class Results:
     reruns: list[dict]
     started: dt.datetime
     seconds: float
+    stop_after: float = 0.0
+    """A run of the pipeline was stopped once it took this many times the floor (0: never)."""
 
     def get(self, contender: str, backend: str, corpus: str | None = None) -> Measure | None:
         """The measure of ``contender`` on ``backend`` (on the scale corpus unless named)."""
