@@ -57,13 +57,13 @@ def refresh(paths: Sequence[Path], fingerprint: str, write: Callable[[], object]
     written for ``fingerprint``. Returns whether ``write`` was called (False: left as is).
     """
     paths = [Path(p) for p in paths]
-    records = {folder: _read_record(folder) for folder in {p.parent for p in paths}}
-    if all(_up_to_date(p, records[p.parent].get(p.name), fingerprint) for p in paths):
+    if all(_up_to_date(p, _read_record(p.parent).get(p.name), fingerprint) for p in paths):
         return False
     write()
-    for folder, record in records.items():
+    for folder in {p.parent for p in paths}:
+        record = _read_record(folder)  # read again: another output of the folder may be new
         for path in paths:
-            if path.parent == folder:
+            if path.parent == folder and path.is_file():
                 record[path.name] = {"inputs": fingerprint, "sha256": _sha256(path)}
         kept = {name: entry for name, entry in record.items() if (folder / name).is_file()}
         text = json.dumps({"format": _RECORD_FORMAT, "outputs": kept}, indent=1, sort_keys=True)
