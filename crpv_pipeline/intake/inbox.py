@@ -124,7 +124,7 @@ def inbox_files(inbox: Path, year: int) -> list[InboxFile]:
     files = []
     for path in discover_returns(folder):
         stat = path.lstat()
-        received = dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.UTC).replace(tzinfo=None)
+        received = _utc(stat.st_mtime)
         files.append(
             InboxFile(
                 path=path,
@@ -135,6 +135,21 @@ def inbox_files(inbox: Path, year: int) -> list[InboxFile]:
             )
         )
     return files
+
+
+def received_at(path: Path) -> dt.datetime | None:
+    """When the return at ``path`` reached the inbox, as ``inbox_files`` says (None: unreadable).
+
+    Its own modification time (a link's, never its target's), in naive UTC.
+    """
+    try:
+        return _utc(path.lstat().st_mtime)
+    except OSError:
+        return None
+
+
+def _utc(timestamp: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(timestamp, tz=dt.UTC).replace(tzinfo=None)
 
 
 def inbox_bytes(inbox: Path, year: int) -> int:

@@ -22,11 +22,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import xlsxwriter
 from openpyxl.utils.cell import coordinate_to_tuple
 from xlsxwriter.worksheet import Worksheet
 
 from crpv_pipeline.atomic import atomic_output
+from crpv_pipeline.intake.inbox import received_at
 from crpv_pipeline.intake.reading import ReturnFileError, open_workbook
 from crpv_pipeline.model import Finding, ReturnResult
 from crpv_pipeline.outputs.correction_names import (
@@ -36,17 +36,18 @@ from crpv_pipeline.outputs.correction_names import (
 )
 from crpv_pipeline.outputs.workbook_cells import (
     DATE_FORMAT,
-    DATETIME_FORMAT,
     FORMULA_START,
     HEADER_COLOUR,
     LINK_COLOUR,
     TABLE_COLUMNS,
-    cell_scalar,
+    Formats,
     clean_text,
     finding_row,
     landscape,
+    new_workbook,
     severity_colour,
     sorted_findings,
+    write_value,
 )
 from crpv_pipeline.reference.parsing import format_value, french_count, french_number
 from crpv_pipeline.reference.refdata import default_nomenclature, normalize_label
@@ -57,9 +58,12 @@ CORRECTIONS_SHEET = "Corrections à apporter"
 AUTHOR = "Pipeline CRPV"
 _HEADER_ROW = 5  # 1-based, as the steward sees it
 _WRAPPED = (2, 3, 4, 6)  # 1-based columns of TABLE_COLUMNS whose text wraps
+_SEVERITY = 4  # 0-based column of TABLE_COLUMNS filled with the severity's colour
 
 
-def write_correction_workbook(result: ReturnResult, out: Path) -> Path:
+def write_correction_workbook(
+    result: ReturnResult, out: Path, received: dt.datetime | None = None
+) -> Path:
     """Write the correction workbook of one return and return its path.
 
     ``out`` is the ``.xlsx`` file to write, or else a folder (created if needed) that receives
@@ -68,20 +72,21 @@ def write_correction_workbook(result: ReturnResult, out: Path) -> Path:
     Sheets: ``Corrections à apporter`` (summary and one row per finding), then a copy of every
     sheet of the source file at the same cell positions, error cells red and warning cells amber,
     each with a comment. When the source cannot be re-read, only the corrections sheet is written.
+    The workbook is dated ``received``, when the return was received (naive UTC; by default its
+    file's modification time, as the inbox tells it): the same return and findings give the
+    same bytes.
     """
     if out.suffix.lower() != ".xlsx":
         out = out / correction_file_name(result)
     findings = sorted_findings(result.findings)
     sources = _source_sheets(result.path)
     names = copy_sheet_names((name for name, _, _ in sources), taken=[CORRECTIONS_SHEET])
+    created = received or received_at(result.path) or dt.datetime(result.year or 1980, 1, 1)
     with atomic_output(out) as temp:
-        workbook = xlsxwriter.Workbook(
-            str(temp),
-            {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False},
-        )
+        workbook = new_workbook(temp, created, in_memory=True)
         if result.file_sha256:
             workbook.set_custom_property(SOURCE_SHA_PROPERTY, result.file_sha256)
-        formats = _Formats(workbook)
+        formats = Formats(workbook)
         table = workbook.add_worksheet(CORRECTIONS_SHEET)
         copies = {name: workbook.add_worksheet(names[name]) for name in names}
         _corrections_sheet(table, formats, result, findings, copies)
@@ -99,23 +104,9 @@ def write_correction_workbook(result: ReturnResult, out: Path) -> Path:
     return out
 
 
-class _Formats:
-    """The cell formats of a correction workbook, created once per workbook."""
-
-    def __init__(self, workbook: xlsxwriter.Workbook):
-        self._workbook = workbook
-        self._cache: dict[tuple, Any] = {}
-
-    def get(self, **properties: Any):
-        key = tuple(sorted(properties.items()))
-        if key not in self._cache:
-            self._cache[key] = self._workbook.add_format(properties) if properties else None
-        return self._cache[key]
-
-
 def _corrections_sheet(
     ws: Worksheet,
-    formats: _Formats,
+    formats: Formats,
     result: ReturnResult,
     findings: list[Finding],
     copies: Mapping[str, Worksheet],
@@ -160,24 +151,35 @@ def _corrections_sheet(
             bold=True, bg_color=HEADER_COLOUR, pattern=1, valign="vcenter", text_wrap=True
         )
         ws.write_string(header, column, label, header_format)
+    cells = [formats.cell(valign="top", text_wrap=c + 1 in _WRAPPED) for c in range(len(widths))]
+    by_severity = {  # each row's formats: the severity's colour in « Gravité »
+        severity: [
+            formats.cell(
+                valign="top", text_wrap=False, bg_color=severity_colour(severity), pattern=1
+            )
+            if column == _SEVERITY
+            else cell
+            for column, cell in enumerate(cells)
+        ]
+        for severity in {f.severity for f in findings}
+    }
+    link = formats.get(valign="top", font_color=LINK_COLOUR, underline=1)
     for offset, finding in enumerate(findings, start=header + 1):
         lines = 1
         shown = finding  # the cell as it is named in this workbook
         if finding.sheet in renamed:
             shown = replace(finding, sheet=renamed[finding.sheet])
-        for column, value in enumerate(finding_row(shown)):
-            wrap = column + 1 in _WRAPPED
-            style: dict[str, Any] = {"valign": "top", "text_wrap": wrap}
-            if column == 4:
-                style |= {"bg_color": severity_colour(finding.severity), "pattern": 1}
-            _value(ws, offset, column, value, formats, style)
-            if wrap and value:  # spreadsheets do not size wrapped rows on opening
+        values = finding_row(shown)
+        for column, (value, cell) in enumerate(
+            zip(values, by_severity[finding.severity], strict=True)
+        ):
+            write_value(ws, offset, column, value, cell)
+            if value and column + 1 in _WRAPPED:  # spreadsheets do not size rows on opening
                 lines = max(lines, math.ceil(len(str(value)) * 1.15 / widths[column]))
         ws.set_row(offset, 15 * lines)
         target = _target(finding)
         if finding.sheet in copies and target:
             sheet = copies[finding.sheet].name.replace("'", "''")
-            link = formats.get(valign="top", font_color=LINK_COLOUR, underline=1)
             ws.write_url(
                 offset, 0, f"internal:'{sheet}'!{target}", link, string=clean_text(shown.location)
             )
@@ -239,13 +241,14 @@ def _marks(
 
 def _write_copy(
     ws: Worksheet,
-    formats: _Formats,
+    formats: Formats,
     rows: Sequence[Sequence[Any]],
     marks: Mapping[tuple[int, int], tuple[str, str]],
 ) -> None:
     """The source rows at the same positions; marked cells filled and commented."""
     widths: dict[int, int] = {}
     quoted, dates = formats.get(quote_prefix=True), formats.get(num_format=DATE_FORMAT)
+    plain = formats.cell()
     for r, values in enumerate(rows):
         for c, value in enumerate(values):
             if value is None or value == "" or (r, c) in marks:
@@ -260,17 +263,17 @@ def _write_copy(
             elif kind is float and value.is_integer() and abs(value) < 2**53:
                 ws.write_number(r, c, int(value))
                 shown = len(str(int(value)))
-            elif kind is dt.datetime and value.time() == dt.time(0):
-                ws.write_datetime(r, c, value, dates)
+            elif kind is dt.date or (kind is dt.datetime and value.time() == dt.time(0)):
+                ws.write_datetime(r, c, value, dates)  # calamine reads a date cell as a date
                 shown = 10
             else:
-                _value(ws, r, c, value, formats)
+                write_value(ws, r, c, value, plain)
                 shown = len(format_value(value) or "")
             if shown > widths.get(c, 0):
                 widths[c] = shown
     for (r, c), (severity, text) in marks.items():
         value = rows[r][c] if r < len(rows) and c < len(rows[r]) else None
-        _value(ws, r, c, value, formats, {"bg_color": severity_colour(severity), "pattern": 1})
+        write_value(ws, r, c, value, formats.cell(bg_color=severity_colour(severity), pattern=1))
         height = min(60 + 18 * (len(text) // 55 + 2 * (text.count("\n\n") + 1)), 500)
         ws.write_comment(r, c, text, {"author": AUTHOR, "width": 360, "height": height})
     for column, width in widths.items():
@@ -279,44 +282,5 @@ def _write_copy(
     landscape(ws)
 
 
-def _text(ws: Worksheet, row: int, column: int, text: str, formats: _Formats, **style) -> None:
+def _text(ws: Worksheet, row: int, column: int, text: str, formats: Formats, **style) -> None:
     ws.write_string(row, column, clean_text(text), formats.get(**style))
-
-
-def _value(
-    ws: Worksheet,
-    row: int,
-    column: int,
-    value: Any,
-    formats: _Formats,
-    style: Mapping[str, Any] | None = None,
-) -> None:
-    """Write ``value`` at (row, column) with ``style``; strings always as text, never a formula."""
-    style = dict(style or {})
-    value = cell_scalar(value)
-    if value is None:
-        if style:
-            ws.write_blank(row, column, None, formats.get(**style))
-        return
-    if isinstance(value, str):
-        text = clean_text(value)
-        if text.lstrip(" \n").startswith(FORMULA_START):
-            style["quote_prefix"] = True  # stays text if the reader edits the cell
-        ws.write_string(row, column, text, formats.get(**style))
-    elif isinstance(value, bool):
-        ws.write_boolean(row, column, value, formats.get(**style))
-    elif isinstance(value, int | float):
-        ws.write_number(row, column, value, formats.get(**style))
-    elif isinstance(value, dt.datetime | dt.date | dt.time | dt.timedelta):
-        if isinstance(value, dt.datetime):
-            style["num_format"] = DATE_FORMAT if value.time() == dt.time(0) else DATETIME_FORMAT
-        elif isinstance(value, dt.date):
-            style["num_format"] = DATE_FORMAT
-        elif isinstance(value, dt.time):
-            style["num_format"] = "HH:MM:SS"
-        else:
-            style["num_format"] = "[HH]:MM:SS"
-        ws.write_datetime(row, column, value, formats.get(**style))
-    else:
-        ws.write_string(row, column, clean_text(str(value)), formats.get(**style))
-

@@ -3,10 +3,11 @@
 ``decisions_sheet`` writes one row per item awaiting a steward (``warehouse.awaiting.Pending``,
 passed by the caller): centre, file, what is to decide and why, a « Décision » drop-down holding
 only the decisions that item allows, a « Motif » to type, then the file's SHA-256 and the item's
-key, locked, which make each row name exactly one finding or return of exactly one file.
-``read_decisions`` reads a filled sheet back (``crpv review --apply``): the rows with a decision,
-with their place in the sheet for messages. Stays out: whether a row still applies and what
-recording it does (``cli_review``, ``warehouse.review``), SQL, Dagster.
+key, locked, which make each row name exactly one finding or return of exactly one file; the
+sheet is protected but for those two columns. ``read_decisions`` reads a filled sheet back
+(``crpv review --apply``): the rows with a decision, with their place in the sheet for
+messages. Stays out: whether a row still applies and what recording it does (``cli_review``,
+``warehouse.review``), SQL, Dagster.
 """
 
 from __future__ import annotations
@@ -17,19 +18,24 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from openpyxl.styles import Alignment, Font, PatternFill, Protection
-from openpyxl.utils import get_column_letter
-from openpyxl.workbook.workbook import Workbook
-from openpyxl.worksheet.datavalidation import DataValidation
+from xlsxwriter.utility import xl_range
+from xlsxwriter.worksheet import Worksheet
 
 from crpv_pipeline.intake.reading import open_workbook
 from crpv_pipeline.model import ReturnFileError
-from crpv_pipeline.outputs.workbook_cells import wrapped_lines
+from crpv_pipeline.outputs.workbook_cells import (
+    HEADER_COLOUR,
+    Formats,
+    landscape,
+    wrapped_lines,
+    write_value,
+)
 from crpv_pipeline.reference.refdata import default_nomenclature
 from crpv_pipeline.warehouse.decisions import DECISION_LABELS
 
 DECISIONS_SHEET = "Décisions"
 HEADER_ROW = 6
+"""The row of the header, as people see it (1-based)."""
 DECISION_HEADER, REASON_HEADER = "Décision", "Motif"
 SHA_HEADER, KEY_HEADER = "Empreinte du fichier (ne pas modifier)", "Clé (ne pas modifier)"
 COLUMNS = {
@@ -58,45 +64,54 @@ APPROVAL_NOTE = {
 }
 WRAPPED = 8
 """The columns up to « Motif » wrap their text (the fingerprint and the key stay on one line)."""
-INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
-HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
-GREY = Font(color="808080", size=8)
+INPUT_COLOUR = "FFF2CC"
+DECISION_COLUMN = 6
+"""The column of the drop-down (0-based: « Décision »)."""
 
 
-def decisions_sheet(workbook: Workbook, year: int, items: Sequence, index: int = 1) -> None:
-    """Add the « Décisions » sheet for ``items`` (``Pending``) to ``workbook`` at ``index``."""
-    ws = workbook.create_sheet(DECISIONS_SHEET, index)
+def decisions_sheet(ws: Worksheet, formats: Formats, year: int, items: Sequence) -> None:
+    """Fill ``ws``, the « Décisions » sheet, with a row for each of ``items`` (``Pending``).
+
+    Each format is made once (``formats``), and one drop-down per set of choices covers every
+    row offering that set: a row costs a call to XlsxWriter per cell, nothing per style.
+    """
     labels = default_nomenclature().rule_label
-    ws["A1"] = f"Bilans {year} : décisions à prendre"
-    ws["A1"].font = Font(bold=True, size=14)
-    ws["A2"] = (
+    ws.write_string(
+        0, 0, f"Bilans {year} : décisions à prendre", formats.get(bold=True, font_size=14)
+    )
+    notes = [
         "Pour chaque ligne à trancher, choisissez la décision dans la colonne « Décision » (liste"
         " déroulante) et écrivez-en la raison dans la colonne « Motif ». Laissez vide ce qui"
-        " attend encore : rien n'est enregistré pour cette ligne."
-    )
-    ws["A3"] = (
+        " attend encore : rien n'est enregistré pour cette ligne.",
         "Accepter : l'avertissement est juste (par exemple, l'atelier du samedi a bien eu lieu)."
         " Confirmer : le bilan retenu remplace le précédent. Écarter : le fichier est retiré de"
         " l'année et le bilan précédent reste en vigueur. Approuver : le bilan du centre est"
-        " validé pour le bilan national."
-    )
-    ws["A4"] = (
+        " validé pour le bilan national.",
         f"Enregistrement : crpv review --year {year} --apply <ce fichier> (dit ce qui sera"
         " enregistré), puis la même commande avec --record. Une ligne dont le fichier a été"
-        " remplacé depuis n'est jamais appliquée."
+        " remplacé depuis n'est jamais appliquée.",
+    ]
+    note = formats.get(text_wrap=True, valign="top")
+    for row, text in enumerate(notes, start=1):
+        ws.merge_range(row, 0, row, WRAPPED - 1, text, note)
+        ws.set_row(row, 32)
+    header = formats.get(
+        bold=True, bg_color=HEADER_COLOUR, pattern=1, valign="vcenter", text_wrap=True
     )
-    for row in (2, 3, 4):
-        ws.cell(row, 1).alignment = Alignment(wrap_text=True, vertical="top")
-        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=8)
-        ws.row_dimensions[row].height = 32
-    for column, (label, width) in enumerate(COLUMNS.items(), start=1):
-        cell = ws.cell(HEADER_ROW, column, label)
-        cell.font, cell.fill = Font(bold=True), HEADER_FILL
-        cell.alignment = Alignment(vertical="center", wrap_text=True)
-        ws.column_dimensions[get_column_letter(column)].width = width
-    ws.row_dimensions[HEADER_ROW].height = 30  # « Empreinte du fichier (ne pas modifier) »
-    validations: dict[tuple[str, ...], DataValidation] = {}
-    for offset, item in enumerate(items, start=HEADER_ROW + 1):
+    first = HEADER_ROW - 1  # 0-based
+    for column, (label, width) in enumerate(COLUMNS.items()):
+        ws.set_column(column, column, width)
+        ws.write_string(first, column, label, header)
+    ws.set_row(first, 30)  # « Empreinte du fichier (ne pas modifier) »
+    wrapped = formats.cell(valign="top", text_wrap=True)
+    typed = formats.cell(
+        valign="top", text_wrap=True, bg_color=INPUT_COLOUR, pattern=1, locked=False
+    )
+    grey = formats.cell(valign="top", font_color="808080", font_size=8)
+    cells = [wrapped] * (WRAPPED - 2) + [typed, typed, grey, grey]
+    widths = list(COLUMNS.values())[:WRAPPED]
+    spans: dict[tuple[str, ...], list[list[int]]] = {}  # choices → [first, last] rows offering them
+    for row, item in enumerate(items, start=first + 1):
         what = WHAT[item.kind] + (APPROVAL_NOTE.get(item.approval, "") if item.approval else "")
         values = (
             item.centre_code,
@@ -110,52 +125,45 @@ def decisions_sheet(workbook: Workbook, year: int, items: Sequence, index: int =
             item.file_sha256,
             item.subject,
         )
-        for column, value in enumerate(values, start=1):
-            cell = ws.cell(offset, column)
-            cell.value = value
-            if isinstance(value, str):
-                cell.data_type = "s"  # file names and messages stay text, never a formula
-            cell.alignment = Alignment(vertical="top", wrap_text=column <= WRAPPED)
-        for column in (7, 8):
-            ws.cell(offset, column).fill = INPUT_FILL
-            ws.cell(offset, column).protection = Protection(locked=False)
-        for column in (9, 10):
-            ws.cell(offset, column).font = GREY
-        widths = list(COLUMNS.values())[:WRAPPED]
+        for column, (value, cell) in enumerate(zip(values, cells, strict=True)):
+            write_value(ws, row, column, value, cell)
         lines = (wrapped_lines(v, w) for v, w in zip(values, widths, strict=False))
-        ws.row_dimensions[offset].height = 15 * max(2, *lines)
-        choices = tuple(DECISION_LABELS[c] for c in item.choices)
-        if choices not in validations:
-            validations[choices] = _drop_down(choices)
-            ws.add_data_validation(validations[choices])
-        validations[choices].add(ws.cell(offset, 7))
-    last = HEADER_ROW + max(len(items), 1)
-    ws.auto_filter.ref = f"A{HEADER_ROW}:{get_column_letter(len(COLUMNS))}{last}"
-    ws.freeze_panes = f"A{HEADER_ROW + 1}"
-    ws.protection.sheet = True  # only « Décision » and « Motif » can be typed in
-    ws.protection.autoFilter = False
-    ws.protection.sort = False
-    ws.protection.formatColumns = False
-    ws.protection.formatRows = False
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.set_row(row, 15 * max(2, *lines))
+        rows = spans.setdefault(tuple(DECISION_LABELS[c] for c in item.choices), [])
+        if rows and rows[-1][1] == row - 1:
+            rows[-1][1] = row
+        else:
+            rows.append([row, row])
+    for choices, rows in spans.items():
+        _drop_down(ws, choices, rows)
+    ws.autofilter(first, 0, first + max(len(items), 1), len(COLUMNS) - 1)
+    ws.freeze_panes(first + 1, 0)
+    # only « Décision » and « Motif » can be typed in; filtering, sorting, resizing stay allowed
+    ws.protect("", {"autofilter": True, "sort": True, "format_columns": True, "format_rows": True})
+    landscape(ws)
 
 
-def _drop_down(choices: tuple[str, ...]) -> DataValidation:
-    validation = DataValidation(
-        type="list",
-        formula1='"' + ",".join(choices) + '"',
-        allow_blank=True,
-        showDropDown=False,  # openpyxl's name: False shows the arrow
-        showErrorMessage=True,
-        showInputMessage=True,
-        errorTitle="Décision",
-        error="Choisissez une décision dans la liste, ou laissez la cellule vide.",
-        promptTitle="Décision",
-        prompt=f"Choisissez : {' ou '.join(choices)} ; laissez vide pour ne rien décider.",
+def _drop_down(ws: Worksheet, choices: tuple[str, ...], rows: list[list[int]]) -> None:
+    """One list of ``choices`` on the « Décision » cells of ``rows`` ([first, last] spans)."""
+    column = DECISION_COLUMN
+    ws.data_validation(
+        rows[0][0],
+        column,
+        rows[0][1],
+        column,
+        {
+            "validate": "list",
+            "source": list(choices),
+            "ignore_blank": True,
+            "dropdown": True,
+            "multi_range": " ".join(xl_range(a, column, b, column) for a, b in rows),
+            "input_title": "Décision",
+            "input_message": f"Choisissez : {' ou '.join(choices)} ; laissez vide pour ne rien"
+            " décider.",
+            "error_title": "Décision",
+            "error_message": "Choisissez une décision dans la liste, ou laissez la cellule vide.",
+        },
     )
-    return validation
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 ``write_steward_overview`` writes ``suivi_bilans_<year>.xlsx`` from rows of the warehouse tables
 ``completeness`` and ``validation_failure`` that callers read and pass as DataFrames: one sheet
 with the status of each expected centre (centres to chase first), one with every finding by
-centre, file and position. Labels, colours and cell conversions are those of the correction
-workbooks (``corrections``). What stays out: SQL, Dagster, judging values.
+centre, file and position. Labels, colours, cell conversions and the writer (XlsxWriter, each
+format made once: a year of 57 000 findings is a million cells) are those of the correction
+workbooks (``workbook_cells``). What stays out: SQL, Dagster, judging values.
 """
 
 from __future__ import annotations
@@ -15,31 +16,28 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.cell.cell import Cell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+from xlsxwriter.worksheet import Worksheet
 
 from crpv_pipeline.atomic import atomic_output
 from crpv_pipeline.model import FINDING_FIELDS, Finding
-from crpv_pipeline.outputs.overview_decisions import decisions_sheet
+from crpv_pipeline.outputs.overview_decisions import DECISIONS_SHEET, decisions_sheet
 from crpv_pipeline.outputs.workbook_cells import (
-    DATE_FORMAT,
-    DATETIME_FORMAT,
     ERROR_COLOUR,
-    FORMULA_START,
     HEADER_COLOUR,
     LOADED_COLOUR,
     TABLE_COLUMNS,
     WARNING_COLOUR,
+    Formats,
     cell_scalar,
-    clean_text,
     finding_position,
     finding_row,
     is_blank,
+    landscape,
+    new_workbook,
+    severity_colour,
     timestamp,
     wrapped_lines,
+    write_value,
 )
 from crpv_pipeline.reference.deadlines import RECEIVED_HEADER, paris_time
 from crpv_pipeline.reference.parsing import french_count
@@ -47,16 +45,12 @@ from crpv_pipeline.reference.statuses import STATUS_LABELS
 
 COMPLETENESS_SHEET = "Complétude"
 FINDINGS_SHEET = "Constats"
-ERROR_FILL = PatternFill("solid", fgColor=ERROR_COLOUR)
-WARNING_FILL = PatternFill("solid", fgColor=WARNING_COLOUR)
-LOADED_FILL = PatternFill("solid", fgColor=LOADED_COLOUR)
-HEADER_FILL = PatternFill("solid", fgColor=HEADER_COLOUR)
-STATUS_FILLS = {
-    "missing": ERROR_FILL,
-    "rejected": ERROR_FILL,
-    "empty": ERROR_FILL,
-    "loaded_with_errors": WARNING_FILL,
-    "loaded": LOADED_FILL,
+STATUS_COLOURS = {
+    "missing": ERROR_COLOUR,
+    "rejected": ERROR_COLOUR,
+    "empty": ERROR_COLOUR,
+    "loaded_with_errors": WARNING_COLOUR,
+    "loaded": LOADED_COLOUR,
 }
 _OVERVIEW_COLUMNS = {"Code": 16, "Centre": 50, "Statut": 20, RECEIVED_HEADER: 24}
 _OVERVIEW_COLUMNS |= {"Lignes chargées": 16, "Erreurs": 10, "Avertissements": 16}
@@ -74,6 +68,7 @@ def write_steward_overview(
     out: Path,
     centre_names: Mapping[str, str],
     pending: Sequence | None = None,
+    as_of: dt.datetime | None = None,
 ) -> Path:
     """Write the stewards' workbook of ``year`` to ``out`` and return its path.
 
@@ -86,6 +81,9 @@ def write_steward_overview(
     ``Constats``: every finding given, by centre, file and position. With ``pending`` (the
     items of ``warehouse.awaiting.pending``), a « Décisions » sheet comes second, for stewards
     to fill (``overview_decisions``).
+
+    ``as_of`` (naive UTC) dates the document: when the year's data last changed, so that the
+    same content gives the same bytes (by default the latest reception in ``completeness``).
     """
     if out.suffix.lower() != ".xlsx":
         out = out / f"suivi_bilans_{year}.xlsx"
@@ -95,18 +93,27 @@ def write_steward_overview(
         findings = findings.loc[findings["year"] == year]
     completeness = completeness.reindex(columns=_COMPLETENESS_FIELDS)
     findings = findings.reindex(columns=[*FINDING_FIELDS, "submission_id", "centre_code"])
-    workbook = Workbook()
-    _completeness_sheet(workbook.active, year, completeness, findings, centre_names)
-    _findings_sheet(workbook.create_sheet(FINDINGS_SHEET), year, findings)
-    if pending is not None:
-        decisions_sheet(workbook, year, pending, index=1)
+    created = as_of or latest_reception(completeness) or dt.datetime(year, 1, 1)
     with atomic_output(out) as temp:
-        workbook.save(temp)
+        workbook = new_workbook(temp, created, in_memory=True)
+        formats = Formats(workbook)
+        sheet = workbook.add_worksheet(COMPLETENESS_SHEET)
+        _completeness_sheet(sheet, formats, year, completeness, findings, centre_names)
+        if pending is not None:
+            decisions_sheet(workbook.add_worksheet(DECISIONS_SHEET), formats, year, pending)
+        _findings_sheet(workbook.add_worksheet(FINDINGS_SHEET), formats, year, findings)
+        workbook.close()
     return out
 
 
-def _completeness_sheet(ws, year, completeness, findings, centre_names) -> None:
-    ws.title = COMPLETENESS_SHEET
+def latest_reception(completeness: pd.DataFrame) -> dt.datetime | None:
+    """When the latest of the returns in ``completeness`` was received (naive UTC), if any."""
+    stamps = [timestamp(v) for v in completeness["received_at"] if not is_blank(v)]
+    stamps = [s for s in stamps if isinstance(s, dt.datetime)]
+    return max(stamps, default=None)
+
+
+def _completeness_sheet(ws, formats, year, completeness, findings, centre_names) -> None:
     warning_rows = findings.loc[findings["severity"] == "warning", "submission_id"]
     warnings = {int(s): n for s, n in warning_rows.value_counts().items() if not is_blank(s)}
     order = {status: rank for rank, status in enumerate(STATUS_LABELS)}
@@ -140,18 +147,12 @@ def _completeness_sheet(ws, year, completeness, findings, centre_names) -> None:
         for s in STATUS_LABELS
         if s in per_status
     ]
-    _put(ws, 1, 1, f"Bilans {year} : complétude des retours").font = Font(bold=True, size=14)
-    _put(
-        ws,
-        2,
-        1,
-        " · ".join([french_count(len(records), "centre attendu", "centres attendus")] + parts),
-    )
-    _table(ws, 4, _OVERVIEW_COLUMNS, rows, wrap=(2, 3))
-    for offset, record in enumerate(records, start=5):
-        fill = STATUS_FILLS.get(record["status"])
-        if fill is not None:
-            ws.cell(offset, 3).fill = fill
+    title = formats.get(bold=True, font_size=14)
+    ws.write_string(0, 0, f"Bilans {year} : complétude des retours", title)
+    summary = [french_count(len(records), "centre attendu", "centres attendus"), *parts]
+    ws.write_string(1, 0, " · ".join(summary))
+    colours = [STATUS_COLOURS.get(r["status"]) for r in records]
+    _table(ws, formats, _OVERVIEW_COLUMNS, rows, wrap=(1, 2), coloured=(2, colours))
 
 
 def _received(value: Any) -> dt.datetime | str | None:
@@ -182,11 +183,9 @@ def _plural_status(status: str) -> str:
     return " ".join([words[0] + "s", *words[1:]])
 
 
-def _findings_sheet(ws: Worksheet, year: int, findings: pd.DataFrame) -> None:
-    pairs = [
-        (cell_scalar(r["centre_code"]), Finding(**{k: cell_scalar(r[k]) for k in FINDING_FIELDS}))
-        for r in findings.to_dict("records")
-    ]
+def _findings_sheet(ws: Worksheet, formats: Formats, year: int, findings: pd.DataFrame) -> None:
+    table = findings[["centre_code", *FINDING_FIELDS]].itertuples(index=False, name=None)
+    pairs = [(cell_scalar(centre), Finding(*map(cell_scalar, fields))) for centre, *fields in table]
     sheets = list(dict.fromkeys(f.sheet for _, f in pairs if f.sheet))
     ordered = sorted(
         pairs, key=lambda p: (str(p[0] or ""), p[1].file_name, finding_position(p[1], sheets))
@@ -194,72 +193,53 @@ def _findings_sheet(ws: Worksheet, year: int, findings: pd.DataFrame) -> None:
     records = [f for _, f in ordered]
     rows = [(centre, f.file_name, *finding_row(f)) for centre, f in ordered]
     n_errors = sum(f.severity == "error" for f in records)
-    _put(ws, 1, 1, f"Bilans {year} : constats de validation").font = Font(bold=True, size=14)
+    title = formats.get(bold=True, font_size=14)
+    ws.write_string(0, 0, f"Bilans {year} : constats de validation", title)
     counts = [
         french_count(n_errors, "erreur"),
         french_count(len(records) - n_errors, "avertissement"),
     ]
-    _put(ws, 2, 1, f"{french_count(len(records), 'constat')} : {', '.join(counts)}")
-    _table(ws, 4, _FINDINGS_COLUMNS, rows, wrap=(2, 4, 5, 6, 8))
-    for offset, (_, finding) in enumerate(ordered, start=5):
-        ws.cell(offset, 7).fill = _fill(finding.severity)
+    ws.write_string(1, 0, f"{french_count(len(records), 'constat')} : {', '.join(counts)}")
+    colours = [severity_colour(f.severity) for f in records]
+    _table(ws, formats, _FINDINGS_COLUMNS, rows, wrap=(1, 3, 4, 5, 7), coloured=(6, colours))
+
+
+HEADER_ROW = 3
+"""The row of the tables' headers (0-based: the fourth row), under a title and a summary."""
 
 
 def _table(
     ws: Worksheet,
-    header_row: int,
+    formats: Formats,
     columns: Mapping[str, int],
     rows: Sequence[Sequence[Any]],
     wrap: Sequence[int] = (),
+    coloured: tuple[int, Sequence[str | None]] | None = None,
 ) -> None:
-    """A table at ``header_row``: bold frozen header, autofilter, widths, wrapped columns."""
+    """A table at ``HEADER_ROW``: bold frozen header, autofilter, widths, wrapped columns.
+
+    ``wrap``: the (0-based) columns whose text wraps, each row as tall as its tallest wrapped
+    cell; ``coloured``: a column and the fill colour of each row's cell there (None: none).
+    Every format is made once: a cell costs one call to XlsxWriter.
+    """
+    header = formats.get(
+        bold=True, bg_color=HEADER_COLOUR, pattern=1, valign="vcenter", text_wrap=True
+    )
+    for column, (label, width) in enumerate(columns.items()):
+        ws.set_column(column, column, width)
+        ws.write_string(HEADER_ROW, column, label, header)
+    cells = [formats.cell(valign="top", text_wrap=c in wrap) for c in range(len(columns))]
     widths = list(columns.values())
-    for column, (label, width) in enumerate(columns.items(), start=1):
-        cell = _put(ws, header_row, column, label)
-        cell.font = Font(bold=True)
-        cell.fill = HEADER_FILL
-        cell.alignment = Alignment(vertical="center", wrap_text=True)
-        ws.column_dimensions[get_column_letter(column)].width = width
-    for row_number, values in enumerate(rows, start=header_row + 1):
-        lines = 1
-        for column, value in enumerate(values, start=1):
-            cell = _put(ws, row_number, column, value)
-            cell.alignment = Alignment(vertical="top", wrap_text=column in wrap)
-            if column in wrap:
-                lines = max(lines, wrapped_lines(value, widths[column - 1]))
-        ws.row_dimensions[row_number].height = 15 * lines
-    last = get_column_letter(len(columns))
-    ws.auto_filter.ref = f"A{header_row}:{last}{header_row + max(len(rows), 1)}"
-    ws.freeze_panes = f"A{header_row + 1}"
-    _landscape(ws)
-
-
-def _landscape(ws: Worksheet) -> None:
-    """Print setup: landscape, one page wide."""
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-
-
-def _put(ws: Worksheet, row: int, column: int, value: Any) -> Cell:
-    """Write ``value`` at (row, column); strings always as text, never as a formula."""
-    cell = ws.cell(row=row, column=column)
-    value = cell_scalar(value)
-    if isinstance(value, str):
-        value = clean_text(value)
-        cell.value = value
-        cell.data_type = "s"  # openpyxl reads "=…" as a formula and "#N/A" as an error
-        if value.lstrip(" \n").startswith(FORMULA_START):
-            cell.quotePrefix = True  # stays text if the reader edits the cell
-        return cell
-    cell.value = value
-    if isinstance(value, dt.datetime):
-        cell.number_format = DATE_FORMAT if value.time() == dt.time(0) else DATETIME_FORMAT
-    elif isinstance(value, dt.date):
-        cell.number_format = DATE_FORMAT
-    return cell
-
-
-def _fill(severity: str) -> PatternFill:
-    return ERROR_FILL if severity == "error" else WARNING_FILL
+    wrapped = [(c, widths[c]) for c in wrap]
+    marked, colours = coloured if coloured is not None else (0, [None] * len(rows))
+    styles = {None: cells}  # a fill colour → the formats of a row with that colour
+    for colour in set(colours) - {None}:
+        fill = formats.cell(valign="top", text_wrap=marked in wrap, bg_color=colour, pattern=1)
+        styles[colour] = [fill if c == marked else cell for c, cell in enumerate(cells)]
+    for row, (values, colour) in enumerate(zip(rows, colours, strict=True), start=HEADER_ROW + 1):
+        for column, (value, cell) in enumerate(zip(values, styles[colour], strict=True)):
+            write_value(ws, row, column, value, cell)
+        ws.set_row(row, 15 * max((wrapped_lines(values[c], w) for c, w in wrapped), default=1))
+    ws.autofilter(HEADER_ROW, 0, HEADER_ROW + max(len(rows), 1), len(columns) - 1)
+    ws.freeze_panes(HEADER_ROW + 1, 0)
+    landscape(ws)

@@ -1,9 +1,11 @@
 """What the workbooks for people share: colours, formats, the table of findings, cell values.
 
 The correction workbooks (``corrections``) and the stewards' overview (``steward_overview``)
-list findings the same way (the columns of ``TABLE_COLUMNS``, in reading order, the rule's French
-label) and write values the same way: text an ``.xlsx`` can hold, never a formula, plain Python
-values from pandas or calamine, timestamps in UTC. Stays out: the layout of each workbook.
+are written with XlsxWriter (``new_workbook``: dated by their data, so that the same content
+gives the same bytes; each cell format created once, ``Formats``), list findings the same way
+(the columns of ``TABLE_COLUMNS``, in reading order, the rule's French label) and write values
+the same way (``write_value``): text an ``.xlsx`` can hold, never a formula, plain Python values
+from pandas or calamine, timestamps in UTC. Stays out: the layout of each workbook.
 """
 
 from __future__ import annotations
@@ -11,11 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import xlsxwriter
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils.cell import coordinate_to_tuple
+from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from crpv_pipeline.model import Finding
@@ -31,6 +36,92 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 TABLE_COLUMNS = {"Cellule": 18, "Colonne": 24, "Valeur saisie": 24, "Règle": 26, "Gravité": 15}
 TABLE_COLUMNS["Message"] = 80
 """Columns of a table of findings: header → width."""
+_AS_TEXT = {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}
+
+
+def new_workbook(path: Path, created: dt.datetime, **options: Any) -> xlsxwriter.Workbook:
+    """An XlsxWriter workbook writing to ``path``, dated ``created`` (naive UTC).
+
+    XlsxWriter dates the members of the archive 1 January 1980 and gives the document the date
+    it is given as its creation and modification dates: callers pass a date taken from the data
+    (when the return was received, when the year's warehouse last changed), never the time of
+    writing, so that writing the same content again gives the same bytes. Strings stay text.
+    """
+    workbook = xlsxwriter.Workbook(str(path), {**_AS_TEXT, **options})
+    workbook.set_properties({"created": created.replace(microsecond=0)})
+    return workbook
+
+
+class Formats:
+    """The cell formats of one workbook, each created once and shared by every cell using it."""
+
+    def __init__(self, workbook: xlsxwriter.Workbook):
+        self._workbook = workbook
+        self._cache: dict[tuple, Format | None] = {}
+        self._cells: dict[tuple, CellFormats] = {}
+
+    def get(self, **properties: Any) -> Format | None:
+        """The format with these XlsxWriter ``properties`` (None for none)."""
+        key = tuple(sorted(properties.items()))
+        if key not in self._cache:
+            self._cache[key] = self._workbook.add_format(properties) if properties else None
+        return self._cache[key]
+
+    def cell(self, **style: Any) -> CellFormats:
+        """The formats ``write_value`` needs for cells of ``style``, whatever their value."""
+        key = tuple(sorted(style.items()))
+        if key not in self._cells:
+            self._cells[key] = CellFormats(self, style)
+        return self._cells[key]
+
+
+class CellFormats:
+    """One style of cell and its variants (a text kept as text, a date, a date and time)."""
+
+    def __init__(self, formats: Formats, style: dict[str, Any]):
+        self._formats, self._style = formats, style
+        self.plain = formats.get(**style)
+        self._variants: dict[tuple[str, Any], Format | None] = {}
+
+    def variant(self, name: str, value: Any) -> Format | None:
+        """The format with ``name`` set to ``value`` on top of the style."""
+        if (name, value) not in self._variants:
+            self._variants[name, value] = self._formats.get(**{**self._style, name: value})
+        return self._variants[name, value]
+
+
+_NUMBER_FORMATS = {dt.date: DATE_FORMAT, dt.time: "HH:MM:SS", dt.timedelta: "[HH]:MM:SS"}
+
+
+def write_value(ws: Worksheet, row: int, column: int, value: Any, cell: CellFormats) -> None:
+    """Write ``value`` at (row, column), 0-based, formatted by ``cell``; a text never a formula.
+
+    A blank is written only when the style shows something (a fill, a border…).
+    """
+    if type(value) is not str:  # text, the common case, needs no conversion
+        value = cell_scalar(value)
+    if value is None or value == "":
+        if cell.plain is not None:
+            ws.write_blank(row, column, None, cell.plain)
+    elif isinstance(value, str):
+        text = clean_text(value)
+        quoted = text.lstrip(" \n").startswith(FORMULA_START)
+        # quote prefix: the text stays text if the reader edits the cell
+        ws.write_string(
+            row, column, text, cell.variant("quote_prefix", True) if quoted else cell.plain
+        )
+    elif isinstance(value, bool):
+        ws.write_boolean(row, column, value, cell.plain)
+    elif isinstance(value, int | float):
+        ws.write_number(row, column, value, cell.plain)
+    elif isinstance(value, dt.datetime):
+        shown = DATE_FORMAT if value.time() == dt.time(0) else DATETIME_FORMAT
+        ws.write_datetime(row, column, value, cell.variant("num_format", shown))
+    elif isinstance(value, dt.date | dt.time | dt.timedelta):
+        shown = next(f for kind, f in _NUMBER_FORMATS.items() if isinstance(value, kind))
+        ws.write_datetime(row, column, value, cell.variant("num_format", shown))
+    else:  # cell_scalar gives nothing else
+        ws.write_string(row, column, clean_text(str(value)), cell.plain)
 
 
 def sorted_findings(findings: Iterable[Finding]) -> list[Finding]:

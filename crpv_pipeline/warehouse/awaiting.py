@@ -9,6 +9,7 @@ Stays out: taking decisions (``review``), their rows (``decisions``), people's w
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -82,6 +83,10 @@ def pending_in(conn: Connection, year: int) -> list[Pending]:
     confirmed = {d.file_sha256 for d in in_force if d.decision == CONFIRM}
     excluded = {d.file_sha256 for d in in_force if d.decision == EXCLUDE}
     items: list[Pending] = []
+    # each submission's warnings and plausibility warnings, grouped once (not a scan per centre)
+    warnings = findings[findings["severity"] == "warning"].sort_values("failure_id")
+    own_warnings = _by_submission(warnings)
+    own_plausible = _by_submission(plausible)
     for line in completeness.sort_values("centre_code").to_dict("records"):
         current = _int(line["submission_id"])
         held = _int(line["held_submission_id"])
@@ -89,10 +94,9 @@ def pending_in(conn: Connection, year: int) -> list[Pending]:
             items.append(_return_item(submissions.loc[held], "held", findings))
         if current is None or submissions.loc[current, "status"] not in CURRENT_STATUSES:
             continue
-        submission = submissions.loc[current]
+        submission = submissions.loc[current].to_dict()  # read once per finding below
         sha = submission["file_sha256"]
-        own = findings[(findings["submission_id"] == current) & (findings["severity"] == "warning")]
-        for f in own.sort_values("failure_id").to_dict("records"):
+        for f in own_warnings.get(current, ()):
             key = finding_key(f["rule"], f["sheet"], f["cell"], _int(f["row_number"]))
             if (sha, key) in accepted:
                 continue
@@ -101,7 +105,7 @@ def pending_in(conn: Connection, year: int) -> list[Pending]:
                     items.append(_return_item(submission, "dropped", findings))
             elif f["rule"] not in HOLDING_RULES:
                 items.append(_finding_item(submission, key, f))
-        for p in plausible[plausible["submission_id"] == current].to_dict("records"):
+        for p in own_plausible.get(current, ()):
             if (sha, p["finding_key"]) not in accepted:
                 items.append(_plausibility_item(submission, p))
         if line.get("approval") in ("received", "reviewed"):
@@ -127,6 +131,16 @@ def pending_in(conn: Connection, year: int) -> list[Pending]:
     return items
 
 
+def _by_submission(rows: pd.DataFrame) -> dict[int | None, list[dict]]:
+    """``rows`` (of a table with ``submission_id``) as records by submission, in their order."""
+    grouped: dict[int | None, list[dict]] = {}
+    columns = list(rows.columns)
+    for values in rows.itertuples(index=False, name=None):  # plain values (``_table``)
+        record = dict(zip(columns, values, strict=True))
+        grouped.setdefault(_int(record["submission_id"]), []).append(record)
+    return grouped
+
+
 def _int(value: object) -> int | None:
     return None if value is None or pd.isna(value) else int(value)
 
@@ -150,7 +164,7 @@ def _return_item(submission: pd.Series, kind: str, findings: pd.DataFrame) -> Pe
     )
 
 
-def _finding_item(submission: pd.Series, key: str, finding: dict) -> Pending:
+def _finding_item(submission: Mapping, key: str, finding: dict) -> Pending:
     location = finding["sheet"]
     if location and finding["cell"]:
         location = f"{location}!{finding['cell']}"
@@ -172,7 +186,7 @@ def _finding_item(submission: pd.Series, key: str, finding: dict) -> Pending:
     )
 
 
-def _plausibility_item(submission: pd.Series, finding: dict) -> Pending:
+def _plausibility_item(submission: Mapping, finding: dict) -> Pending:
     return Pending(
         submission["centre_code"],
         submission["file_name"],

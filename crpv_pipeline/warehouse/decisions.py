@@ -130,6 +130,15 @@ def has_decisions_table(conn: Connection) -> bool:
     return sa.inspect(conn).has_table("steward_decision")
 
 
+def last_decided_at(engine: Engine, year: int) -> dt.datetime | None:
+    """When the latest decision about ``year`` was recorded, whatever became of it (None: none)."""
+    with engine.connect() as conn:
+        if not has_decisions_table(conn):
+            return None
+        table = schema_table("steward_decision")
+        return conn.scalar(sa.select(sa.func.max(table.c.decided_at)).where(table.c.year == year))
+
+
 def is_confirmed(conn: Connection, year: int | None, file_sha256: str) -> bool:
     """Whether a steward confirmed the return of these bytes: it is put in force, never held."""
     if year is None or not has_decisions_table(conn):

@@ -27,7 +27,11 @@ from crpv_pipeline.reference.refdata import (
     default_nomenclature,
 )
 from crpv_pipeline.warehouse.awaiting import pending
-from crpv_pipeline.warehouse.decisions import finding_key, read_accepted_findings
+from crpv_pipeline.warehouse.decisions import (
+    finding_key,
+    last_decided_at,
+    read_accepted_findings,
+)
 from crpv_pipeline.warehouse.tables import read_table
 from crpv_pipeline.year.workers import in_processes
 
@@ -136,6 +140,9 @@ def write_year_overview(engine, year: int, folder: Path) -> Path:
     if len(plausible):
         findings = pd.concat([findings, plausible], ignore_index=True)
     names = {c.code: c.label for c in default_nomenclature().centres}
+    # dated by when the year's data last changed (a return received, a decision recorded)
+    moments = [*submissions["received_at"], last_decided_at(engine, year)]
+    as_of = max((m for m in moments if m is not None), default=None)
     folder.mkdir(parents=True, exist_ok=True)
     remove_leftovers(folder)
     out = folder / OVERVIEW_FILE_NAME.format(year=year)
@@ -146,6 +153,7 @@ def write_year_overview(engine, year: int, folder: Path) -> Path:
         "out": out,
         "centre_names": names,
         "pending": pending(engine, year),
+        "as_of": as_of,
     }
     fingerprint = inputs_fingerprint("steward_overview", inputs)
     refresh([out], fingerprint, lambda: write_steward_overview(**inputs))
