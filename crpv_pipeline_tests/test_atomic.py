@@ -23,6 +23,7 @@ ALLOWED = {
     ("atomic.py", "temp"): "the writer itself",
     ("atomic.py", "final"): "the writer itself: the rename into place",
     ("locks.py", "path"): "the year lock file: opened to be locked, never written",
+    ("workbook_cells.py", "path"): "new_workbook: its callers are checked like any writer's",
 }
 """(module, target) pairs allowed to be opened for writing outside ``atomic_output``, and why."""
 
@@ -150,8 +151,8 @@ def _target(call: ast.Call) -> ast.AST | None:
         return first if set(_mode(call, 1)) & set("wax+") else None
     if name == "ZipFile":
         return first if set(_mode(call, 1)) & set("wax") else None
-    if name in ("save", "Workbook"):
-        return first  # openpyxl and XlsxWriter workbooks
+    if name in ("save", "Workbook", "new_workbook"):
+        return first  # openpyxl and XlsxWriter workbooks, ours (workbook_cells.new_workbook)
     if name in ("to_csv", "to_excel", "to_json", "to_parquet", "to_html") and receiver:
         return first  # pandas frames
     module = receiver.id if isinstance(receiver, ast.Name) else None
