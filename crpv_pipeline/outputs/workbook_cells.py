@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,16 +39,22 @@ TABLE_COLUMNS["Message"] = 80
 _AS_TEXT = {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}
 
 
-def new_workbook(path: Path, created: dt.datetime, **options: Any) -> xlsxwriter.Workbook:
+def new_workbook(
+    path: Path,
+    created: dt.datetime,
+    properties: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> xlsxwriter.Workbook:
     """An XlsxWriter workbook writing to ``path``, dated ``created`` (naive UTC).
 
     XlsxWriter dates the members of the archive 1 January 1980 and gives the document the date
     it is given as its creation and modification dates: callers pass a date taken from the data
     (when the return was received, when the year's warehouse last changed), never the time of
     writing, so that writing the same content again gives the same bytes. Strings stay text.
+    ``properties`` are the document's others (title, author…).
     """
     workbook = xlsxwriter.Workbook(str(path), {**_AS_TEXT, **options})
-    workbook.set_properties({"created": created.replace(microsecond=0)})
+    workbook.set_properties({**(properties or {}), "created": created.replace(microsecond=0)})
     return workbook
 
 

@@ -23,7 +23,13 @@ from xlsxwriter.worksheet import Worksheet
 from crpv_pipeline.atomic import atomic_output
 from crpv_pipeline.outputs.report.coverage import NOT_GIVEN
 from crpv_pipeline.outputs.report.tables import ReportTable
-from crpv_pipeline.outputs.workbook_cells import FORMULA_START, HEADER_COLOUR, clean_text
+from crpv_pipeline.outputs.workbook_cells import (
+    FORMULA_START,
+    HEADER_COLOUR,
+    Formats,
+    clean_text,
+    new_workbook,
+)
 
 __all__ = ["NUMBER_FORMATS", "UNDATED", "write_workbook"]
 
@@ -57,12 +63,8 @@ def write_workbook(
     ``as_of`` (naive UTC) is the document's date, ``UNDATED`` when None.
     """
     with atomic_output(out) as temp:
-        workbook = xlsxwriter.Workbook(
-            str(temp),
-            {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False},
-        )
-        workbook.set_properties(
-            {"title": title, "author": "Pipeline CRPV", "created": as_of or UNDATED}
+        workbook = new_workbook(
+            temp, as_of or UNDATED, properties={"title": title, "author": "Pipeline CRPV"}
         )
         formats = _Formats(workbook)
         for table in tables:
@@ -74,24 +76,20 @@ def write_workbook(
     return out
 
 
-class _Formats:
-    """The cell formats of the workbook, created once each."""
+class _Formats(Formats):
+    """The workbook's formats: its header, and a cell's by number format, weight and quoting."""
 
     def __init__(self, workbook: xlsxwriter.Workbook):
-        self._workbook = workbook
-        self._cache: dict[tuple, Any] = {}
-        self.header = workbook.add_format(
-            {"bold": True, "bg_color": f"#{HEADER_COLOUR}", "text_wrap": True, "valign": "vcenter"}
+        super().__init__(workbook)
+        self.header = self.get(
+            bold=True, bg_color=f"#{HEADER_COLOUR}", text_wrap=True, valign="vcenter"
         )
 
-    def get(self, number_format: str | None, bold: bool, quoted: bool = False):
-        key = (number_format, bold, quoted)
-        if key not in self._cache:
-            properties: dict[str, Any] = {"num_format": number_format} if number_format else {}
-            properties |= {"bold": True} if bold else {}
-            properties |= {"quote_prefix": True} if quoted else {}
-            self._cache[key] = self._workbook.add_format(properties) if properties else None
-        return self._cache[key]
+    def of(self, number_format: str | None, bold: bool, quoted: bool = False):
+        properties: dict[str, Any] = {"num_format": number_format} if number_format else {}
+        properties |= {"bold": True} if bold else {}
+        properties |= {"quote_prefix": True} if quoted else {}
+        return self.get(**properties)
 
 
 def _sheet(ws: Worksheet, table: ReportTable, formats: _Formats) -> None:
@@ -137,16 +135,16 @@ def _put(
     """Write ``value``; a string always as text (``=…`` stays text), cleaned for ``.xlsx``."""
     if value is None or value == "":  # an empty cell (formatted in the total row)
         if bold:
-            ws.write_blank(row, column, None, formats.get(None, bold))
+            ws.write_blank(row, column, None, formats.of(None, bold))
         return
     if not isinstance(value, str | int | float | dt.date):
         value = str(value)
     if isinstance(value, bool):
-        ws.write_boolean(row, column, value, formats.get(None, bold))
+        ws.write_boolean(row, column, value, formats.of(None, bold))
     elif isinstance(value, str):
         text = clean_text(value)
-        ws.write_string(row, column, text, formats.get(None, bold, text.startswith(FORMULA_START)))
+        ws.write_string(row, column, text, formats.of(None, bold, text.startswith(FORMULA_START)))
     elif isinstance(value, dt.date):
-        ws.write_datetime(row, column, value, formats.get(NUMBER_FORMATS["datetime"], bold))
+        ws.write_datetime(row, column, value, formats.of(NUMBER_FORMATS["datetime"], bold))
     else:
-        ws.write_number(row, column, value, formats.get(NUMBER_FORMATS.get(kind), bold))
+        ws.write_number(row, column, value, formats.of(NUMBER_FORMATS.get(kind), bold))
