@@ -211,6 +211,9 @@ def test_a_year_walked_by_a_steward(tmp_path, warehouse_url, capsys):
     ]
     run(tmp_path, warehouse_url, 2021)
     assert approvals(warehouse_url) == {"IREV": "approved", "CRPVE": "approved"}
+    # the overview written again is dated by the last decision, not by the run
+    latest = max(d["decided_at"] for d in decisions)
+    assert openpyxl.load_workbook(overview).properties.created == latest
     statuses = {s["file_name"]: s["status"] for s in table(warehouse_url, "submission")}
     assert statuses["IREV_2021_copie.xlsx"] == "excluded"
     assert statuses["ORIV_2021_v2.xlsx"] == "loaded"
