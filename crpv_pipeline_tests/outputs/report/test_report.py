@@ -346,6 +346,24 @@ def test_the_asset_wrote_the_report_of_each_demo_year(demo):
     assert f"3{NNBSP}123" in (demo.output / "2021" / "bilan_2021.html").read_text("utf-8")
 
 
+def test_a_bilan_already_written_is_neither_drawn_nor_written_again(demo):
+    """Another process asked for the same bilan leaves the run's files as they are, and never
+    imports matplotlib (what drawing the charts costs)."""
+    page = demo.output / "2021" / "bilan_2021.html"
+    before = [(p.stat().st_ino, p.stat().st_mtime_ns) for p in (page, page.with_suffix(".xlsx"))]
+    code = (
+        "import sys; from pathlib import Path; "
+        "from crpv_pipeline.outputs.report.build import write_report; "
+        "from crpv_pipeline.warehouse.engine import create_warehouse_engine; "
+        f"write_report(create_warehouse_engine({demo.url!r}), 2021, Path({str(page)!r})); "
+        "print('matplotlib' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    after = [(p.stat().st_ino, p.stat().st_mtime_ns) for p in (page, page.with_suffix(".xlsx"))]
+    assert after == before
+
+
 def test_the_asset_is_in_the_bilan_group():
     node = build_definitions().resolve_asset_graph().get(dg.AssetKey("bilan_report"))
     assert node.kinds == {"html", "excel"}
