@@ -107,15 +107,13 @@ class _Judge:
         self.rows.append(Row(target, label, corpus, backend, measured, goal, verdict))
 
 
-def _bad_year(results: Results, backends: list[str]) -> list[Row]:
-    judge = _Judge(results, "bad-year")
-    if not judge.spec:
-        return []
+def _cli_vs_floor(judge: _Judge, target: str, backends: list[str]) -> None:
+    """Targets 1 and 2: `crpv run --year`, whole process, ≤ 3× the floor's whole process."""
     for backend in backends:
         cli = judge.get(CLI, backend)
         value, text = _process_ratio(cli, judge.get("floor", backend))
         judge.add(
-            "1",
+            target,
             "`crpv run --year`, every asset, whole process ÷ floor, whole process",
             backend,
             value,
@@ -123,6 +121,13 @@ def _bad_year(results: Results, backends: list[str]) -> list[Row]:
             {b: ("≤ 3×", lambda v: v <= 3.0) for b in backends},
             _halted(cli),
         )
+
+
+def _bad_year(results: Results, backends: list[str]) -> list[Row]:
+    judge = _Judge(results, "bad-year")
+    if not judge.spec:
+        return []
+    _cli_vs_floor(judge, "1", backends)
     for backend in backends:
         every_asset = judge.get("dagster", backend)
         steps = every_asset.stages if every_asset else {}
@@ -148,18 +153,8 @@ def _bad_year(results: Results, backends: list[str]) -> list[Row]:
 
 def _clean_year(results: Results, backends: list[str]) -> list[Row]:
     judge = _Judge(results, "year")
-    for backend in backends if judge.spec else ():
-        cli = judge.get(CLI, backend)
-        value, text = _process_ratio(cli, judge.get("floor", backend))
-        judge.add(
-            "2",
-            "`crpv run --year`, every asset, whole process ÷ floor, whole process",
-            backend,
-            value,
-            text,
-            {b: ("≤ 3×", lambda v: v <= 3.0) for b in backends},
-            _halted(cli),
-        )
+    if judge.spec:
+        _cli_vs_floor(judge, "2", backends)
     return judge.rows
 
 
