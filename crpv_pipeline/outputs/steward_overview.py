@@ -43,6 +43,8 @@ from crpv_pipeline.reference.deadlines import RECEIVED_HEADER, paris_time
 from crpv_pipeline.reference.parsing import french_count
 from crpv_pipeline.reference.statuses import STATUS_LABELS
 
+OVERVIEW_FILE_NAME = "suivi_bilans_{year}.xlsx"
+"""The stewards' overview of a year, in the year's output folder."""
 COMPLETENESS_SHEET = "Complétude"
 FINDINGS_SHEET = "Constats"
 STATUS_COLOURS = {
@@ -86,7 +88,7 @@ def write_steward_overview(
     same content gives the same bytes (by default the latest reception in ``completeness``).
     """
     if out.suffix.lower() != ".xlsx":
-        out = out / f"suivi_bilans_{year}.xlsx"
+        out = out / OVERVIEW_FILE_NAME.format(year=year)
     if "year" in completeness:
         completeness = completeness.loc[completeness["year"] == year]
     if "year" in findings:

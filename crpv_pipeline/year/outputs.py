@@ -22,7 +22,7 @@ from crpv_pipeline.model import FINDING_FIELDS, Finding, ReturnResult
 from crpv_pipeline.outputs.correction_names import CORRECTIONS_PREFIX, made_for
 from crpv_pipeline.outputs.corrections import correction_file_name, write_correction_workbook
 from crpv_pipeline.outputs.fingerprint import inputs_fingerprint, refresh
-from crpv_pipeline.outputs.steward_overview import write_steward_overview
+from crpv_pipeline.outputs.steward_overview import OVERVIEW_FILE_NAME, write_steward_overview
 from crpv_pipeline.reference.refdata import (
     default_nomenclature,
 )
@@ -117,10 +117,6 @@ def for_the_centre(engine, results: Sequence[ReturnResult]) -> list[tuple[Return
 def _correction_workbook(job: tuple[ReturnResult, Path]) -> Path:
     result, path = job
     return write_correction_workbook(result, path)
-
-
-OVERVIEW_FILE_NAME = "suivi_bilans_{year}.xlsx"
-"""The stewards' overview of a year, in the year's output folder."""
 
 
 def write_year_overview(engine, year: int, folder: Path) -> Path:
