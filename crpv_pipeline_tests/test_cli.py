@@ -368,6 +368,7 @@ def test_upgrade_says_from_which_revision_to_which_and_then_that_nothing_is_left
         "  0002  rules, held and empty returns, source sheets, participants that may be unknown",
         "  0003  whether a return came on time, said in Paris time for every year derived",
         "  0004  stewards' decisions, plausibility warnings, approval of each centre's return",
+        "  0005  the activities of superseded returns are kept, to put a return back in force",
     ]
     assert main(["upgrade", "--warehouse", warehouse_url]) == 0
     assert capsys.readouterr().out == (

@@ -3,10 +3,11 @@
 Belongs here: the ``sql/`` folder itself, the tables of ``sql/schema`` (one statement per file,
 file name = table name; ``index_*`` files hold indexes) in an order where every table comes after
 the tables it references, and their kinds: the dimensions (``dim_*``), the tables a load writes,
-the derived tables (those with a ``sql/derived/<table>.sql``, each after the derived tables its
-SELECT reads, and ``COMPUTED_TABLES``), the tables of stewards' decisions (``steward_*``); the
-BI views of ``sql/bi`` (file name = view name), in the order of the tables they show. Adding a
-table or a view is adding its file. Stays out: what the tables, views and columns mean
+the archive of superseded activities (``archive_*``), the derived tables (those with a
+``sql/derived/<table>.sql``, each after the derived tables its SELECT reads, and
+``COMPUTED_TABLES``), the tables of stewards' decisions (``steward_*``); the BI views of
+``sql/bi`` (file name = view name), in the order of the tables they show. Adding a table or a
+view is adding its file. Stays out: what the tables, views and columns mean
 (``dictionary`` parses the comments), running SQL (``schema``, ``bi``, ``derive``).
 """
 
@@ -23,6 +24,9 @@ DIMENSION_PREFIX = "dim_"
 STEWARD_PREFIX = "steward_"
 """``sql/schema`` tables whose name starts with this are written by stewards' decisions, never by
 a run (``steward_decision``)."""
+ARCHIVE_PREFIX = "archive_"
+"""``sql/schema`` tables whose name starts with this keep what left ``fact_activity`` when a
+return was superseded (``archive``): written with the load, read only to put a return back."""
 
 _REFERENCES = re.compile(r"\breferences\s+([a-z_][a-z0-9_]*)", re.I)
 _COMMENT = re.compile(r"--[^\n]*")
@@ -119,10 +123,15 @@ DIMENSIONS = tuple(t for t in SCHEMA_TABLES if t.startswith(DIMENSION_PREFIX))
 """The dimension tables, filled from the reference lists."""
 STEWARD_TABLES = tuple(t for t in SCHEMA_TABLES if t.startswith(STEWARD_PREFIX))
 """The tables stewards' decisions write (``crpv review``), kept across runs and rebuilds."""
+ARCHIVE_TABLES = tuple(t for t in SCHEMA_TABLES if t.startswith(ARCHIVE_PREFIX))
+"""The activities of superseded submissions, kept to put a return back in force (``archive``)."""
 LOADED_TABLES = tuple(
-    t for t in SCHEMA_TABLES if t not in DIMENSIONS + DERIVED_TABLES + STEWARD_TABLES
+    t
+    for t in SCHEMA_TABLES
+    if t not in DIMENSIONS + DERIVED_TABLES + STEWARD_TABLES + ARCHIVE_TABLES
 )
-"""The tables a run writes while it loads returns (``submission``, ``fact_activity``, …)."""
+"""The tables a run writes while it loads returns (``submission``, ``fact_activity``, …), each
+an asset of its own; the archive, written in the same transactions, is not one."""
 READS_PREVIOUS_YEAR = ("yearly_trend", "plausibility_finding")
 """Derived tables whose row for a year reads the previous year's figures: deriving a year also
 rebuilds the next year's rows (when that year is derived), whatever order years are run in."""

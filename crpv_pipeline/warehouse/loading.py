@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crpv_pipeline.model import ReturnResult
 from crpv_pipeline.testpoints import pause_point
+from crpv_pipeline.warehouse.archive import supersede_activities
 from crpv_pipeline.warehouse.decisions import is_confirmed
 from crpv_pipeline.warehouse.engine import WarehouseError, failure_reason, write_transaction
 from crpv_pipeline.warehouse.holding import HELD, InForce, hold, submissions_in_force
@@ -36,7 +37,6 @@ from crpv_pipeline.warehouse.schema import schema_table
 __all__ = [
     "CURRENT_STATUSES",
     "LoadOutcome",
-    "delete_activities",
     "load_return",
     "recorded_submission",
 ]
@@ -209,7 +209,7 @@ def _load(
                 .where(submission.c.submission_id.in_(superseded))
                 .values(status="superseded")
             )
-        delete_activities(conn, result.year, result.centre_code)
+        supersede_activities(conn, result.year, result.centre_code)
 
     conn.execute(
         sa.insert(submission),
@@ -336,16 +336,3 @@ def _diff(conn: Connection, result: ReturnResult, superseded: tuple[int, ...]) -
 def _half_days(result: ReturnResult) -> int:
     values = plain_values(result.activities["half_days"], integer=True)
     return sum(v for v in values if v is not None)
-
-
-def delete_activities(conn: Connection, year: int, centre_code: str | None) -> None:
-    """Remove the centre's activities of the year (and their publics): none is in force then."""
-    fact = schema_table("fact_activity")
-    public = schema_table("fact_activity_public")
-    of_centre = (fact.c.year == year) & (fact.c.centre_code == centre_code)
-    conn.execute(
-        sa.delete(public).where(
-            public.c.activity_id.in_(sa.select(fact.c.activity_id).where(of_centre))
-        )
-    )
-    conn.execute(sa.delete(fact).where(of_centre))

@@ -5,7 +5,7 @@ says why not, in English for the command line), and what it changes, in one writ
 with the decision and the rebuild of the year's derived tables: a confirmed held return is put
 in force (the submission in force is superseded, the centre's activities go with it); an
 excluded file's submission becomes ``excluded`` (its activities, if it was in force, are
-removed: the previous return comes back in force when a run reads its file again); accepting a
+removed and the return it superseded is put back in force from the ``archive``); accepting a
 warning, approving and reopening change only ``completeness.approval``. Stays out: the rows of
 ``steward_decision`` (``decisions``), how runs honour decisions (``loading``, ``year.load``),
 what awaits a decision (``awaiting``), the command line and workbooks.
@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from crpv_pipeline.reference.deadlines import Deadlines
+from crpv_pipeline.warehouse.archive import delete_activities, put_back, supersede_activities
 from crpv_pipeline.warehouse.decisions import (
     ACCEPT,
     APPROVAL_SUBJECT,
@@ -37,7 +38,7 @@ from crpv_pipeline.warehouse.decisions import (
 from crpv_pipeline.warehouse.derive import derive_in
 from crpv_pipeline.warehouse.engine import WarehouseError, failure_reason, write_transaction
 from crpv_pipeline.warehouse.holding import HELD
-from crpv_pipeline.warehouse.loading import CURRENT_STATUSES, delete_activities
+from crpv_pipeline.warehouse.loading import CURRENT_STATUSES
 from crpv_pipeline.warehouse.schema import schema_table
 
 EXCLUDED = "excluded"
@@ -225,7 +226,7 @@ def _confirm(conn: Connection, row: sa.Row, name: str) -> str:
     conn.execute(
         sa.update(submission).where(submission.c.submission_id.in_(ids)).values(status="superseded")
     )
-    delete_activities(conn, row.year, row.centre_code)
+    supersede_activities(conn, row.year, row.centre_code)
     conn.execute(
         sa.update(submission)
         .where(submission.c.submission_id == row.submission_id)
@@ -260,9 +261,16 @@ def _exclude(conn: Connection, row: sa.Row, name: str) -> str:
                 submission.c.submission_id == row.replaces_submission_id
             )
         ).scalar_one()
+        restored = put_back(conn, row.replaces_submission_id)
+        if restored is not None:
+            return (
+                f"{name} excluded: the previous return « {previous} » is back in force"
+                f" ({restored} activities)"
+            )
         return (
             f"{name} excluded: its activities are removed; the previous return « {previous} »"
-            " comes back in force when a run reads its file again (put it back in the inbox)"
+            " was superseded before its activities were archived: it comes back in force when"
+            " a run reads its file again (put it back in the inbox)"
         )
     return f"{name} excluded from {row.year}: runs leave the file out"
 

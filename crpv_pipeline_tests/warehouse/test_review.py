@@ -21,6 +21,7 @@ FIFTEEN = [
     for i in range(15)
 ]
 AT = dt.datetime(2022, 4, 2, 10, 0)
+OTHER = "PROFBANLIEUE"
 
 
 def line(engine, centre="IREV"):
@@ -90,15 +91,95 @@ def test_a_confirmed_held_return_is_put_in_force_and_stays_so(engine):
     assert pending(engine, 2021) == []
 
 
-def test_an_excluded_return_leaves_the_year_and_the_previous_one_comes_back(engine):
+def test_an_excluded_return_leaves_the_year_and_the_previous_one_is_back_at_once(engine):
+    first = make_result(activities=FIFTEEN)
+    load(engine, first)
+    before = rows(engine, "fact_activity")
+    stray = make_result(file_name="IREV_2021_brouillon.xlsx", activities=FIFTEEN[:2])
+    load(engine, stray, run_id="run-2")
+    derive_year(engine, 2021)
+    assert count_rows(engine, "archive_activity") == 15  # kept when it was superseded
+
+    taken = decide(engine, "exclude", stray.file_sha256, reason="brouillon envoyé par erreur")
+    assert "« IREV_2021.xlsx » is back in force (15 activities)" in taken.effect
+    assert [s["status"] for s in rows(engine, "submission")] == ["loaded", "excluded"]
+    back = rows(engine, "fact_activity", 2021)
+    ignored = {"activity_id"}  # new identifiers; every other column as loaded from its file
+    assert [{k: v for k, v in r.items() if k not in ignored} for r in back] == [
+        {k: v for k, v in r.items() if k not in ignored} for r in before
+    ]
+    assert {r["submission_id"] for r in back} == {1}
+    assert (
+        count_rows(engine, "archive_activity"),
+        count_rows(engine, "archive_activity_public"),
+    ) == (
+        0,
+        0,
+    )
+    assert (line(engine)["status"], line(engine)["rows_loaded"]) == ("loaded", 15)
+
+    # Its file read again by a later run: the same bytes in force, nothing to load.
+    again = load(engine, make_result(activities=FIFTEEN), run_id="run-3")
+    assert (again.action, again.submission_id) == ("unchanged", 1)
+
+
+def titled_publics(engine):
+    titles = {r["activity_id"]: r["title"] for r in rows(engine, "fact_activity", 2021)}
+    return sorted(
+        (titles[p["activity_id"]], p["public_code"]) for p in rows(engine, "fact_activity_public")
+    )
+
+
+def test_excluding_returns_one_after_another_goes_back_through_the_centre_s_returns(engine):
+    """Three returns with publics, another centre loaded between; the last two excluded in turn."""
+    with_publics = [
+        activity(
+            activity_date=dt.date(2021, 3, 1) + dt.timedelta(days=i),
+            title=f"Atelier {i}",
+            public_codes=("ELUS", "ETAT") if i % 2 else ("CHEFS_PROJET",),
+        )
+        for i in range(6)
+    ]
+    second = make_result(file_name="IREV_2021_v2.xlsx", activities=with_publics[:4])
+    third = make_result(file_name="IREV_2021_v3.xlsx", activities=FIFTEEN[:3])
+    load(engine, make_result(activities=with_publics))
+    first_publics = titled_publics(engine)
+    load(engine, second, run_id="run-2")
+    second_publics = titled_publics(engine)
+    load(engine, make_result(centre_code=OTHER, activities=FIFTEEN), run_id="run-2")
+    load(engine, third, run_id="run-3")
+    derive_year(engine, 2021)
+
+    decide(engine, "exclude", third.file_sha256, reason="envoyé par erreur")
+    assert titled_publics(engine) == second_publics  # the other centre's have no public
+    decide(engine, "exclude", second.file_sha256, reason="envoyé par erreur aussi")
+    irev = [r for r in rows(engine, "fact_activity", 2021) if r["centre_code"] == "IREV"]
+    assert [r["title"] for r in irev] == [f"Atelier {i}" for i in range(6)]
+    assert titled_publics(engine) == first_publics
+    ids = [r["activity_id"] for r in rows(engine, "fact_activity", 2021)]
+    assert len(ids) == len(set(ids)) == 6 + 15
+    statuses = [(s["centre_code"], s["status"]) for s in rows(engine, "submission")]
+    assert statuses == [
+        ("IREV", "loaded"),
+        ("IREV", "excluded"),
+        (OTHER, "loaded"),
+        ("IREV", "excluded"),
+    ]
+
+
+def test_a_return_superseded_before_the_archive_comes_back_when_its_file_is_read(engine):
+    """Warehouses upgraded to revision 0005 have nothing archived for older supersessions."""
     first = make_result(activities=FIFTEEN)
     load(engine, first)
     stray = make_result(file_name="IREV_2021_brouillon.xlsx", activities=FIFTEEN[:2])
     load(engine, stray, run_id="run-2")
+    with engine.begin() as conn:  # as a warehouse superseded by release 1 left it
+        conn.exec_driver_sql("DELETE FROM archive_activity_public")
+        conn.exec_driver_sql("DELETE FROM archive_activity")
     derive_year(engine, 2021)
 
     taken = decide(engine, "exclude", stray.file_sha256, reason="brouillon envoyé par erreur")
-    assert "« IREV_2021.xlsx » comes back in force when a run reads its file again" in taken.effect
+    assert "comes back in force when a run reads its file again" in taken.effect
     assert [s["status"] for s in rows(engine, "submission")] == ["superseded", "excluded"]
     assert count_rows(engine, "fact_activity", 2021) == 0
     assert line(engine)["status"] == "missing"
