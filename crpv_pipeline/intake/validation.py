@@ -182,11 +182,15 @@ def row_findings(
         return []
     duplicates = None
     findings = []
+    cells: dict[str, dict[int, Any]] = {}  # field → row key → value: one lookup per finding
     for rule, field_name, source_row in _failed_cells(cases, nomenclature):
-        raw_value = frame.at[source_row, field_name]
+        for name in (field_name, "year"):
+            if name not in cells:
+                cells[name] = dict(zip(frame.index.tolist(), frame[name].tolist(), strict=True))
+        raw_value = cells[field_name][source_row]
         context: dict[str, Any] = {
             "value": format_value(raw_value),
-            "year": frame.at[source_row, "year"],
+            "year": cells["year"][source_row],
         }
         if rule.endswith("_unknown"):
             context["allowed"] = nomenclature.category(field_name).allowed_text()

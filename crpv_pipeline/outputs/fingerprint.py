@@ -20,7 +20,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import math
 import platform
 from collections.abc import Callable, Sequence
 from functools import cache
@@ -117,15 +116,38 @@ def _version(name: str) -> str:
         return "absent"
 
 
+_SIMPLE = frozenset({type(None), bool, int, float, str})
+"""Types kept as they are: JSON says what they are (``1`` and ``1.0`` differ, NaN is ``NaN``)."""
+_DATACLASS_FIELDS: dict[type, tuple[str, ...]] = {}
+"""The field names of each dataclass met, in order."""
+
+
 def _plain(value: Any) -> Any:
-    """``value`` as JSON values that say what it is: two inputs equal as data are equal here."""
-    if value is None or isinstance(value, bool | int | str):
+    """``value`` as JSON values that say what it is: two inputs equal as data are equal here.
+
+    Sequences of simple values (most rows of a table) are taken as they are, without a call per
+    value: a year's findings are tens of thousands of rows.
+    """
+    kind = type(value)
+    if kind in _SIMPLE:
+        return value
+    if kind is list or kind is tuple:
+        if all(type(v) in _SIMPLE for v in value):
+            return list(value)
+        return [_plain(v) for v in value]
+    names = _DATACLASS_FIELDS.get(kind)
+    if names is not None:
+        return [kind.__qualname__, [[name, _plain(getattr(value, name))] for name in names]]
+    if isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
-        return value if math.isfinite(value) else repr(value)
-    if isinstance(value, pd.DataFrame):
-        columns = [[str(c), str(t)] for c, t in value.dtypes.items()]
-        return ["frame", columns, _plain(value.to_numpy(dtype=object).tolist())]
+        return float(value)
+    if isinstance(value, pd.DataFrame):  # column by column: a column's values share a type
+        columns = [
+            [str(c), str(t), _plain(value.iloc[:, i].tolist())]
+            for i, (c, t) in enumerate(value.dtypes.items())
+        ]
+        return ["frame", columns]
     if isinstance(value, pd.Series):
         return ["series", str(value.name), str(value.dtype), _plain(value.tolist())]
     if isinstance(value, dict):
@@ -135,8 +157,8 @@ def _plain(value: Any) -> Any:
     if isinstance(value, set | frozenset):
         return ["set", sorted(json.dumps(_plain(v), ensure_ascii=False) for v in value)]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = [[f.name, _plain(getattr(value, f.name))] for f in dataclasses.fields(value)]
-        return [type(value).__qualname__, fields]
+        _DATACLASS_FIELDS[kind] = tuple(f.name for f in dataclasses.fields(value))
+        return _plain(value)
     if isinstance(value, dt.date | dt.time):  # datetimes and pandas Timestamps (NaT included)
         return [type(value).__name__, value.isoformat()]
     if hasattr(value, "item") and hasattr(value, "dtype"):  # numpy scalars
