@@ -11,6 +11,7 @@ database.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -370,6 +371,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as err:
         print(f"Error: {escape_controls(str(err))}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader went away (``crpv review --year 2021 | head``): stop quietly, as Python's
+        # documentation advises, with stdout pointed at devnull so that its flush at exit
+        # does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

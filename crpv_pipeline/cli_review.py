@@ -61,7 +61,8 @@ def add_review_parser(sub) -> None:
     review.add_argument(
         "--apply",
         metavar="FILE",
-        help="a filled stewards' overview workbook (suivi_bilans_<year>.xlsx) to read back",
+        help="a filled stewards' overview workbook (suivi_bilans_<year>.xlsx, or saved as .ods)"
+        " to read back",
     )
     review.add_argument(
         "--record",
@@ -72,6 +73,13 @@ def add_review_parser(sub) -> None:
         "--warehouse",
         metavar="URL",
         help="warehouse URL (default: $CRPV_WAREHOUSE_URL or the embedded SQLite file)",
+    )
+    review.add_argument(
+        "--output",
+        metavar="DIR",
+        help="output folder whose stewards' overview of the year is written again once"
+        " decisions are recorded (default: $CRPV_OUTPUT or ./crpv_output; only if a run wrote"
+        " the year's outputs there)",
     )
     review.set_defaults(func=cmd_review)
 
@@ -107,12 +115,18 @@ def cmd_review(args: argparse.Namespace) -> int:
                 return _apply(engine, args, by, deadlines)
             if not args.decision and not args.apply:
                 return _list(engine, args.year)
+            from crpv_pipeline.warehouse.decisions import last_decision_id
             from crpv_pipeline.warehouse.locks import year_lock
 
             with year_lock(url, args.year):  # no run of the year loads while a decision applies
-                if args.apply:
-                    return _apply(engine, args, by, deadlines)
-                return _decide(engine, args, by, deadlines)
+                before = last_decision_id(engine, args.year)
+                try:
+                    if args.apply:
+                        return _apply(engine, args, by, deadlines)
+                    return _decide(engine, args, by, deadlines)
+                finally:
+                    if last_decision_id(engine, args.year) != before:
+                        _refresh_overview(engine, args.year, args.output)
         finally:
             engine.dispose()
     except DecisionRefused as err:
@@ -151,6 +165,21 @@ def _derived_year(engine, year: int) -> None:
             f"the warehouse has no data for {year}: run `crpv run --year {year}` first",
             EXIT_USAGE,
         )
+
+
+def _refresh_overview(engine, year: int, output: str | None) -> None:
+    """Write the year's stewards' overview again, if a run wrote the year's outputs there.
+
+    It then lists what still awaits a decision and the state it was written in, so that a
+    workbook filled before these decisions is never applied over them.
+    """
+    from crpv_pipeline.year.outputs import write_year_overview
+
+    folder = Path(settings.output(output)) / str(year)
+    if not folder.is_dir():
+        return
+    path = write_year_overview(engine, year, folder)
+    say(f"Stewards' overview written again: {path}")
 
 
 def _decide(engine, args: argparse.Namespace, by: str, deadlines) -> int:
@@ -248,12 +277,12 @@ def _apply(engine, args: argparse.Namespace, by: str, deadlines) -> int:
     """
     from crpv_pipeline.outputs.overview_decisions import OverviewError, read_decisions
     from crpv_pipeline.warehouse.awaiting import pending
-    from crpv_pipeline.warehouse.decisions import DECISION_LABELS
+    from crpv_pipeline.warehouse.decisions import DECISION_LABELS, decided_since
     from crpv_pipeline.warehouse.review import DecisionRefused, take_decision
 
     path = Path(args.apply)
     try:
-        year, rows = read_decisions(path)
+        year, as_of, rows = read_decisions(path)
     except OverviewError as err:
         raise CliError(str(err), EXIT_USAGE) from err
     if year != args.year:
@@ -263,11 +292,21 @@ def _apply(engine, args: argparse.Namespace, by: str, deadlines) -> int:
             EXIT_USAGE,
         )
     items = {(i.file_sha256, i.subject): i for i in pending(engine, args.year)}
+    since = decided_since(engine, args.year, as_of)
     plan, left_out = [], []
     for row in rows:
         item = items.get((row.file_sha256, row.subject))
         where = f"Ligne {row.row} ({row.centre_code or '?'}, « {row.file_name} »)"
-        if row.decision is None:
+        later = since.get((row.file_sha256, row.subject))
+        if not row.label:
+            left_out.append(f"{where} : motif sans décision : choisissez-la dans « Décision »")
+        elif later is not None:
+            left_out.append(
+                f"{where} : décidé depuis ce classeur (décision n° {later.decision_id},"
+                f" {DECISION_LABELS[later.decision]}, par {later.decided_by}) : ligne ignorée ;"
+                " voyez le classeur de suivi le plus récent"
+            )
+        elif row.decision is None:
             left_out.append(f"{where} : « {row.label} » n'est pas une décision de la liste")
         elif item is None:
             left_out.append(

@@ -22,6 +22,13 @@ from crpv_pipeline.warehouse.schema import ensure_schema
 DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
+@pytest.fixture(autouse=True)
+def _outputs_out_of_the_way(monkeypatch, tmp_path) -> None:
+    """A command that writes outputs by default (``CRPV_OUTPUT``) writes them in ``tmp_path``,
+    never in the folder the tests run from."""
+    monkeypatch.setenv("CRPV_OUTPUT", str(tmp_path / "crpv_output"))
+
+
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
     (tmp_path / "warehouse").mkdir(exist_ok=True)  # the pipeline never creates it

@@ -71,6 +71,7 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 
+
 def limits_from_environment(environ: Mapping[str, str] | None = None) -> Limits:
     """``Limits`` with ``CRPV_MAX_ROWS``, ``CRPV_MAX_COLUMNS``, ``CRPV_MAX_FILE_MB`` applied.
 

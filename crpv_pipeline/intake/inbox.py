@@ -162,4 +162,3 @@ def file_size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
-

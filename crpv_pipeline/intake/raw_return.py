@@ -272,4 +272,3 @@ def identify_from_file_name(path: Path) -> tuple[str, int] | None:
     if match is None:
         return None
     return match["centre"], int(match["year"])
-

@@ -335,4 +335,3 @@ def activity_sheets(
         "no_header_row",
         value=", ".join(f"« {c.label} »" for c in nomenclature.columns if c.required),
     )
-

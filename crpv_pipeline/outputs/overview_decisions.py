@@ -67,10 +67,17 @@ WRAPPED = 8
 INPUT_COLOUR = "FFF2CC"
 DECISION_COLUMN = 6
 """The column of the drop-down (0-based: « Décision »)."""
+STATE_COLUMN = len(COLUMNS) - 1
+"""The column (0-based) of the first row that says which decisions the sheet takes into account."""
 
 
-def decisions_sheet(ws: Worksheet, formats: Formats, year: int, items: Sequence) -> None:
+def decisions_sheet(
+    ws: Worksheet, formats: Formats, year: int, items: Sequence, as_of: int = 0
+) -> None:
     """Fill ``ws``, the « Décisions » sheet, with a row for each of ``items`` (``Pending``).
+
+    ``as_of`` is the id of the latest decision the items take into account, written in the
+    sheet (``state_text``) so that a line decided since is never applied from it.
 
     Each format is made once (``formats``), and one drop-down per set of choices covers every
     row offering that set: a row costs a call to XlsxWriter per cell, nothing per style.
@@ -91,6 +98,8 @@ def decisions_sheet(ws: Worksheet, formats: Formats, year: int, items: Sequence)
         " enregistré), puis la même commande avec --record. Une ligne dont le fichier a été"
         " remplacé depuis n'est jamais appliquée.",
     ]
+    state = formats.get(valign="top", font_color="808080", font_size=8)
+    ws.write_string(0, STATE_COLUMN, state_text(as_of), state)
     note = formats.get(text_wrap=True, valign="top")
     for row, text in enumerate(notes, start=1):
         ws.merge_range(row, 0, row, WRAPPED - 1, text, note)
@@ -185,6 +194,24 @@ class OverviewError(ValueError):
     """A file that is no stewards' overview with a « Décisions » sheet; the message says why."""
 
 
+def state_text(as_of: int) -> str:
+    """What the sheet says of the decisions it takes into account (read back by ``_as_of``)."""
+    if not as_of:
+        return "État : aucune décision prise (ne pas modifier)"
+    return f"État : décisions prises jusqu'au n° {as_of} (ne pas modifier)"
+
+
+def _as_of(cells: list) -> int:
+    """The id ``state_text`` wrote in the first row (0 in a workbook without it)."""
+    first = cells[0] if cells else []
+    text = str(first[STATE_COLUMN]) if len(first) > STATE_COLUMN and first[STATE_COLUMN] else ""
+    found = _STATE.search(text)
+    return int(found.group(1)) if found else 0
+
+
+_STATE = re.compile(r"jusqu'au n° (\d+)")
+
+
 def _plain(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.strip().casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
@@ -193,8 +220,13 @@ def _plain(text: str) -> str:
 _CODES: Mapping[str, str] = {_plain(label): code for code, label in DECISION_LABELS.items()}
 
 
-def read_decisions(path: Path) -> tuple[int | None, list[SheetDecision]]:
-    """The year of the sheet (from its title) and its rows that carry a decision, in order."""
+def read_decisions(path: Path) -> tuple[int | None, int, list[SheetDecision]]:
+    """The sheet's year, the decision it was written after, its rows with a decision or reason.
+
+    The year comes from the title; the latest decision the sheet took into account from its
+    first row (0: none, or a sheet that does not say); the rows come in order, a reason without
+    a decision with an empty ``label``.
+    """
     try:  # a workbook from outside, like a return: the file guards first
         workbook = open_workbook(path)
     except ReturnFileError as err:
@@ -223,8 +255,10 @@ def read_decisions(path: Path) -> tuple[int | None, list[SheetDecision]]:
     for number, values in enumerate(rows[1:], start=HEADER_ROW + 1):
         line = list(values) + [None] * (len(header) - len(values))
         label = line[at[DECISION_HEADER]]
-        if label is None or not str(label).strip():
+        reason = _text(line[at[REASON_HEADER]]) or ""
+        if (label is None or not str(label).strip()) and not reason:
             continue
+        label = "" if label is None else label
         found.append(
             SheetDecision(
                 row=number,
@@ -234,11 +268,11 @@ def read_decisions(path: Path) -> tuple[int | None, list[SheetDecision]]:
                 subject=_text(line[at[KEY_HEADER]]) or "",
                 decision=_CODES.get(_plain(str(label))),
                 label=str(label).strip(),
-                reason=_text(line[at[REASON_HEADER]]) or "",
+                reason=reason,
             )
         )
     year = _TITLE.match(title)
-    return (int(year.group(1)) if year else None), found
+    return (int(year.group(1)) if year else None), _as_of(cells), found
 
 
 _TITLE = re.compile(r"Bilans (\d{4}) : décisions à prendre")

@@ -71,6 +71,7 @@ def write_steward_overview(
     centre_names: Mapping[str, str],
     pending: Sequence | None = None,
     as_of: dt.datetime | None = None,
+    last_decision: int = 0,
 ) -> Path:
     """Write the stewards' workbook of ``year`` to ``out`` and return its path.
 
@@ -86,6 +87,8 @@ def write_steward_overview(
 
     ``as_of`` (naive UTC) dates the document: when the year's data last changed, so that the
     same content gives the same bytes (by default the latest reception in ``completeness``).
+    ``last_decision``: the id of the latest decision ``pending`` takes into account (0: none),
+    written in the « Décisions » sheet so that a line decided since is never applied from it.
     """
     if out.suffix.lower() != ".xlsx":
         out = out / OVERVIEW_FILE_NAME.format(year=year)
@@ -102,7 +105,9 @@ def write_steward_overview(
         sheet = workbook.add_worksheet(COMPLETENESS_SHEET)
         _completeness_sheet(sheet, formats, year, completeness, findings, centre_names)
         if pending is not None:
-            decisions_sheet(workbook.add_worksheet(DECISIONS_SHEET), formats, year, pending)
+            decisions_sheet(
+                workbook.add_worksheet(DECISIONS_SHEET), formats, year, pending, last_decision
+            )
         _findings_sheet(workbook.add_worksheet(FINDINGS_SHEET), formats, year, findings)
         workbook.close()
     return out

@@ -139,6 +139,30 @@ def last_decided_at(engine: Engine, year: int) -> dt.datetime | None:
         return conn.scalar(sa.select(sa.func.max(table.c.decided_at)).where(table.c.year == year))
 
 
+def last_decision_id(engine: Engine, year: int) -> int:
+    """The id of the latest decision about ``year`` (0: none yet): the state a workbook shows."""
+    with engine.connect() as conn:
+        if not has_decisions_table(conn):
+            return 0
+        table = schema_table("steward_decision")
+        latest = conn.scalar(
+            sa.select(sa.func.max(table.c.decision_id)).where(table.c.year == year)
+        )
+        return int(latest or 0)
+
+
+def decided_since(engine: Engine, year: int, after: int) -> dict[tuple[str, str], sa.Row]:
+    """(SHA-256, subject) → the latest decision of ``year`` on it whose id is above ``after``."""
+    table = schema_table("steward_decision")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(table)
+            .where(table.c.year == int(year), table.c.decision_id > int(after))
+            .order_by(table.c.decision_id)
+        ).all()
+    return {(r.file_sha256, r.subject): r for r in rows}
+
+
 def is_confirmed(conn: Connection, year: int | None, file_sha256: str) -> bool:
     """Whether a steward confirmed the return of these bytes: it is put in force, never held."""
     if year is None or not has_decisions_table(conn):

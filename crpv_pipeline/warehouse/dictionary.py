@@ -38,7 +38,6 @@ __all__ = [
 ]
 
 
-
 BI_SCHEMA = "bi"
 """PostgreSQL schema holding the BI views (``bi.activities``)."""
 

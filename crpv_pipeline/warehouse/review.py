@@ -125,12 +125,36 @@ def take_decision(
                 ),
                 moment,
             )
+            if decision == REOPEN and topic != APPROVAL_SUBJECT and _approved(conn, year, row):
+                # a warning open again: the return is no longer approved either
+                record_decision(
+                    conn,
+                    Decision(
+                        year,
+                        row.centre_code,
+                        row.file_sha256,
+                        row.submission_id,
+                        REOPEN,
+                        APPROVAL_SUBJECT,
+                        f"{topic} rouvert : {reason.strip()}",
+                        decided_by.strip(),
+                    ),
+                    moment,
+                )
+                effect += "; its approval is reopened too"
             derive_in(conn, year, deadlines)
             if decision == APPROVE:
                 _check_approved(conn, year, row)
     except SQLAlchemyError as err:
         raise WarehouseError(f"recording the decision failed: {failure_reason(err)}") from err
     return Taken(decision_id, effect)
+
+
+def _approved(conn: Connection, year: int, row: sa.Row) -> bool:
+    return any(
+        d.file_sha256 == row.file_sha256 and d.subject == APPROVAL_SUBJECT
+        for d in decisions_in_force(conn, year)
+    )
 
 
 def _check_and_apply(

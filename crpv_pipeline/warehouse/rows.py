@@ -27,8 +27,6 @@ _FACT_FIELDS = tuple(c for c in ACTIVITY_COLUMNS if c != "public_codes")
 _INTEGER_FIELDS = frozenset({"source_row", "half_days", "participants"})
 
 
-
-
 def next_id(conn: Connection, column: sa.Column) -> int:
     """The next application-assigned id (MAX + 1); safe because writers hold the lock."""
     return int(conn.scalar(sa.select(sa.func.coalesce(sa.func.max(column), 0)))) + 1
@@ -134,4 +132,3 @@ def insert_findings(conn: Connection, result: ReturnResult, submission_id: int) 
         for i, f in enumerate(result.findings)
     ]
     bulk_insert(conn, "validation_failure", columns, [tuple(r[c] for c in columns) for r in rows])
-

@@ -65,4 +65,3 @@ def read_table(engine: Engine, table: str, year: int | None = None) -> pd.DataFr
     except SQLAlchemyError as err:
         raise WarehouseError(f"reading {table} failed: {failure_reason(err)}") from err
     return pd.DataFrame([tuple(row) for row in rows], columns=list(source.c.keys()), dtype=object)
-

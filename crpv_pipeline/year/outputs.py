@@ -30,6 +30,7 @@ from crpv_pipeline.warehouse.awaiting import pending
 from crpv_pipeline.warehouse.decisions import (
     finding_key,
     last_decided_at,
+    last_decision_id,
     read_accepted_findings,
 )
 from crpv_pipeline.warehouse.tables import read_table
@@ -150,6 +151,7 @@ def write_year_overview(engine, year: int, folder: Path) -> Path:
         "centre_names": names,
         "pending": pending(engine, year),
         "as_of": as_of,
+        "last_decision": last_decision_id(engine, year),
     }
     fingerprint = inputs_fingerprint("steward_overview", inputs)
     refresh([out], fingerprint, lambda: write_steward_overview(**inputs))

@@ -160,4 +160,3 @@ def say_known(
             f"{len(names)} of {len(files)} returns known by their content (SHA-256),"
             f" not read again: {', '.join(names)}"
         )
-

@@ -69,13 +69,15 @@ def test_a_filled_sheet_is_read_back_with_its_lines(tmp_path):
     sheet["G7"], sheet["H7"] = "accepter ", "atelier tenu"  # any case, stray spaces
     sheet["G9"], sheet["H9"] = "Écarter", None
     sheet["G8"] = "Peut-être"
+    sheet["H10"] = "à voir avec le centre"  # a reason, no decision (on a line of its own)
     book.save(path)
-    year, rows = read_decisions(path)
-    assert year == 2021
-    assert [(r.row, r.decision, r.subject, r.reason) for r in rows] == [
-        (7, "accept", "weekend_date@Activités!A8", "atelier tenu"),
-        (8, None, "approval", ""),
-        (9, "exclude", "return", ""),
+    year, as_of, rows = read_decisions(path)
+    assert (year, as_of) == (2021, 0)
+    assert [(r.row, r.decision, r.label, r.subject, r.reason) for r in rows] == [
+        (7, "accept", "accepter", "weekend_date@Activités!A8", "atelier tenu"),
+        (8, None, "Peut-être", "approval", ""),
+        (9, "exclude", "Écarter", "return", ""),
+        (10, None, "", "", "à voir avec le centre"),
     ]
     assert rows[2].file_sha256 == "b" * 64
 
@@ -88,3 +90,12 @@ def test_a_workbook_without_the_sheet_is_refused(tmp_path):
     (tmp_path / "texte.xlsx").write_text("pas un classeur")
     with pytest.raises(OverviewError, match="texte.xlsx: cannot be read: "):
         read_decisions(tmp_path / "texte.xlsx")
+
+
+def test_the_sheet_says_which_decisions_it_takes_into_account(tmp_path):
+    empty = pd.DataFrame(columns=["centre_code", "status", "submission_id"])
+    path = write_steward_overview(2021, empty, empty, tmp_path, {}, ITEMS, last_decision=24)
+    sheet = openpyxl.load_workbook(path)["Décisions"]
+    assert sheet["J1"].value == "État : décisions prises jusqu'au n° 24 (ne pas modifier)"
+    assert sheet["J1"].protection.locked
+    assert read_decisions(path)[:2] == (2021, 24)

@@ -229,6 +229,28 @@ def test_an_accepted_warning_lets_the_return_be_approved_until_a_new_file(engine
     assert (line(engine)["approval"], line(engine)["open_findings"]) == ("received", 1)
 
 
+def test_reopening_an_accepted_warning_of_an_approved_return_reopens_its_approval(engine):
+    result = make_result(findings=[weekend()])
+    load(engine, result)
+    derive_year(engine, 2021)
+    key = finding_key("weekend_date", "Activités", "A8", 8)
+    decide(engine, "accept", result.file_sha256, finding=key, reason="atelier du samedi")
+    decide(engine, "approve", result.file_sha256, reason="bilan complet")
+    assert line(engine)["approval"] == "approved"
+
+    taken = decide(engine, "reopen", result.file_sha256, subject=key, reason="date à revoir")
+    assert taken.effect.endswith("; its approval is reopened too")
+    assert (line(engine)["approval"], line(engine)["open_findings"]) == ("received", 1)
+    reopened = [
+        (d["decision"], d["subject"], d["reason"]) for d in rows(engine, "steward_decision")
+    ]
+    assert reopened[-2:] == [
+        ("reopen", key, "date à revoir"),
+        ("reopen", "approval", f"{key} rouvert : date à revoir"),
+    ]
+    assert [p.kind for p in pending(engine, 2021)] == ["finding", "approval"]
+
+
 def test_a_reopened_approval_and_refused_decisions(engine):
     result = make_result()
     load(engine, result)

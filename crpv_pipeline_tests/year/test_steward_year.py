@@ -157,6 +157,8 @@ def test_a_year_walked_by_a_steward(tmp_path, warehouse_url, capsys):
     )
     assert "Dry run: nothing recorded" in err
     assert table(warehouse_url, "steward_decision") == []
+    filled = tmp_path / "suivi_rempli.xlsx"  # the steward's copy, as filled
+    filled.write_bytes(overview.read_bytes())
     code, out, err = cli(
         capsys,
         "review",
@@ -169,9 +171,12 @@ def test_a_year_walked_by_a_steward(tmp_path, warehouse_url, capsys):
         "claire",
         "--warehouse",
         warehouse_url,
+        "--output",
+        str(tmp_path / "out"),
     )
     assert code == 0, out + err
     assert out.count(": enregistré (décision") == 7
+    assert f"Stewards' overview written again: {overview}" in err
     decisions = table(warehouse_url, "steward_decision")
     assert [d["decision"] for d in decisions] == ["accept"] * 3 + [
         "confirm",
@@ -182,11 +187,18 @@ def test_a_year_walked_by_a_steward(tmp_path, warehouse_url, capsys):
     assert {d["decided_by"] for d in decisions} == {"claire"}
     assert approvals(warehouse_url) == {"IREV": "approved", "CRPVE": "approved"}  # ORIV: empty
 
-    # The same workbook applied again: nothing awaits those decisions any more.
+    # The overview was written again: nothing awaits a decision there any more.
     code, out, _ = cli(
         capsys, "review", "--year", "2021", "--apply", str(overview), "--warehouse", warehouse_url
     )
-    assert code == 1 and "0 décision à enregistrer" in out and "n'attend plus de décision" in out
+    assert (code, out.splitlines()) == (0, [f"{overview} : 0 décision à enregistrer pour 2021"])
+    # The filled copy applied again: every line was decided since it was written.
+    code, out, _ = cli(
+        capsys, "review", "--year", "2021", "--apply", str(filled), "--warehouse", warehouse_url
+    )
+    assert code == 1 and "0 décision à enregistrer" in out
+    assert out.count("décidé depuis ce classeur (décision n°") == 7
+    assert "(décision n° 1, Accepter, par claire)" in out
 
     # The bilan is final; a re-run keeps every decision.
     code, _, err = cli(
