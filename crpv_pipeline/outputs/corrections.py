@@ -26,6 +26,7 @@ from openpyxl.utils.cell import coordinate_to_tuple
 from xlsxwriter.worksheet import Worksheet
 
 from crpv_pipeline.atomic import atomic_output
+from crpv_pipeline.gc_pause import gc_paused
 from crpv_pipeline.intake.inbox import received_at
 from crpv_pipeline.intake.reading import ReturnFileError, open_workbook
 from crpv_pipeline.model import Finding, ReturnResult
@@ -61,6 +62,7 @@ _WRAPPED = (2, 3, 4, 6)  # 1-based columns of TABLE_COLUMNS whose text wraps
 _SEVERITY = 4  # 0-based column of TABLE_COLUMNS filled with the severity's colour
 
 
+@gc_paused()
 def write_correction_workbook(
     result: ReturnResult, out: Path, received: dt.datetime | None = None
 ) -> Path:

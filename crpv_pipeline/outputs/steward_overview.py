@@ -19,6 +19,7 @@ import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
 from crpv_pipeline.atomic import atomic_output
+from crpv_pipeline.gc_pause import gc_paused
 from crpv_pipeline.model import FINDING_FIELDS, Finding
 from crpv_pipeline.outputs.overview_decisions import DECISIONS_SHEET, decisions_sheet
 from crpv_pipeline.outputs.workbook_cells import (
@@ -63,6 +64,7 @@ _COMPLETENESS_FIELDS = ["centre_code", "status", "submission_id", "received_at",
 _COMPLETENESS_FIELDS += ["n_errors", "held_submission_id", "approval"]
 
 
+@gc_paused()
 def write_steward_overview(
     year: int,
     completeness: pd.DataFrame,

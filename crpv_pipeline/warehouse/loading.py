@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from crpv_pipeline.gc_pause import gc_paused
 from crpv_pipeline.model import ReturnResult
 from crpv_pipeline.testpoints import pause_point
 from crpv_pipeline.warehouse.archive import supersede_activities
@@ -67,6 +68,7 @@ class LoadOutcome:
     diff: ActivityDiff | None = None
 
 
+@gc_paused()
 def load_return(
     engine: Engine,
     result: ReturnResult,

@@ -84,7 +84,7 @@ def test_the_package_is_the_stages_and_a_few_shared_modules():
     assert top == sorted(
         [*STAGES, "_moved", "atomic", "cli", "cli_browse", "cli_checks", "cli_review"]
         + ["cli_upgrade", "cli_validate", "model"]
-        + ["settings", "testpoints"]
+        + ["gc_pause", "settings", "testpoints"]
     )
 
 
