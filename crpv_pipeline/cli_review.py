@@ -171,13 +171,17 @@ def _refresh_overview(engine, year: int, output: str | None) -> None:
     """Write the year's stewards' overview again, if a run wrote the year's outputs there.
 
     It then lists what still awaits a decision and the state it was written in, so that a
-    workbook filled before these decisions is never applied over them.
+    workbook filled before these decisions is never applied over them. An overview filled in
+    place is kept aside first (``fingerprint.set_aside_edited``), with what was typed there.
     """
-    from crpv_pipeline.year.outputs import write_year_overview
+    from crpv_pipeline.outputs.fingerprint import set_aside_edited
+    from crpv_pipeline.year.outputs import OVERVIEW_FILE_NAME, write_year_overview
 
     folder = Path(settings.output(output)) / str(year)
     if not folder.is_dir():
         return
+    for _, aside in set_aside_edited([folder / OVERVIEW_FILE_NAME.format(year=year)]):
+        say(f"The overview was filled in place: kept as {aside}")
     path = write_year_overview(engine, year, folder)
     say(f"Stewards' overview written again: {path}")
 
@@ -296,7 +300,8 @@ def _apply(engine, args: argparse.Namespace, by: str, deadlines) -> int:
     plan, left_out = [], []
     for row in rows:
         item = items.get((row.file_sha256, row.subject))
-        where = f"Ligne {row.row} ({row.centre_code or '?'}, « {row.file_name} »)"
+        about = "" if row.subject in ("approval", "return", "") else f", {row.subject}"
+        where = f"Ligne {row.row} ({row.centre_code or '?'}, « {row.file_name} »{about})"
         later = since.get((row.file_sha256, row.subject))
         if not row.label:
             left_out.append(f"{where} : motif sans décision : choisissez-la dans « Décision »")

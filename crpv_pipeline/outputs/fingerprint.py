@@ -6,7 +6,8 @@ its writer is given, read from the warehouse, and from the code that lays it out
 the same data give the same digest, whatever process reads them) and the code (every file of
 this package, the reference lists in force, the versions of the libraries that write the
 bytes). ``refresh`` calls a writer only when one of its files is missing, holds other bytes than
-were written, or was written from other inputs; each folder records, in ``.crpv-outputs.json``
+were written (then it is kept aside first: ``set_aside_edited``), or was written from other
+inputs; each folder records, in ``.crpv-outputs.json``
 (through the atomic writer), each output's fingerprint and the SHA-256 of the bytes written. A
 record lost or out of date only costs a rewrite, never a file left stale.
 
@@ -20,12 +21,15 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import logging
+import os
 import platform
 from collections.abc import Callable, Sequence
 from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -33,8 +37,10 @@ import crpv_pipeline
 from crpv_pipeline.atomic import write_text
 from crpv_pipeline.reference.refdata import default_nomenclature
 
-__all__ = ["RECORD_NAME", "inputs_fingerprint", "refresh"]
+__all__ = ["RECORD_NAME", "inputs_fingerprint", "refresh", "set_aside_edited"]
 
+_LOG = logging.getLogger(__name__)
+_PARIS = ZoneInfo("Europe/Paris")
 RECORD_NAME = ".crpv-outputs.json"
 """The record of a folder's outputs: file name → fingerprint of its inputs, SHA-256 of its bytes."""
 _RECORD_FORMAT = 1
@@ -58,6 +64,7 @@ def refresh(paths: Sequence[Path], fingerprint: str, write: Callable[[], object]
     paths = [Path(p) for p in paths]
     if all(_up_to_date(p, _read_record(p.parent).get(p.name), fingerprint) for p in paths):
         return False
+    set_aside_edited(paths)
     write()
     for folder in {p.parent for p in paths}:
         record = _read_record(folder)  # read again: another output of the folder may be new
@@ -68,6 +75,35 @@ def refresh(paths: Sequence[Path], fingerprint: str, write: Callable[[], object]
         text = json.dumps({"format": _RECORD_FORMAT, "outputs": kept}, indent=1, sort_keys=True)
         write_text(folder / RECORD_NAME, text + "\n")
     return True
+
+
+def set_aside_edited(paths: Sequence[Path]) -> list[tuple[Path, Path]]:
+    """Rename each of ``paths`` edited since it was written out of the way; (path, new path).
+
+    An output holds other bytes than its folder's record says were written when somebody
+    changed it: a steward who filled the overview's « Décisions » in place. Written again, it
+    would lose what they typed; it is kept beside, as « <name> (modifié le 2026-12-02 à
+    06h15).xlsx » (when it was last changed, Paris time). An output whose record is missing is
+    written over, as before records existed.
+    """
+    moved = []
+    for path in map(Path, paths):
+        entry = _read_record(path.parent).get(path.name)
+        if not isinstance(entry, dict) or not entry.get("sha256") or not path.is_file():
+            continue
+        if _sha256(path) == entry["sha256"]:
+            continue
+        changed = dt.datetime.fromtimestamp(path.stat().st_mtime, _PARIS)
+        stem = f"{path.stem} (modifié le {changed:%Y-%m-%d à %Hh%M})"
+        aside = path.with_name(stem + path.suffix)
+        number = 1
+        while aside.exists():
+            number += 1
+            aside = path.with_name(f"{stem} ({number}){path.suffix}")
+        os.rename(path, aside)
+        _LOG.warning("%s was changed since it was written: kept as %s", path, aside.name)
+        moved.append((path, aside))
+    return moved
 
 
 def _up_to_date(path: Path, entry: Any, fingerprint: str) -> bool:

@@ -96,7 +96,8 @@ def decisions_sheet(
         " validé pour le bilan national.",
         f"Enregistrement : crpv review --year {year} --apply <ce fichier> (dit ce qui sera"
         " enregistré), puis la même commande avec --record. Une ligne dont le fichier a été"
-        " remplacé depuis n'est jamais appliquée.",
+        " remplacé depuis, ou sur laquelle une décision a été prise depuis ce classeur, n'est"
+        " jamais appliquée.",
     ]
     state = formats.get(valign="top", font_color="808080", font_size=8)
     ws.write_string(0, STATE_COLUMN, state_text(as_of), state)
@@ -197,8 +198,8 @@ class OverviewError(ValueError):
 def state_text(as_of: int) -> str:
     """What the sheet says of the decisions it takes into account (read back by ``_as_of``)."""
     if not as_of:
-        return "État : aucune décision prise (ne pas modifier)"
-    return f"État : décisions prises jusqu'au n° {as_of} (ne pas modifier)"
+        return "État : aucune décision enregistrée pour l'année (ne pas modifier)"
+    return f"État : à jour de la décision enregistrée n° {as_of} (ne pas modifier)"
 
 
 def _as_of(cells: list) -> int:
@@ -209,7 +210,7 @@ def _as_of(cells: list) -> int:
     return int(found.group(1)) if found else 0
 
 
-_STATE = re.compile(r"jusqu'au n° (\d+)")
+_STATE = re.compile(r"décision enregistrée n° (\d+)")
 
 
 def _plain(text: str) -> str:

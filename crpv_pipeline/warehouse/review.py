@@ -136,7 +136,7 @@ def take_decision(
                         row.submission_id,
                         REOPEN,
                         APPROVAL_SUBJECT,
-                        f"{topic} rouvert : {reason.strip()}",
+                        f"Avertissement {topic} rouvert : {reason.strip()}",
                         decided_by.strip(),
                     ),
                     moment,

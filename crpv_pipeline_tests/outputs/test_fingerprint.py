@@ -144,3 +144,26 @@ def test_other_reference_lists_change_the_fingerprint(tmp_path, monkeypatch):
     packaged_lists = inputs_fingerprint("overview")
     monkeypatch.setenv("CRPV_REFERENCE_DIR", str(tmp_path / "reference"))
     assert inputs_fingerprint("overview") != packaged_lists
+
+
+def test_an_output_changed_since_it_was_written_is_kept_aside_not_written_over(tmp_path):
+    page, book = tmp_path / "suivi_bilans_2021.xlsx", tmp_path / "bilan_2021.xlsx"
+    write = Writer(page, book)
+    refresh([page, book], "f1", write)
+    page.write_text("décisions tapées par la référente", encoding="utf-8")
+    os.utime(page, (1_764_664_500, 1_764_664_500))  # 2025-12-02 08:35 UTC, 09h35 in Paris
+    assert refresh([page, book], "f1", write) is True
+    assert page.read_text(encoding="utf-8") == "suivi_bilans_2021.xlsx v1"
+    kept = tmp_path / "suivi_bilans_2021 (modifié le 2025-12-02 à 09h35).xlsx"
+    assert kept.read_text(encoding="utf-8") == "décisions tapées par la référente"
+    # Changed again the same minute: a second copy, the first one kept.
+    page.write_text("encore", encoding="utf-8")
+    os.utime(page, (1_764_664_500, 1_764_664_500))
+    refresh([page, book], "f1", write)
+    again = tmp_path / "suivi_bilans_2021 (modifié le 2025-12-02 à 09h35) (2).xlsx"
+    assert again.read_text(encoding="utf-8") == "encore" and kept.is_file()
+    # A file never recorded (no record, or an older version's) is written over as before.
+    (tmp_path / RECORD_NAME).unlink()
+    page.write_text("sans registre", encoding="utf-8")
+    refresh([page, book], "f1", write)
+    assert sorted(p.name for p in tmp_path.glob("suivi_bilans_2021 (*")) == [again.name, kept.name]

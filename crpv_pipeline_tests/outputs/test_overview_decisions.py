@@ -96,6 +96,6 @@ def test_the_sheet_says_which_decisions_it_takes_into_account(tmp_path):
     empty = pd.DataFrame(columns=["centre_code", "status", "submission_id"])
     path = write_steward_overview(2021, empty, empty, tmp_path, {}, ITEMS, last_decision=24)
     sheet = openpyxl.load_workbook(path)["Décisions"]
-    assert sheet["J1"].value == "État : décisions prises jusqu'au n° 24 (ne pas modifier)"
+    assert sheet["J1"].value == "État : à jour de la décision enregistrée n° 24 (ne pas modifier)"
     assert sheet["J1"].protection.locked
     assert read_decisions(path)[:2] == (2021, 24)

@@ -246,7 +246,7 @@ def test_reopening_an_accepted_warning_of_an_approved_return_reopens_its_approva
     ]
     assert reopened[-2:] == [
         ("reopen", key, "date à revoir"),
-        ("reopen", "approval", f"{key} rouvert : date à revoir"),
+        ("reopen", "approval", f"Avertissement {key} rouvert : date à revoir"),
     ]
     assert [p.kind for p in pending(engine, 2021)] == ["finding", "approval"]
 

@@ -177,6 +177,10 @@ def test_a_year_walked_by_a_steward(tmp_path, warehouse_url, capsys):
     assert code == 0, out + err
     assert out.count(": enregistré (décision") == 7
     assert f"Stewards' overview written again: {overview}" in err
+    # It was filled in place: what was typed there is kept beside the new one.
+    (kept,) = overview.parent.glob("suivi_bilans_2021 (modifié le *).xlsx")
+    assert f"The overview was filled in place: kept as {kept}" in err
+    assert kept.read_bytes() == filled.read_bytes()
     decisions = table(warehouse_url, "steward_decision")
     assert [d["decision"] for d in decisions] == ["accept"] * 3 + [
         "confirm",
