@@ -41,7 +41,7 @@ from crpv_pipeline.outputs.workbook_cells import (
     write_value,
 )
 from crpv_pipeline.reference.deadlines import RECEIVED_HEADER, paris_time
-from crpv_pipeline.reference.parsing import french_count
+from crpv_pipeline.reference.parsing import french_count, french_number
 from crpv_pipeline.reference.statuses import STATUS_LABELS
 
 OVERVIEW_FILE_NAME = "suivi_bilans_{year}.xlsx"
@@ -60,6 +60,9 @@ _OVERVIEW_COLUMNS |= {"Lignes chargées": 16, "Erreurs": 10, "Avertissements": 1
 _OVERVIEW_COLUMNS |= {"Approbation": 14}
 APPROVAL_LABELS = {"received": "À examiner", "reviewed": "À approuver", "approved": "Approuvé"}
 _FINDINGS_COLUMNS = {"Centre": 16, "Fichier": 28} | {**TABLE_COLUMNS, "Message": 70}
+_FINDINGS_COLUMNS["Décision"] = 22
+ACCEPTED = "Accepté par un référent"
+"""What « Constats » says of a warning a steward accepted for that file (« Décision »)."""
 _COMPLETENESS_FIELDS = ["centre_code", "status", "submission_id", "received_at", "rows_loaded"]
 _COMPLETENESS_FIELDS += ["n_errors", "held_submission_id", "approval"]
 
@@ -83,7 +86,9 @@ def write_steward_overview(
     ``completeness`` and ``findings`` hold rows of the warehouse tables ``completeness`` and
     ``validation_failure`` (other years are left out). ``Complétude``: one row per expected
     centre, centres to chase first; warnings are counted on each centre's current submission.
-    ``Constats``: every finding given, by centre, file and position. With ``pending`` (the
+    ``Constats``: every finding given, by centre, file and position; a warning whose row has
+    ``accepted`` true (an optional column of ``findings``) says « Accepté par un référent » in
+    its « Décision » column. With ``pending`` (the
     items of ``warehouse.awaiting.pending``), a « Décisions » sheet comes second, for stewards
     to fill (``overview_decisions``).
 
@@ -99,7 +104,11 @@ def write_steward_overview(
     if "year" in findings:
         findings = findings.loc[findings["year"] == year]
     completeness = completeness.reindex(columns=_COMPLETENESS_FIELDS)
-    findings = findings.reindex(columns=[*FINDING_FIELDS, "submission_id", "centre_code"])
+    if "accepted" not in findings:
+        findings = findings.assign(accepted=False)
+    findings = findings.reindex(
+        columns=[*FINDING_FIELDS, "submission_id", "centre_code", "accepted"]
+    )
     created = as_of or latest_reception(completeness) or dt.datetime(year, 1, 1)
     with atomic_output(out) as temp:
         workbook = new_workbook(temp, created, in_memory=True)
@@ -193,21 +202,30 @@ def _plural_status(status: str) -> str:
 
 
 def _findings_sheet(ws: Worksheet, formats: Formats, year: int, findings: pd.DataFrame) -> None:
-    table = findings[["centre_code", *FINDING_FIELDS]].itertuples(index=False, name=None)
-    pairs = [(cell_scalar(centre), Finding(*map(cell_scalar, fields))) for centre, *fields in table]
-    sheets = list(dict.fromkeys(f.sheet for _, f in pairs if f.sheet))
-    ordered = sorted(
-        pairs, key=lambda p: (str(p[0] or ""), p[1].file_name, finding_position(p[1], sheets))
+    table = findings[["centre_code", "accepted", *FINDING_FIELDS]].itertuples(
+        index=False, name=None
     )
-    records = [f for _, f in ordered]
-    rows = [(centre, f.file_name, *finding_row(f)) for centre, f in ordered]
+    triples = [
+        (cell_scalar(centre), bool(accepted), Finding(*map(cell_scalar, fields)))
+        for centre, accepted, *fields in table
+    ]
+    sheets = list(dict.fromkeys(f.sheet for _, _, f in triples if f.sheet))
+    ordered = sorted(
+        triples, key=lambda t: (str(t[0] or ""), t[2].file_name, finding_position(t[2], sheets))
+    )
+    records = [f for _, _, f in ordered]
+    rows = [
+        (centre, f.file_name, *finding_row(f), ACCEPTED if accepted else None)
+        for centre, accepted, f in ordered
+    ]
     n_errors = sum(f.severity == "error" for f in records)
+    n_accepted = sum(accepted for _, accepted, _ in ordered)
     title = formats.get(bold=True, font_size=14)
     ws.write_string(0, 0, f"Bilans {year} : constats de validation", title)
-    counts = [
-        french_count(n_errors, "erreur"),
-        french_count(len(records) - n_errors, "avertissement"),
-    ]
+    warnings = french_count(len(records) - n_errors, "avertissement")
+    if n_accepted:
+        warnings += f" (dont {french_number(n_accepted)} accepté{'s' if n_accepted > 1 else ''})"
+    counts = [french_count(n_errors, "erreur"), warnings]
     ws.write_string(1, 0, f"{french_count(len(records), 'constat')} : {', '.join(counts)}")
     colours = [severity_colour(f.severity) for f in records]
     _table(ws, formats, _FINDINGS_COLUMNS, rows, wrap=(1, 3, 4, 5, 7), coloured=(6, colours))

@@ -133,8 +133,21 @@ def write_year_overview(engine, year: int, folder: Path) -> Path:
     findings = read_table(engine, "validation_failure", year)
     live = submissions.loc[~submissions["status"].isin(GONE), "submission_id"]
     findings = findings.loc[findings["submission_id"].isin(live)]
-    plausible = plausibility_rows(read_table(engine, "plausibility_finding", year), submissions)
+    plausible_table = read_table(engine, "plausibility_finding", year)
+    plausible = plausibility_rows(plausible_table, submissions)
+    accepted = read_accepted_findings(engine, year)
+    sha = dict(zip(submissions["submission_id"], submissions["file_sha256"], strict=True))
+    findings = findings.assign(
+        accepted=[
+            (sha.get(s), finding_key(r, sh, c, n)) in accepted
+            for s, r, sh, c, n in findings[
+                ["submission_id", "rule", "sheet", "cell", "row_number"]
+            ].itertuples(index=False, name=None)
+        ]
+    )
     if len(plausible):
+        keys = zip(plausible_table["file_sha256"], plausible_table["finding_key"], strict=True)
+        plausible["accepted"] = [key in accepted for key in keys]
         findings = pd.concat([findings, plausible], ignore_index=True)
     names = {c.code: c.label for c in default_nomenclature().centres}
     # dated by when the year's data last changed (a return received, a decision recorded)

@@ -479,7 +479,8 @@ def test_steward_overview(tmp_path):
 
     ws = wb["Constats"]
     assert ws["A2"].value == "6 constats : 2 erreurs, 4 avertissements"
-    assert (ws.auto_filter.ref, ws.freeze_panes) == ("A4:H10", "A5")
+    assert (ws.auto_filter.ref, ws.freeze_panes) == ("A4:I10", "A5")
+    assert ws["I4"].value == "Décision" and [r[8] for r in table(ws, 4)] == [None] * 6
     assert [r[:4] + r[5:7] for r in table(ws, 4)] == [
         ("IREV", "IREV.xlsx", "Activités, ligne 1", None, "Colonnes non prévues", "Avertissement"),
         (
@@ -510,6 +511,16 @@ def test_steward_overview(tmp_path):
     )
     assert ws["H5"].value == "extra_columns : -message"
     assert_no_formula(out)
+
+
+def test_the_overview_says_which_warnings_a_steward_accepted(tmp_path):
+    findings = findings_frame()
+    findings["accepted"] = [c == "A20" for c in findings["cell"]]
+    out = write_steward_overview(2021, completeness_frame(), findings, tmp_path, CENTRE_NAMES)
+    ws = openpyxl.load_workbook(out)["Constats"]
+    assert ws["A2"].value == "6 constats : 2 erreurs, 4 avertissements (dont 1 accepté)"
+    marked = [(r[2], r[8]) for r in table(ws, 4) if r[8]]
+    assert marked == [("Activités!A20", "Accepté par un référent")]
 
 
 def test_steward_overview_with_no_findings(tmp_path):

@@ -181,6 +181,15 @@ def test_a_year_walked_by_a_steward(tmp_path, warehouse_url, capsys):
     (kept,) = overview.parent.glob("suivi_bilans_2021 (modifié le *).xlsx")
     assert f"The overview was filled in place: kept as {kept}" in err
     assert kept.read_bytes() == filled.read_bytes()
+    # The new overview's « Constats » says which warnings were accepted.
+    constats = openpyxl.load_workbook(overview)["Constats"]
+    assert "avertissements (dont 3 acceptés)" in constats["A2"].value
+    header = [c.value for c in constats[4]]
+    marks = {
+        (r[0], r[header.index("Règle")], r[header.index("Décision")])
+        for r in constats.iter_rows(min_row=5, values_only=True)
+    }
+    assert ("IREV", "Date un week-end", "Accepté par un référent") in marks
     decisions = table(warehouse_url, "steward_decision")
     assert [d["decision"] for d in decisions] == ["accept"] * 3 + [
         "confirm",
