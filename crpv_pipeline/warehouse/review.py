@@ -111,36 +111,12 @@ def take_decision(
         with write_transaction(engine, f"recording a decision on {year}") as conn:
             row = resolve_file(conn, year, sha)
             topic, effect = _check_and_apply(conn, year, decision, row, finding, subject)
-            decision_id = record_decision(
-                conn,
-                Decision(
-                    year,
-                    row.centre_code,
-                    row.file_sha256,
-                    row.submission_id,
-                    decision,
-                    topic,
-                    reason.strip(),
-                    decided_by.strip(),
-                ),
-                moment,
-            )
+            by, why = decided_by.strip(), reason.strip()
+            decision_id = _record(conn, row, decision, topic, why, by, moment)
             if decision == REOPEN and topic != APPROVAL_SUBJECT and _approved(conn, year, row):
                 # a warning open again: the return is no longer approved either
-                record_decision(
-                    conn,
-                    Decision(
-                        year,
-                        row.centre_code,
-                        row.file_sha256,
-                        row.submission_id,
-                        REOPEN,
-                        APPROVAL_SUBJECT,
-                        f"Avertissement {topic} rouvert : {reason.strip()}",
-                        decided_by.strip(),
-                    ),
-                    moment,
-                )
+                why = f"Avertissement {topic} rouvert : {why}"
+                _record(conn, row, REOPEN, APPROVAL_SUBJECT, why, by, moment)
                 effect += "; its approval is reopened too"
             derive_in(conn, year, deadlines)
             if decision == APPROVE:
@@ -148,6 +124,20 @@ def take_decision(
     except SQLAlchemyError as err:
         raise WarehouseError(f"recording the decision failed: {failure_reason(err)}") from err
     return Taken(decision_id, effect)
+
+
+def _record(
+    conn: Connection,
+    row: sa.Row,
+    decision: str,
+    subject: str,
+    reason: str,
+    decided_by: str,
+    moment: dt.datetime,
+) -> int:
+    """Record a decision on the file of submission ``row``; its id."""
+    on_file = (row.year, row.centre_code, row.file_sha256, row.submission_id)
+    return record_decision(conn, Decision(*on_file, decision, subject, reason, decided_by), moment)
 
 
 def _approved(conn: Connection, year: int, row: sa.Row) -> bool:
