@@ -6,7 +6,8 @@ A writer (XlsxWriter, openpyxl, ``write_text``) writes to a temporary file besid
 file, or none, and at worst a hidden ``.…crpv-tmp`` file that ``remove_leftovers`` clears; a
 writer that fails leaves nothing. New bytes equal to the file's are not put in place: the file
 is left as it is (same inode, same modification time), so that a run where nothing changed
-touches no file. Belongs here: the temporary name, the comparison, the rename, the clean-up.
+touches no file. Belongs here: the temporary name, the comparison, the rename, the clean-up,
+and moving a file people changed out of the way under a new name (``move_aside``).
 Stays out: what is written (the callers' writers). No other module of ``crpv_pipeline`` may open
 a final path for writing (``test_atomic`` checks the source).
 """
@@ -71,6 +72,32 @@ def write_bytes(final: Path, data: bytes) -> Path:
     with atomic_output(final) as temp:
         temp.write_bytes(data)
     return Path(final)
+
+
+def move_aside(path: Path, stem: str) -> Path:
+    """Rename ``path`` to ``<stem><its suffix>`` beside it, never over another file; the new path.
+
+    When that name is taken, `` (2)``, `` (3)``… follow the stem. The file keeps its bytes and
+    its inode: a hard link under the new name, then the old name removed (a rename where the
+    file system has no links).
+    """
+    path = Path(path)
+    number = 1
+    while True:
+        aside = path.with_name(f"{stem}{f' ({number})' if number > 1 else ''}{path.suffix}")
+        try:
+            os.link(path, aside)  # fails if the name is taken: nothing is ever replaced
+        except FileExistsError:
+            number += 1
+            continue
+        except OSError:  # no hard links here
+            if aside.exists():
+                number += 1
+                continue
+            os.rename(path, aside)
+            return aside
+        path.unlink()
+        return aside
 
 
 def remove_leftovers(folder: Path) -> list[Path]:

@@ -13,6 +13,7 @@ from crpv_pipeline import atomic
 from crpv_pipeline.atomic import (
     TEMP_SUFFIX,
     atomic_output,
+    move_aside,
     remove_leftovers,
     write_bytes,
     write_text,
@@ -22,10 +23,22 @@ PACKAGE = Path(atomic.__file__).parent
 ALLOWED = {
     ("atomic.py", "temp"): "the writer itself",
     ("atomic.py", "final"): "the writer itself: the rename into place",
+    ("atomic.py", "aside"): "move_aside: a new name beside the file, never an existing one",
     ("locks.py", "path"): "the year lock file: opened to be locked, never written",
     ("workbook_cells.py", "path"): "new_workbook: its callers are checked like any writer's",
 }
 """(module, target) pairs allowed to be opened for writing outside ``atomic_output``, and why."""
+
+
+def test_a_file_moved_aside_keeps_its_bytes_and_never_replaces_another(tmp_path):
+    filled = tmp_path / "suivi.xlsx"
+    filled.write_text("rempli", encoding="utf-8")
+    (tmp_path / "suivi (copie).xlsx").write_text("déjà là", encoding="utf-8")
+    inode = filled.stat().st_ino
+    aside = move_aside(filled, "suivi (copie)")
+    assert aside == tmp_path / "suivi (copie) (2).xlsx" and not filled.exists()
+    assert aside.read_text(encoding="utf-8") == "rempli" and aside.stat().st_ino == inode
+    assert (tmp_path / "suivi (copie).xlsx").read_text(encoding="utf-8") == "déjà là"
 
 
 def test_a_complete_write_replaces_the_file(tmp_path):

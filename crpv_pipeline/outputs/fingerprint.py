@@ -22,7 +22,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import os
 import platform
 from collections.abc import Callable, Sequence
 from functools import cache
@@ -34,7 +33,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 import crpv_pipeline
-from crpv_pipeline.atomic import write_text
+from crpv_pipeline.atomic import move_aside, write_text
 from crpv_pipeline.reference.refdata import default_nomenclature
 
 __all__ = ["RECORD_NAME", "inputs_fingerprint", "refresh", "set_aside_edited"]
@@ -94,13 +93,7 @@ def set_aside_edited(paths: Sequence[Path]) -> list[tuple[Path, Path]]:
         if _sha256(path) == entry["sha256"]:
             continue
         changed = dt.datetime.fromtimestamp(path.stat().st_mtime, _PARIS)
-        stem = f"{path.stem} (modifié le {changed:%Y-%m-%d à %Hh%M})"
-        aside = path.with_name(stem + path.suffix)
-        number = 1
-        while aside.exists():
-            number += 1
-            aside = path.with_name(f"{stem} ({number}){path.suffix}")
-        os.rename(path, aside)
+        aside = move_aside(path, f"{path.stem} (modifié le {changed:%Y-%m-%d à %Hh%M})")
         _LOG.warning("%s was changed since it was written: kept as %s", path, aside.name)
         moved.append((path, aside))
     return moved

@@ -75,6 +75,8 @@ FACETS = {
     "yearly_trend": (),
     "plausibility_finding": ("year", "centre_code", "rule"),
     "steward_decision": ("year", "centre_code", "decision"),
+    "archive_activity": ("year", "centre_code", "submission_id"),
+    "archive_activity_public": ("public_code",),
 }
 """Facets shown above each table: the year and the codes a table is read by (shown with their
 labels, through the foreign keys)."""

@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from crpv_pipeline.gc_pause import gc_paused
 from crpv_pipeline.model import ReturnResult
 from crpv_pipeline.testpoints import pause_point
-from crpv_pipeline.warehouse.archive import supersede_activities
+from crpv_pipeline.warehouse.archive import delete_activities, supersede_activities
 from crpv_pipeline.warehouse.decisions import is_confirmed
 from crpv_pipeline.warehouse.engine import WarehouseError, failure_reason, write_transaction
 from crpv_pipeline.warehouse.holding import HELD, InForce, hold, submissions_in_force
@@ -211,7 +211,10 @@ def _load(
                 .where(submission.c.submission_id.in_(superseded))
                 .values(status="superseded")
             )
-        supersede_activities(conn, result.year, result.centre_code)
+            # kept in the archive: excluding this return puts them back (``review``)
+            supersede_activities(conn, result.year, result.centre_code)
+        else:
+            delete_activities(conn, result.year, result.centre_code)
 
     conn.execute(
         sa.insert(submission),
