@@ -172,17 +172,14 @@ def _refresh_overview(engine, year: int, output: str | None) -> None:
 
     It then lists what still awaits a decision and the state it was written in, so that a
     workbook filled before these decisions is never applied over them. An overview filled in
-    place is kept aside first (``fingerprint.set_aside_edited``), with what was typed there.
+    place is kept aside first (``fingerprint.refresh``), with what was typed there.
     """
-    from crpv_pipeline.outputs.fingerprint import set_aside_edited
-    from crpv_pipeline.year.outputs import OVERVIEW_FILE_NAME, write_year_overview
+    from crpv_pipeline.year.outputs import write_year_overview
 
     folder = Path(settings.output(output)) / str(year)
     if not folder.is_dir():
         return
-    for _, aside in set_aside_edited([folder / OVERVIEW_FILE_NAME.format(year=year)]):
-        say(f"The overview was filled in place: kept as {aside}")
-    path = write_year_overview(engine, year, folder)
+    path = write_year_overview(engine, year, folder, progress=say)
     say(f"Stewards' overview written again: {path}")
 
 

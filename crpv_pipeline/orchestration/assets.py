@@ -39,7 +39,6 @@ from crpv_pipeline.orchestration.resources import (
     OutputResource,
     WarehouseResource,
 )
-from crpv_pipeline.outputs.fingerprint import set_aside_edited
 from crpv_pipeline.outputs.report.build import REPORT_FILE_NAME, write_report
 from crpv_pipeline.reference.refdata import default_nomenclature
 from crpv_pipeline.warehouse.audit import finish_load_run, load_run_of, record_load_run
@@ -295,10 +294,8 @@ def steward_overview(
     engine = warehouse.engine()
     folder = output.year_folder(year)
     overview = folder / year_outputs.OVERVIEW_FILE_NAME.format(year=year)
-    for _, aside in set_aside_edited([overview]):
-        context.log.warning(f"{overview.name} was changed since it was written: kept as {aside}")
     before = asset_metadata.file_states([overview])
-    path = year_outputs.write_year_overview(engine, year, folder)
+    path = year_outputs.write_year_overview(engine, year, folder, context.log.warning)
     outcome = asset_metadata.LEFT_AS_IS if asset_metadata.left_as_is(before, [path]) else "written"
     context.log.info(f"overview {year} {outcome}: {path}")
     centres = count_rows(engine, "completeness", year)

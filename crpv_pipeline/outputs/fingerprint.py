@@ -54,16 +54,25 @@ def inputs_fingerprint(*inputs: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def refresh(paths: Sequence[Path], fingerprint: str, write: Callable[[], object]) -> bool:
+def refresh(
+    paths: Sequence[Path],
+    fingerprint: str,
+    write: Callable[[], object],
+    kept_aside: Callable[[Path, Path], object] | None = None,
+) -> bool:
     """Call ``write`` (which writes ``paths``) unless they are already what it would write.
 
     They are when every one of them holds the bytes the record of its folder says were
-    written for ``fingerprint``. Returns whether ``write`` was called (False: left as is).
+    written for ``fingerprint``. Returns whether ``write`` was called (False: left as is). A
+    file changed since it was written is kept aside first (``set_aside_edited``), and
+    ``kept_aside(path, new path)`` told.
     """
     paths = [Path(p) for p in paths]
     if all(_up_to_date(p, _read_record(p.parent).get(p.name), fingerprint) for p in paths):
         return False
-    set_aside_edited(paths)
+    for path, aside in set_aside_edited(paths):
+        if kept_aside is not None:
+            kept_aside(path, aside)
     write()
     for folder in {p.parent for p in paths}:
         record = _read_record(folder)  # read again: another output of the folder may be new

@@ -34,6 +34,7 @@ from crpv_pipeline.warehouse.decisions import (
     read_accepted_findings,
 )
 from crpv_pipeline.warehouse.tables import read_table
+from crpv_pipeline.year.validate import Progress, quiet
 from crpv_pipeline.year.workers import in_processes
 
 
@@ -120,13 +121,13 @@ def _correction_workbook(job: tuple[ReturnResult, Path]) -> Path:
     return write_correction_workbook(result, path)
 
 
-def write_year_overview(engine, year: int, folder: Path) -> Path:
+def write_year_overview(engine, year: int, folder: Path, progress: Progress = quiet) -> Path:
     """The stewards' workbook of ``year``: completeness, decisions to take, every finding.
 
     Findings of superseded (or excluded) submissions are left out: a later return fixed them;
     the plausibility warnings of the year come with the findings (``plausibility_rows``).
     A workbook that already holds what these rows give (``fingerprint.refresh``) is left as it
-    is.
+    is; one a steward filled in place is kept beside the new one, and ``progress`` told.
     """
     completeness = read_table(engine, "completeness", year)
     submissions = read_table(engine, "submission", year)
@@ -167,7 +168,12 @@ def write_year_overview(engine, year: int, folder: Path) -> Path:
         "last_decision": last_decision_id(engine, year),
     }
     fingerprint = inputs_fingerprint("steward_overview", inputs)
-    refresh([out], fingerprint, lambda: write_steward_overview(**inputs))
+    refresh(
+        [out],
+        fingerprint,
+        lambda: write_steward_overview(**inputs),
+        lambda _, aside: progress(f"The overview was filled in place: kept as {aside}"),
+    )
     return out
 
 
