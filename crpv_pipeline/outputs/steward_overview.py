@@ -59,8 +59,7 @@ _OVERVIEW_COLUMNS = {"Code": 16, "Centre": 50, "Statut": 20, RECEIVED_HEADER: 24
 _OVERVIEW_COLUMNS |= {"Lignes chargées": 16, "Erreurs": 10, "Avertissements": 16}
 _OVERVIEW_COLUMNS |= {"Approbation": 14}
 APPROVAL_LABELS = {"received": "À examiner", "reviewed": "À approuver", "approved": "Approuvé"}
-_FINDINGS_COLUMNS = {"Centre": 16, "Fichier": 28} | {**TABLE_COLUMNS, "Message": 70}
-_FINDINGS_COLUMNS["Décision"] = 22
+_FINDINGS_COLUMNS = {"Centre": 16, "Fichier": 28} | {**TABLE_COLUMNS, "Message": 70, "Décision": 22}
 ACCEPTED = "Accepté par un référent"
 """What « Constats » says of a warning a steward accepted for that file (« Décision »)."""
 _COMPLETENESS_FIELDS = ["centre_code", "status", "submission_id", "received_at", "rows_loaded"]
